@@ -1,0 +1,42 @@
+use super::{open_database, small_pool, CliError};
+use crate::clock::{Clock, SystemClock};
+use crate::registry::import::import_ndjson;
+use std::io::BufReader;
+use std::time::Instant;
+
+/// Imports a file (or `-`): each rejected line is printed to stderr with its number and
+/// reason; the exit code is non-zero when any line was rejected.
+pub fn run(url: &str, file: &str) -> Result<(), CliError> {
+    let db = open_database(url, &small_pool())?;
+    let started = Instant::now();
+    let on_reject =
+        |r: &crate::registry::import::RejectedLine| eprintln!("line {}: {}", r.line, r.reason);
+    let report = if file == "-" {
+        import_ndjson(&db, std::io::stdin().lock(), SystemClock.now(), on_reject)?
+    } else {
+        let f = std::fs::File::open(file).map_err(|e| CliError::new(format!("{file}: {e}")))?;
+        import_ndjson(
+            &db,
+            BufReader::with_capacity(1 << 20, f),
+            SystemClock.now(),
+            on_reject,
+        )?
+    };
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "imported {} records, rejected {} lines in {:.2}s ({:.0} records/s) into {}",
+        report.accepted,
+        report.rejected.len(),
+        secs,
+        report.accepted as f64 / secs.max(1e-9),
+        db.backend_name()
+    );
+    if report.rejected.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::new(format!(
+            "{} lines were rejected",
+            report.rejected.len()
+        )))
+    }
+}

@@ -1,0 +1,74 @@
+use super::{open_database, CliError};
+use crate::clock::{Clock, SystemClock};
+use crate::config::PoolSettings;
+use crate::http::startup::Application;
+use crate::http::state::AppState;
+use crate::registry::demo;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ELICENCE_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Load the bundled sample registry and print ready-to-use tokens.
+    #[arg(long)]
+    demo: bool,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "ELICENCE_WORKERS")]
+    workers: Option<usize>,
+    /// Database connections in the pool.
+    #[arg(long, env = "ELICENCE_POOL_SIZE", default_value_t = 8)]
+    pool_size: u32,
+    /// Seconds a request waits for a database connection before it is answered 503.
+    #[arg(long, env = "ELICENCE_POOL_TIMEOUT_SECS", default_value_t = 3)]
+    pool_timeout_secs: u64,
+}
+
+pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
+    let pool = PoolSettings {
+        max_size: args.pool_size,
+        checkout_timeout: Duration::from_secs(args.pool_timeout_secs),
+    };
+    let db = open_database(url, &pool)?;
+    tracing::info!(
+        backend = db.backend_name(),
+        "database ready, migrations applied"
+    );
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if args.demo {
+        let tokens = demo::load(&db, clock.as_ref()).map_err(CliError::new)?;
+        print_demo_tokens(&tokens, &args.bind);
+    }
+    let listener = TcpListener::bind(&args.bind)
+        .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", args.bind)))?;
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    tracing::info!(address = %args.bind, workers, "serving HTTP");
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(AppState { db, clock }, listener, workers)?;
+        app.run_until_stopped().await
+    })?;
+    Ok(())
+}
+
+fn print_demo_tokens(tokens: &[demo::DemoToken], bind: &str) {
+    println!("\nDemo registry loaded. Tokens (shown once; new ones on every --demo start):\n");
+    for t in tokens {
+        println!(
+            "  {:<9} {}\n            {}",
+            t.role.code(),
+            t.label,
+            t.secret
+        );
+    }
+    if let Some(first) = tokens.first() {
+        println!(
+            "\nTry:\n  curl -s -H 'Authorization: Bearer {}' http://{bind}/api/v1/me/eligibility\n",
+            first.secret
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! Configuration: where the database is and how the server behaves. Values come from the
+//! command line or the environment (see `cli`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/elicence.db";
+
+/// Which database to use. The backend comes from the URL scheme, and nothing else: an unknown
+/// scheme is refused rather than silently creating a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unsupported database URL {shown:?}: use sqlite://PATH (e.g. {DEFAULT_DATABASE_URL}) \
+     or postgres://USER@HOST:PORT/DATABASE"
+)]
+pub struct UnsupportedDatabaseUrl {
+    /// The URL without any password, safe to print.
+    shown: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<DatabaseUrl, UnsupportedDatabaseUrl> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if !path.is_empty() && !path.starts_with(':') {
+                return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+            }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        Err(UnsupportedDatabaseUrl { shown: redact(url) })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgresql",
+        }
+    }
+
+    /// A form of the URL fit for logs: any password replaced.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => redact(u),
+        }
+    }
+}
+
+fn redact(url: &str) -> String {
+    // scheme://user:password@host → scheme://user:***@host
+    if let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) {
+        let creds = &url[scheme_end + 3..at];
+        if let Some(colon) = creds.find(':') {
+            return format!(
+                "{}{}:***{}",
+                &url[..scheme_end + 3],
+                &creds[..colon],
+                &url[at..]
+            );
+        }
+    }
+    url.to_owned()
+}
+
+/// How the connection pool behaves.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_size: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub checkout_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_size: 8,
+            checkout_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_and_postgres_urls_are_accepted() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/elicence.db").unwrap(),
+            DatabaseUrl::Sqlite("data/elicence.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://postgres@127.0.0.1/test"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+    }
+
+    #[test]
+    fn other_schemes_are_refused_with_both_forms_named() {
+        for bad in [
+            "mysql://root@localhost/db",
+            "data/elicence.db",
+            "sqlite:",
+            "sqlite://",
+            "sqlite://:memory:",
+            "",
+            "http://x",
+        ] {
+            let e = DatabaseUrl::parse(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("sqlite://") && e.contains("postgres://"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        let e = DatabaseUrl::parse("mysql://root:hunter2@db/x")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+        let pg = DatabaseUrl::parse("postgres://app:s3cret@db:5432/elicence").unwrap();
+        assert_eq!(pg.redacted(), "postgres://app:***@db:5432/elicence");
+    }
+}

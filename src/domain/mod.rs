@@ -1,0 +1,8 @@
+//! Pure domain rules: no I/O, no clock, no database. Everything here is unit-tested.
+
+pub mod eligibility;
+pub mod licence;
+pub mod licence_class;
+pub mod record;
+pub mod registry_state;
+pub mod role;

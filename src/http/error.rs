@@ -1,0 +1,444 @@
+//! The one error type of the HTTP layer, and the one JSON shape every error takes:
+//! `{"error":{"code":"stable_snake_case","message":"…","request_id":"…"}}`.
+//!
+//! Handlers return `ApiError`; `error_response` picks the status and stores the payload in the
+//! response. The `render_errors` middleware then writes the body in the caller's language and
+//! also rewrites actix's own errors (unknown route, wrong method, bad JSON) into the same shape.
+
+use crate::auth::AuthError;
+use crate::domain::record::FieldError;
+use crate::i18n::Lang;
+use crate::storage::StorageError;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing bearer token")]
+    Unauthenticated,
+    #[error("invalid bearer token")]
+    InvalidToken,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("licence not found")]
+    LicenceNotFound,
+    #[error("route not found")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("invalid request body: {0}")]
+    InvalidBody(String),
+    #[error("invalid path parameter: {0}")]
+    InvalidPath(String),
+    #[error("invalid registry record")]
+    InvalidRecord(Vec<FieldError>),
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::InvalidToken => "invalid_token",
+            ApiError::Forbidden => "forbidden",
+            ApiError::LicenceNotFound => "licence_not_found",
+            ApiError::RouteNotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::InvalidBody(_) => "invalid_body",
+            ApiError::InvalidPath(_) => "invalid_path",
+            ApiError::InvalidRecord(_) => "invalid_record",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The human message. Client mistakes explain themselves; server faults never show their
+    /// internal cause (it goes to the log, with the request id).
+    pub fn message(&self, lang: Lang) -> String {
+        let (zh, en): (&str, String) = match self {
+            ApiError::Unauthenticated => (
+                "需要登录：请提供 Bearer 令牌",
+                "a bearer token is required".into(),
+            ),
+            ApiError::InvalidToken => (
+                "令牌无效或已吊销",
+                "the token is not valid or was revoked".into(),
+            ),
+            ApiError::Forbidden => ("无权访问此资源", "this token may not use this route".into()),
+            ApiError::LicenceNotFound => {
+                ("未找到该驾驶证", "no such licence in the registry".into())
+            }
+            ApiError::RouteNotFound => ("请求的地址不存在", "no such route".into()),
+            ApiError::MethodNotAllowed => (
+                "不支持该请求方法",
+                "this method is not allowed on this route".into(),
+            ),
+            ApiError::MalformedJson(d) => (
+                "请求体不是有效的 JSON",
+                format!("the body is not valid JSON: {d}"),
+            ),
+            ApiError::InvalidBody(d) => (
+                "请求体字段不符合要求",
+                format!("the body does not match the expected fields: {d}"),
+            ),
+            ApiError::InvalidPath(d) => (
+                "请求地址中的参数无效",
+                format!("invalid path parameter: {d}"),
+            ),
+            ApiError::InvalidRecord(_) => (
+                "驾驶证记录未通过校验，详见 details",
+                "the licence record is invalid; see details".into(),
+            ),
+            ApiError::PayloadTooLarge => ("请求体过大", "the request body is too large".into()),
+            ApiError::UnsupportedMediaType => (
+                "不支持的内容类型，请使用 application/json",
+                "unsupported content type: send application/json".into(),
+            ),
+            ApiError::Conflict(d) => (
+                "请求与现有数据冲突",
+                format!("the request conflicts with existing data: {d}"),
+            ),
+            ApiError::Unavailable(_) => (
+                "服务暂时不可用，请稍后重试",
+                "the service is temporarily unavailable; retry shortly".into(),
+            ),
+            ApiError::Internal(_) => ("服务器内部错误", "internal server error".into()),
+        };
+        match lang {
+            Lang::Zh => {
+                // Keep the client-facing detail (e.g. which field) beside the Chinese text.
+                match self {
+                    ApiError::MalformedJson(d)
+                    | ApiError::InvalidBody(d)
+                    | ApiError::InvalidPath(d)
+                    | ApiError::Conflict(d) => {
+                        format!("{zh}：{d}")
+                    }
+                    _ => zh.to_owned(),
+                }
+            }
+            Lang::En => en,
+        }
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            ApiError::InvalidRecord(errors) => serde_json::to_value(errors).ok(),
+            _ => None,
+        }
+    }
+
+    /// Maps an actix status with no `ApiError` behind it (router, extractors) to one.
+    fn from_status(status: StatusCode) -> ApiError {
+        match status {
+            StatusCode::NOT_FOUND => ApiError::RouteNotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            StatusCode::UNAUTHORIZED => ApiError::Unauthenticated,
+            StatusCode::FORBIDDEN => ApiError::Forbidden,
+            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(String::new()),
+            s if s.is_client_error() => {
+                ApiError::InvalidBody(s.canonical_reason().unwrap_or("bad request").to_lowercase())
+            }
+            _ => ApiError::Internal(status.to_string()),
+        }
+    }
+}
+
+/// What `error_response` leaves in the response for `render_errors` to localise.
+#[derive(Clone)]
+struct PendingError {
+    code: &'static str,
+    zh: String,
+    en: String,
+    details: Option<serde_json::Value>,
+}
+
+/// The error shape, for the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelopeDoc {
+    pub error: ErrorBodyDoc,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBodyDoc {
+    /// Stable snake_case code, e.g. `invalid_token`.
+    pub code: String,
+    /// Human message in zh-CN or English, chosen by `Accept-Language`.
+    pub message: String,
+    /// Field errors, for `invalid_record`.
+    pub details: Option<Vec<FieldError>>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorEnvelope<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+fn json_body(
+    code: &str,
+    message: &str,
+    details: Option<&serde_json::Value>,
+    request_id: Option<&str>,
+) -> String {
+    serde_json::to_string(&ErrorEnvelope {
+        error: ErrorBody {
+            code,
+            message,
+            details,
+            request_id,
+        },
+    })
+    .unwrap_or_else(|_| {
+        r#"{"error":{"code":"internal_error","message":"internal server error"}}"#.to_owned()
+    })
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::LicenceNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MalformedJson(_) | ApiError::InvalidPath(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidBody(_) | ApiError::InvalidRecord(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let pending = PendingError {
+            code: self.code(),
+            zh: self.message(Lang::Zh),
+            en: self.message(Lang::En),
+            details: self.details(),
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CONTENT_TYPE, "application/json"));
+        match self {
+            ApiError::Unauthenticated | ApiError::InvalidToken => {
+                res.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="elicence""#));
+            }
+            ApiError::Unavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        let body = json_body(pending.code, &pending.zh, pending.details.as_ref(), None);
+        let mut response = res.body(body);
+        response.extensions_mut().insert(pending);
+        response
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Unavailable(_) | StorageError::Busy => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::Unavailable(e.to_string())
+            }
+            StorageError::Constraint(m) => ApiError::Conflict(m),
+            other => {
+                tracing::error!(error = ?other, "storage failure");
+                ApiError::Internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidToken => ApiError::InvalidToken,
+            AuthError::Forbidden(_) => ApiError::Forbidden,
+            AuthError::LicenceBinding | AuthError::UnknownLicence(_) => {
+                ApiError::InvalidBody(e.to_string())
+            }
+            AuthError::Storage(s) => s.into(),
+        }
+    }
+}
+
+/// Extractor errors for JSON bodies: syntax → 400, shape (types, unknown or missing fields)
+/// → 422, size → 413, content type → 415.
+pub fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let api = match &err {
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => ApiError::PayloadTooLarge,
+        J::ContentType => ApiError::UnsupportedMediaType,
+        J::Deserialize(e) if e.is_data() => ApiError::InvalidBody(e.to_string()),
+        J::Deserialize(e) => ApiError::MalformedJson(e.to_string()),
+        J::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
+        other => ApiError::MalformedJson(other.to_string()),
+    };
+    api.into()
+}
+
+pub fn path_error(
+    err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::InvalidPath(err.to_string()).into()
+}
+
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::InvalidPath(err.to_string()).into()
+}
+
+/// Writes every error response as the JSON shape, in the caller's language, with the request
+/// id. Successful responses pass through untouched.
+pub async fn render_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let lang = Lang::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let res = next.call(req).await?;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res.map_into_boxed_body());
+    }
+    let request_id = res
+        .request()
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    let pending = res.response().extensions().get::<PendingError>().cloned();
+    let pending = pending.unwrap_or_else(|| {
+        let e = ApiError::from_status(status);
+        PendingError {
+            code: e.code(),
+            zh: e.message(Lang::Zh),
+            en: e.message(Lang::En),
+            details: None,
+        }
+    });
+    let message = match lang {
+        Lang::Zh => &pending.zh,
+        Lang::En => &pending.en,
+    };
+    let body = json_body(
+        pending.code,
+        message,
+        pending.details.as_ref(),
+        request_id.as_deref(),
+    );
+    Ok(res.map_body(|head, _| {
+        head.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        BoxBody::new(body)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant has a distinct code, a status that matches its kind, and messages in
+    /// both languages. A new variant must be added here, so none goes unexamined.
+    #[test]
+    fn every_variant_is_distinct_and_complete() {
+        let all = [
+            ApiError::Unauthenticated,
+            ApiError::InvalidToken,
+            ApiError::Forbidden,
+            ApiError::LicenceNotFound,
+            ApiError::RouteNotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::MalformedJson("x".into()),
+            ApiError::InvalidBody("x".into()),
+            ApiError::InvalidPath("x".into()),
+            ApiError::InvalidRecord(vec![]),
+            ApiError::PayloadTooLarge,
+            ApiError::UnsupportedMediaType,
+            ApiError::Conflict("x".into()),
+            ApiError::Unavailable("x".into()),
+            ApiError::Internal("secret cause".into()),
+        ];
+        let mut codes: Vec<_> = all.iter().map(ApiError::code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+        for e in &all {
+            assert!(e
+                .code()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!(!e.message(Lang::Zh).is_empty() && !e.message(Lang::En).is_empty());
+            assert!(
+                !e.message(Lang::En).contains("secret cause"),
+                "internal causes stay internal"
+            );
+        }
+    }
+
+    #[test]
+    fn storage_failures_map_to_the_right_status() {
+        assert_eq!(
+            ApiError::from(StorageError::Busy).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::from(StorageError::Unavailable("t".into())).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::from(StorageError::Constraint("u".into())).status_code(),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            ApiError::from(StorageError::Corrupt("c".into())).status_code(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! The HTTP layer: thin handlers over `auth`, `domain` and `storage`.
+
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod views;

@@ -1,0 +1,108 @@
+//! Registry administration: one record at a time (bulk loads go through `elicence import`).
+
+use crate::domain::eligibility::evaluate;
+use crate::domain::licence::LicenceNumber;
+use crate::domain::record::{FieldError, RegistryRecord};
+use crate::domain::role::Role;
+use crate::http::error::{ApiError, ErrorEnvelopeDoc};
+use crate::http::extract::BearerToken;
+use crate::http::state::AppState;
+use crate::http::views::{AdminLicenceView, EligibilityView};
+use crate::i18n::Lang;
+use crate::storage::{licences, DbConn};
+use actix_web::{get, put, web, HttpResponse};
+
+fn parse_number(raw: &str) -> Result<LicenceNumber, ApiError> {
+    LicenceNumber::parse(raw).map_err(|e| ApiError::InvalidPath(e.to_string()))
+}
+
+fn admin_view(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+    state: &AppState,
+    lang: Lang,
+) -> Result<AdminLicenceView, ApiError> {
+    let stored = licences::find(conn, number)?.ok_or(ApiError::LicenceNotFound)?;
+    let photo = licences::find_photo(conn, number)?;
+    let today = state.clock.today();
+    let eligibility = evaluate(&stored.licence, today);
+    Ok(AdminLicenceView {
+        record: RegistryRecord::from_licence(&stored.licence, photo.as_ref()),
+        synced_at: stored.synced_at,
+        eligibility: EligibilityView::new(&eligibility, lang, today, stored.synced_at),
+    })
+}
+
+/// Inserts or replaces one registry record (the same JSON as an `import` line).
+#[utoipa::path(tag = "admin", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Licence number; must match the body")),
+    request_body = RegistryRecord,
+    responses(
+        (status = 201, body = AdminLicenceView, description = "Created"),
+        (status = 200, body = AdminLicenceView, description = "Replaced"),
+        (status = 400, body = ErrorEnvelopeDoc), (status = 401, body = ErrorEnvelopeDoc),
+        (status = 403, body = ErrorEnvelopeDoc), (status = 413, body = ErrorEnvelopeDoc),
+        (status = 422, body = ErrorEnvelopeDoc),
+    ))]
+#[put("/licences/{number}")]
+pub async fn put_licence(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+    path: web::Path<String>,
+    body: web::Json<RegistryRecord>,
+) -> Result<HttpResponse, ApiError> {
+    let number = parse_number(&path)?;
+    let record = body.into_inner();
+    let valid = record.validate().map_err(ApiError::InvalidRecord)?;
+    if valid.licence.number != number {
+        return Err(ApiError::InvalidRecord(vec![FieldError {
+            field: "number",
+            code: "inconsistent",
+            message: "the number in the body differs from the number in the path".into(),
+        }]));
+    }
+    let now = state.clock.now();
+    let app = state.get_ref().clone();
+    let (created, view) = state
+        .authorized(token, move |conn, principal| {
+            principal.require(Role::Admin)?;
+            let existed = licences::exists(conn, &number)?;
+            licences::upsert(conn, &valid, now)?;
+            tracing::info!(licence = %number.masked(), created = !existed, "registry record upserted");
+            Ok((!existed, admin_view(conn, &number, &app, lang)?))
+        })
+        .await?;
+    Ok(if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(view))
+}
+
+/// One registry record with its live eligibility and when it was last synchronised.
+#[utoipa::path(tag = "admin", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Licence number")),
+    responses(
+        (status = 200, body = AdminLicenceView),
+        (status = 401, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
+        (status = 404, body = ErrorEnvelopeDoc),
+    ))]
+#[get("/licences/{number}")]
+pub async fn get_licence(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+    path: web::Path<String>,
+) -> Result<web::Json<AdminLicenceView>, ApiError> {
+    let number = parse_number(&path)?;
+    let app = state.get_ref().clone();
+    let view = state
+        .authorized(token, move |conn, principal| {
+            principal.require(Role::Admin)?;
+            admin_view(conn, &number, &app, lang)
+        })
+        .await?;
+    Ok(web::Json(view))
+}

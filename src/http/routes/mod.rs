@@ -1,0 +1,36 @@
+//! The route table. Every route is registered through `utoipa_actix_web`, so the OpenAPI
+//! document is generated from the handlers themselves.
+
+pub mod admin;
+pub mod health;
+pub mod me;
+pub mod openapi;
+
+use super::error::json_error;
+use actix_web::web;
+use utoipa_actix_web::{scope, service_config::ServiceConfig};
+
+/// JSON bodies are small everywhere except registry records, which may carry a photo.
+pub const DEFAULT_JSON_LIMIT: usize = 64 * 1024;
+pub const RECORD_JSON_LIMIT: usize = 4 * 1024 * 1024;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(
+            scope::scope("/api/v1")
+                .service(openapi::openapi_json)
+                .service(me::get_licence)
+                .service(me::get_eligibility)
+                .service(
+                    scope::scope("/admin")
+                        .app_data(
+                            web::JsonConfig::default()
+                                .limit(RECORD_JSON_LIMIT)
+                                .error_handler(json_error),
+                        )
+                        .service(admin::put_licence)
+                        .service(admin::get_licence),
+                ),
+        );
+}

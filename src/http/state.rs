@@ -1,0 +1,30 @@
+use super::error::ApiError;
+use super::extract::BearerToken;
+use crate::auth::{self, Principal};
+use crate::clock::Clock;
+use crate::storage::{Database, DbConn};
+use std::sync::Arc;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// Checks the token and runs `work` on the same connection, in one trip to the blocking
+    /// pool. The principal is handed to `work`, which decides what it may see.
+    pub async fn authorized<T, F>(&self, token: BearerToken, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn, Principal) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db
+            .run(move |conn| {
+                let principal = auth::authenticate(conn, &token.0)?;
+                work(conn, principal)
+            })
+            .await
+    }
+}

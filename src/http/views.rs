@@ -1,0 +1,215 @@
+//! What the API answers with: the licence as its two pages, its live status, and the admin
+//! view of a registry record. Built from domain values; no logic beyond presentation.
+
+use crate::domain::eligibility::{Eligibility, Reason};
+use crate::domain::licence::{Licence, POINTS_LIMIT};
+use crate::domain::licence_class::LicenceClass;
+use crate::domain::record::RegistryRecord;
+use crate::i18n::Lang;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReasonView {
+    /// Stable reason code, e.g. `expired`, `suspended`, `points_limit`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EligibilityView {
+    pub eligible: bool,
+    /// Every reason that applies, not just the first.
+    pub reasons: Vec<ReasonView>,
+    /// The date (Asia/Shanghai) the rules were applied for.
+    pub checked_on: NaiveDate,
+    /// When this licence was last synchronised from the registry; the registry may lag.
+    pub synced_at: DateTime<Utc>,
+}
+
+impl EligibilityView {
+    pub fn new(
+        e: &Eligibility,
+        lang: Lang,
+        checked_on: NaiveDate,
+        synced_at: DateTime<Utc>,
+    ) -> Self {
+        EligibilityView {
+            eligible: e.is_eligible(),
+            reasons: e.reasons().iter().map(|r| reason_view(r, lang)).collect(),
+            checked_on,
+            synced_at,
+        }
+    }
+}
+
+fn reason_view(r: &Reason, lang: Lang) -> ReasonView {
+    ReasonView {
+        code: r.code(),
+        message: r.message(lang),
+    }
+}
+
+/// 正页: the front page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FrontPage {
+    pub licence_number: String,
+    pub name: String,
+    /// "M" or "F".
+    pub sex: &'static str,
+    pub sex_name: &'static str,
+    pub nationality: String,
+    pub birth_date: NaiveDate,
+    pub first_issued: NaiveDate,
+    pub classes: Vec<&'static str>,
+    pub valid_from: NaiveDate,
+    /// `null` for long-term validity.
+    pub valid_until: Option<NaiveDate>,
+    /// "2018-03-05 至 2028-03-05" or "2018-03-05 至 长期" (English: "to", "long-term").
+    pub validity: String,
+    pub has_photo_on_file: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointsView {
+    pub points: u8,
+    pub limit: u8,
+    pub cycle_start: NaiveDate,
+    pub cycle_end: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassExplanation {
+    pub code: &'static str,
+    pub name: &'static str,
+    /// Every other class this one allows driving.
+    pub also_covers: Vec<&'static str>,
+}
+
+/// 副页: the secondary page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecondaryPage {
+    pub address: String,
+    pub issuing_authority: String,
+    pub points: PointsView,
+    pub medical_due: Option<NaiveDate>,
+    pub review_due: Option<NaiveDate>,
+    /// 准驾车型代号规定 for the classes on this licence.
+    pub class_explanations: Vec<ClassExplanation>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistryStateView {
+    pub code: &'static str,
+    pub name: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveStatus {
+    pub eligible: bool,
+    pub reasons: Vec<ReasonView>,
+    /// The registry states on the licence as the registry sent them.
+    pub registry_states: Vec<RegistryStateView>,
+    pub checked_on: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenceDocument {
+    pub front_page: FrontPage,
+    pub secondary_page: SecondaryPage,
+    pub status: LiveStatus,
+    /// When this licence was last synchronised from the registry.
+    pub synced_at: DateTime<Utc>,
+}
+
+pub fn class_explanation(class: LicenceClass, lang: Lang) -> ClassExplanation {
+    ClassExplanation {
+        code: class.code(),
+        name: lang.pick(class.name_zh(), class.name_en()),
+        also_covers: LicenceClass::ALL
+            .into_iter()
+            .filter(|c| *c != class && class.covers(*c))
+            .map(LicenceClass::code)
+            .collect(),
+    }
+}
+
+impl LicenceDocument {
+    pub fn new(
+        l: &Licence,
+        e: &Eligibility,
+        has_photo: bool,
+        synced_at: DateTime<Utc>,
+        today: NaiveDate,
+        lang: Lang,
+    ) -> Self {
+        let until = l.valid_until.map_or_else(
+            || lang.pick("长期", "long-term").to_owned(),
+            |d| d.to_string(),
+        );
+        LicenceDocument {
+            front_page: FrontPage {
+                licence_number: l.number.as_str().to_owned(),
+                name: l.name.clone(),
+                sex: l.sex.code(),
+                sex_name: lang.pick(
+                    l.sex.name_zh(),
+                    if l.sex.code() == "M" {
+                        "male"
+                    } else {
+                        "female"
+                    },
+                ),
+                nationality: l.nationality.clone(),
+                birth_date: l.birth_date,
+                first_issued: l.first_issued,
+                classes: l.classes.as_slice().iter().map(|c| c.code()).collect(),
+                valid_from: l.valid_from,
+                valid_until: l.valid_until,
+                validity: format!("{} {} {until}", l.valid_from, lang.pick("至", "to")),
+                has_photo_on_file: has_photo,
+            },
+            secondary_page: SecondaryPage {
+                address: l.address.clone(),
+                issuing_authority: l.issuing_authority.clone(),
+                points: PointsView {
+                    points: l.points,
+                    limit: POINTS_LIMIT,
+                    cycle_start: l.points_cycle_start,
+                    cycle_end: l.points_cycle_end(),
+                },
+                medical_due: l.medical_due,
+                review_due: l.review_due,
+                class_explanations: l
+                    .classes
+                    .as_slice()
+                    .iter()
+                    .map(|c| class_explanation(*c, lang))
+                    .collect(),
+            },
+            status: LiveStatus {
+                eligible: e.is_eligible(),
+                reasons: e.reasons().iter().map(|r| reason_view(r, lang)).collect(),
+                registry_states: l
+                    .states
+                    .iter()
+                    .map(|s| RegistryStateView {
+                        code: s.code(),
+                        name: s.name_zh(),
+                    })
+                    .collect(),
+                checked_on: today,
+            },
+            synced_at,
+        }
+    }
+}
+
+/// The admin view of one registry entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminLicenceView {
+    pub record: RegistryRecord,
+    pub synced_at: DateTime<Utc>,
+    pub eligibility: EligibilityView,
+}

@@ -1,0 +1,21 @@
+//! elicence: issues electronic driving licences (电子驾驶证).
+//!
+//! Layers, from the inside out:
+//! - `domain`: pure rules (classes, registry states, eligibility, record validation);
+//! - `clock`, `i18n`, `config`: injected time, the two languages, settings;
+//! - `storage`: the only module that talks to the database (SQLite or PostgreSQL);
+//! - `auth`: bearer tokens and roles;
+//! - `registry`: bulk import and the sample data generator;
+//! - `http`: thin actix-web handlers, the error shape, the OpenAPI document;
+//! - `cli`: the `elicence` command.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod i18n;
+pub mod registry;
+pub mod storage;
+pub mod telemetry;

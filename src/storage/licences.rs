@@ -1,0 +1,253 @@
+//! The local copy of the licence registry.
+
+use super::schema::licences;
+use super::{with_conn, write_transaction, DbConn, StorageError};
+use crate::domain::licence::{Licence, LicenceNumber, Sex};
+use crate::domain::licence_class::ClassSet;
+use crate::domain::record::{PhotoFormat, RegistryPhoto, ValidRecord};
+use crate::domain::registry_state::{states_from_codes, states_to_codes};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use std::collections::HashMap;
+
+/// A licence as stored, with what the registry copy knows about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLicence {
+    pub licence: Licence,
+    pub has_photo: bool,
+    /// When this licence was last received from the registry.
+    pub synced_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = licences)]
+struct LicenceRow {
+    number: String,
+    name: String,
+    sex: String,
+    nationality: String,
+    birth_date: NaiveDate,
+    address: String,
+    issuing_authority: String,
+    classes: String,
+    first_issued: NaiveDate,
+    valid_from: NaiveDate,
+    valid_until: Option<NaiveDate>,
+    statuses: String,
+    points: i32,
+    points_cycle_start: NaiveDate,
+    medical_due: Option<NaiveDate>,
+    review_due: Option<NaiveDate>,
+    photo_media_type: Option<String>,
+    synced_at: NaiveDateTime,
+}
+
+impl TryFrom<LicenceRow> for StoredLicence {
+    type Error = StorageError;
+
+    fn try_from(row: LicenceRow) -> Result<Self, StorageError> {
+        let corrupt = |what: &str| {
+            StorageError::Corrupt(format!(
+                "licence {}: {what}",
+                crate::domain::licence::mask_licence_number(&row.number)
+            ))
+        };
+        let licence = Licence {
+            number: LicenceNumber::parse(&row.number).map_err(|_| corrupt("number"))?,
+            name: row.name,
+            sex: Sex::parse(&row.sex).ok_or_else(|| corrupt("sex"))?,
+            nationality: row.nationality,
+            birth_date: row.birth_date,
+            address: row.address,
+            issuing_authority: row.issuing_authority,
+            classes: ClassSet::from_codes(&row.classes).map_err(|_| corrupt("classes"))?,
+            first_issued: row.first_issued,
+            valid_from: row.valid_from,
+            valid_until: row.valid_until,
+            states: states_from_codes(&row.statuses).map_err(|_| corrupt("statuses"))?,
+            points: u8::try_from(row.points).map_err(|_| corrupt("points"))?,
+            points_cycle_start: row.points_cycle_start,
+            medical_due: row.medical_due,
+            review_due: row.review_due,
+        };
+        Ok(StoredLicence {
+            licence,
+            has_photo: row.photo_media_type.is_some(),
+            synced_at: row.synced_at.and_utc(),
+        })
+    }
+}
+
+// NULL rather than DEFAULT for `None`: SQLite has no DEFAULT in multi-row VALUES.
+#[derive(Insertable)]
+#[diesel(table_name = licences, treat_none_as_default_value = false)]
+struct NewLicenceRow<'a> {
+    number: &'a str,
+    name: &'a str,
+    sex: &'static str,
+    nationality: &'a str,
+    birth_date: NaiveDate,
+    address: &'a str,
+    issuing_authority: &'a str,
+    classes: String,
+    first_issued: NaiveDate,
+    valid_from: NaiveDate,
+    valid_until: Option<NaiveDate>,
+    statuses: String,
+    points: i32,
+    points_cycle_start: NaiveDate,
+    medical_due: Option<NaiveDate>,
+    review_due: Option<NaiveDate>,
+    photo: Option<&'a [u8]>,
+    photo_media_type: Option<&'static str>,
+    photo_taken: Option<NaiveDate>,
+    synced_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+}
+
+impl<'a> NewLicenceRow<'a> {
+    fn new(record: &'a ValidRecord, now: NaiveDateTime) -> Self {
+        let l = &record.licence;
+        NewLicenceRow {
+            number: l.number.as_str(),
+            name: &l.name,
+            sex: l.sex.code(),
+            nationality: &l.nationality,
+            birth_date: l.birth_date,
+            address: &l.address,
+            issuing_authority: &l.issuing_authority,
+            classes: l.classes.to_codes(),
+            first_issued: l.first_issued,
+            valid_from: l.valid_from,
+            valid_until: l.valid_until,
+            statuses: states_to_codes(&l.states),
+            points: i32::from(l.points),
+            points_cycle_start: l.points_cycle_start,
+            medical_due: l.medical_due,
+            review_due: l.review_due,
+            photo: record.photo.as_ref().map(|p| p.bytes.as_slice()),
+            photo_media_type: record.photo.as_ref().map(|p| p.format.media_type()),
+            photo_taken: record.photo.as_ref().and_then(|p| p.taken),
+            synced_at: now,
+            created_at: now,
+        }
+    }
+}
+
+/// Every column an upsert replaces: all but the key and `created_at`.
+macro_rules! replaced_columns {
+    () => {
+        (
+            licences::name.eq(excluded(licences::name)),
+            licences::sex.eq(excluded(licences::sex)),
+            licences::nationality.eq(excluded(licences::nationality)),
+            licences::birth_date.eq(excluded(licences::birth_date)),
+            licences::address.eq(excluded(licences::address)),
+            licences::issuing_authority.eq(excluded(licences::issuing_authority)),
+            licences::classes.eq(excluded(licences::classes)),
+            licences::first_issued.eq(excluded(licences::first_issued)),
+            licences::valid_from.eq(excluded(licences::valid_from)),
+            licences::valid_until.eq(excluded(licences::valid_until)),
+            licences::statuses.eq(excluded(licences::statuses)),
+            licences::points.eq(excluded(licences::points)),
+            licences::points_cycle_start.eq(excluded(licences::points_cycle_start)),
+            licences::medical_due.eq(excluded(licences::medical_due)),
+            licences::review_due.eq(excluded(licences::review_due)),
+            licences::photo.eq(excluded(licences::photo)),
+            licences::photo_media_type.eq(excluded(licences::photo_media_type)),
+            licences::photo_taken.eq(excluded(licences::photo_taken)),
+            licences::synced_at.eq(excluded(licences::synced_at)),
+        )
+    };
+}
+
+/// Rows per INSERT statement: 21 parameters a row stays under both backends' limits
+/// (SQLite 32,766, PostgreSQL 65,535).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Inserts or replaces records by licence number, all in one transaction. When a number
+/// appears more than once the last record wins (PostgreSQL refuses to touch a row twice in
+/// one statement). Returns the number of distinct licences written.
+pub fn upsert_many(
+    conn: &mut DbConn,
+    records: &[ValidRecord],
+    now: DateTime<Utc>,
+) -> Result<usize, StorageError> {
+    let now = now.naive_utc();
+    let mut last_index: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        last_index.insert(r.licence.number.as_str(), i);
+    }
+    let rows: Vec<NewLicenceRow> = records
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| last_index[r.licence.number.as_str()] == *i)
+        .map(|(_, r)| NewLicenceRow::new(r, now))
+        .collect();
+    write_transaction!(conn, |c| {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            diesel::insert_into(licences::table)
+                .values(chunk)
+                .on_conflict(licences::number)
+                .do_update()
+                .set(replaced_columns!())
+                .execute(c)?;
+        }
+        Ok(rows.len())
+    })
+}
+
+pub fn upsert(
+    conn: &mut DbConn,
+    record: &ValidRecord,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    upsert_many(conn, std::slice::from_ref(record), now).map(|_| ())
+}
+
+pub fn find(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+) -> Result<Option<StoredLicence>, StorageError> {
+    let row = with_conn!(conn, |c| licences::table
+        .find(number.as_str())
+        .select(LicenceRow::as_select())
+        .get_result(c)
+        .optional())?;
+    row.map(StoredLicence::try_from).transpose()
+}
+
+/// The photo on file, if any.
+pub fn find_photo(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+) -> Result<Option<RegistryPhoto>, StorageError> {
+    type PhotoColumns = (Option<Vec<u8>>, Option<NaiveDate>);
+    let row: Option<PhotoColumns> = with_conn!(conn, |c| licences::table
+        .find(number.as_str())
+        .select((licences::photo, licences::photo_taken))
+        .get_result::<PhotoColumns>(c)
+        .optional())?;
+    Ok(row.and_then(|(bytes, taken)| {
+        let bytes: Vec<u8> = bytes?;
+        let format = PhotoFormat::sniff(&bytes)?;
+        Some(RegistryPhoto {
+            bytes,
+            format,
+            taken,
+        })
+    }))
+}
+
+pub fn exists(conn: &mut DbConn, number: &LicenceNumber) -> Result<bool, StorageError> {
+    let n: i64 = with_conn!(conn, |c| licences::table
+        .filter(licences::number.eq(number.as_str()))
+        .count()
+        .get_result(c))?;
+    Ok(n > 0)
+}
+
+pub fn count(conn: &mut DbConn) -> Result<i64, StorageError> {
+    Ok(with_conn!(conn, |c| licences::table.count().get_result(c))?)
+}

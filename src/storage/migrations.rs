@@ -1,0 +1,27 @@
+use super::{DbConn, StorageError};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
+
+/// Applies every pending migration; returns the versions applied.
+pub(super) fn run_pending(conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
+    let applied = match conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE)
+            .map(|v| v.iter().map(ToString::to_string).collect()),
+        DbConn::Pg(c) => c
+            .run_pending_migrations(POSTGRES)
+            .map(|v| v.iter().map(ToString::to_string).collect()),
+    };
+    applied.map_err(|e| StorageError::Migration(e.to_string()))
+}
+
+/// Reverts every applied migration, newest first (used by tests to prove each `down.sql`).
+pub(super) fn revert_all(conn: &mut DbConn) -> Result<usize, StorageError> {
+    let reverted = match conn {
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE).map(|v| v.len()),
+        DbConn::Pg(c) => c.revert_all_migrations(POSTGRES).map(|v| v.len()),
+    };
+    reverted.map_err(|e| StorageError::Migration(e.to_string()))
+}

@@ -1,0 +1,149 @@
+use super::{migrations, StorageError};
+use crate::config::{DatabaseUrl, PoolSettings};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
+use diesel::{PgConnection, SqliteConnection};
+use std::time::Duration;
+
+type SqlitePool = r2d2::Pool<ConnectionManager<SqliteConnection>>;
+type PgPool = r2d2::Pool<ConnectionManager<PgConnection>>;
+
+/// A pool of connections to one backend. Cheap to clone.
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Pg(PgPool),
+}
+
+/// One checked-out connection; returned to the pool when dropped.
+pub enum DbConn {
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Pg(PooledConnection<ConnectionManager<PgConnection>>),
+}
+
+/// Set on every new SQLite connection: WAL lets readers run beside the writer, the busy
+/// timeout makes a writer wait for the lock instead of failing at once, and foreign keys are
+/// off by default in SQLite.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+             PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Database {
+    /// Opens the pool (creating the SQLite file and its folder if needed) and runs pending
+    /// migrations, so a pool handed out is always on the current schema.
+    pub fn connect(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Database, StorageError> {
+        let db = match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
+                let pool = r2d2::Pool::builder()
+                    .max_size(settings.max_size)
+                    .connection_timeout(settings.checkout_timeout)
+                    // A local file does not drop its connection; skip the per-checkout probe.
+                    .test_on_check_out(false)
+                    .connection_customizer(Box::new(SqlitePragmas))
+                    .build(manager)?;
+                Database::Sqlite(pool)
+            }
+            DatabaseUrl::Postgres(u) => {
+                let manager = ConnectionManager::<PgConnection>::new(u.as_str());
+                let pool = r2d2::Pool::builder()
+                    .max_size(settings.max_size)
+                    .connection_timeout(settings.checkout_timeout)
+                    .build(manager)?;
+                Database::Pg(pool)
+            }
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    pub fn migrate(&self) -> Result<Vec<String>, StorageError> {
+        migrations::run_pending(&mut self.get()?)
+    }
+
+    pub fn revert_all_migrations(&self) -> Result<usize, StorageError> {
+        migrations::revert_all(&mut self.get()?)
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Pg(_) => "postgresql",
+        }
+    }
+
+    /// Checks a connection out, waiting at most the pool's checkout timeout. Blocking.
+    pub fn get(&self) -> Result<DbConn, StorageError> {
+        Ok(match self {
+            Database::Sqlite(p) => DbConn::Sqlite(p.get()?),
+            Database::Pg(p) => DbConn::Pg(p.get()?),
+        })
+    }
+
+    /// Runs blocking database work off the async executor: the checkout and the queries both
+    /// happen on the blocking thread pool.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || work(&mut db.get()?))
+            .await
+            .map_err(|_| {
+                E::from(StorageError::Unavailable(
+                    "the blocking task was cancelled".into(),
+                ))
+            })?
+    }
+
+    /// Is the database reachable now? Used by `/readyz`.
+    pub fn ping(&self) -> Result<(), StorageError> {
+        let mut conn = self.get()?;
+        super::with_conn!(&mut conn, |c| c
+            .batch_execute("SELECT 1")
+            .map_err(StorageError::from))
+    }
+}
+
+const BUSY_RETRIES: u32 = 8;
+
+/// Retries work while SQLite reports the database busy, backing off a little each time. The
+/// busy timeout already waits inside SQLite; this covers the cases where SQLite gives up at
+/// once (a deferred transaction that cannot upgrade its lock, or a checkpoint in progress).
+pub(crate) fn retry_busy<T>(
+    mut work: impl FnMut() -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    let mut attempt = 0;
+    loop {
+        match work() {
+            Err(e) if e.is_sqlite_busy() => {
+                attempt += 1;
+                if attempt > BUSY_RETRIES {
+                    return Err(StorageError::Busy);
+                }
+                std::thread::sleep(Duration::from_millis(5 * u64::from(attempt)));
+            }
+            other => return other,
+        }
+    }
+}

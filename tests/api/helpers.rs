@@ -1,0 +1,259 @@
+//! Test harness: a fresh database per test (a SQLite file in a temporary folder, or a fresh
+//! schema on the PostgreSQL server named by ELICENCE_TEST_POSTGRES_URL) and a live server on a
+//! random port, spoken to over real HTTP.
+
+use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use elicence::auth;
+use elicence::clock::FixedClock;
+use elicence::config::{DatabaseUrl, PoolSettings};
+use elicence::domain::licence::LicenceNumber;
+use elicence::domain::record::RegistryRecord;
+use elicence::domain::role::Role;
+use elicence::http::startup::Application;
+use elicence::http::state::AppState;
+use elicence::storage::{licences, Database};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PG_ENV: &str = "ELICENCE_TEST_POSTGRES_URL";
+
+/// Today, for tests: 2026-11-22 at noon in Beijing.
+pub fn test_now() -> DateTime<Utc> {
+    "2026-11-22T04:00:00Z".parse().unwrap()
+}
+
+/// A fresh, migrated database that is removed again when dropped.
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    pub db: Database,
+    _dir: Option<tempfile::TempDir>,
+    pg_cleanup: Option<(String, String)>,
+}
+
+fn random_suffix() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..12)
+        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
+        .collect()
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        TestDb::with_pool(backend, PoolSettings::default())
+    }
+
+    pub fn with_pool(backend: Backend, pool: PoolSettings) -> TestDb {
+        let (url, dir, pg_cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                (
+                    DatabaseUrl::Sqlite(dir.path().join("db").join("elicence.db")),
+                    Some(dir),
+                    None,
+                )
+            }
+            Backend::Postgres => {
+                let base = std::env::var(PG_ENV).unwrap_or_else(|_| {
+                    panic!("{PG_ENV} is not set: the PostgreSQL tests need a server")
+                });
+                let schema = format!("t_{}", random_suffix());
+                let mut admin = diesel::PgConnection::establish(&base)
+                    .expect("connect to the PostgreSQL test server");
+                admin
+                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .unwrap();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                (DatabaseUrl::Postgres(url), None, Some((base, schema)))
+            }
+        };
+        let db = Database::connect(&url, &pool).expect("open and migrate the test database");
+        TestDb {
+            url,
+            db,
+            _dir: dir,
+            pg_cleanup,
+        }
+    }
+
+    pub fn url_string(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => u.clone(),
+        }
+    }
+
+    pub fn seed(&self, record: &Value) {
+        let rec: RegistryRecord = serde_json::from_value(record.clone()).unwrap();
+        let valid = rec.validate().unwrap();
+        licences::upsert(&mut self.db.get().unwrap(), &valid, test_now()).unwrap();
+    }
+
+    pub fn token(&self, role: Role, licence: Option<&str>) -> String {
+        let licence = licence.map(|n| LicenceNumber::parse(n).unwrap());
+        auth::create_token(
+            &mut self.db.get().unwrap(),
+            role,
+            licence,
+            Some("test"),
+            test_now(),
+        )
+        .unwrap()
+        .secret
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = self.pg_cleanup.take() {
+            if let Ok(mut c) = diesel::PgConnection::establish(&base) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub clock: FixedClock,
+    pub client: reqwest::Client,
+    pub test_db: TestDb,
+    handle: actix_web::dev::ServerHandle,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(TestDb::new(backend)).await
+}
+
+pub async fn spawn_app_with(test_db: TestDb) -> TestApp {
+    elicence::telemetry::init("error");
+    let clock = FixedClock::at(test_now());
+    let state = AppState {
+        db: test_db.db.clone(),
+        clock: Arc::new(clock.clone()),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = Application::build(state, listener, 2).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        clock,
+        client: reqwest::Client::new(),
+        test_db,
+        handle,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn seed(&self, record: &Value) {
+        self.test_db.seed(record)
+    }
+
+    pub fn token(&self, role: Role, licence: Option<&str>) -> String {
+        self.test_db.token(role, licence)
+    }
+
+    /// A holder token for a freshly seeded licence.
+    pub fn holder(&self, record: &Value) -> String {
+        self.seed(record);
+        self.token(Role::Holder, Some(record["number"].as_str().unwrap()))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop the server before its database goes away.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// The contract example: a clean C1+D licence, valid until 2028-03-05.
+pub fn record(number: &str) -> Value {
+    serde_json::json!({
+        "number": number, "name": "张伟", "sex": "M", "nationality": "CHN",
+        "birth_date": "1990-01-01", "address": "北京市东城区东四十条12号",
+        "issuing_authority": "北京市公安局公安交通管理局", "classes": ["C1", "D"],
+        "first_issued": "2012-03-05", "valid_from": "2018-03-05", "valid_until": "2028-03-05",
+        "statuses": [], "points": 0, "points_cycle_start": "2026-03-05",
+        "medical_due": null, "review_due": null, "photo": null, "photo_taken": null
+    })
+}
+
+pub const NUMBER: &str = "110101199001011234";
+pub const OTHER_NUMBER: &str = "310104198505052345";
+
+/// Asserts the one error shape and returns the code.
+pub async fn error_code(res: reqwest::Response, status: u16) -> (String, String) {
+    assert_eq!(res.status().as_u16(), status, "status");
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let body: Value = res.json().await.expect("error body is JSON");
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error.code in {body}"))
+        .to_owned();
+    let message = body["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error.message in {body}"))
+        .to_owned();
+    assert!(!message.is_empty());
+    (code, message)
+}
+
+/// Declares each scenario once and runs it on both backends: `sqlite::name` and
+/// `postgres::name`. Without a PostgreSQL server the latter are listed as ignored.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[cfg_attr(not(elicence_pg), ignore = "PostgreSQL tests did not run: set ELICENCE_TEST_POSTGRES_URL (see README)")]
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,93 @@
+use crate::helpers::{record, test_now, Backend, TestDb, NUMBER, OTHER_NUMBER};
+use elicence::domain::licence::LicenceNumber;
+use elicence::registry::import::import_ndjson;
+use elicence::storage::licences;
+use serde_json::json;
+
+fn line(v: &serde_json::Value) -> String {
+    serde_json::to_string(v).unwrap()
+}
+
+async fn good_duplicate_and_broken_lines(backend: Backend) {
+    let t = TestDb::new(backend);
+    let mut second = record(OTHER_NUMBER);
+    second["name"] = json!("李娜");
+    second["sex"] = json!("F");
+    let mut newer = record(NUMBER);
+    newer["points"] = json!(6);
+    let mut bad_class = record("440305199001010018");
+    bad_class["classes"] = json!(["Z"]);
+    let input = [
+        line(&record(NUMBER)),
+        "{not json".to_owned(),
+        line(&second),
+        String::new(),
+        line(&bad_class),
+        r#"{"number":"110101199001011234"}"#.to_owned(),
+        line(&newer), // the same licence again: the last line wins
+    ]
+    .join("\n");
+    let mut heard = Vec::new();
+    let report =
+        import_ndjson(&t.db, input.as_bytes(), test_now(), |r| heard.push(r.line)).unwrap();
+    assert_eq!(report.accepted, 3);
+    let lines: Vec<usize> = report.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [2, 5, 6]);
+    assert_eq!(heard, lines);
+    assert!(report.rejected[0].reason.starts_with("invalid JSON"));
+    assert!(
+        report.rejected[1].reason.contains("classes"),
+        "{}",
+        report.rejected[1].reason
+    );
+    assert!(
+        report.rejected[2].reason.contains("missing field"),
+        "{}",
+        report.rejected[2].reason
+    );
+
+    let mut conn = t.db.get().unwrap();
+    assert_eq!(licences::count(&mut conn).unwrap(), 2);
+    let stored = licences::find(&mut conn, &LicenceNumber::parse(NUMBER).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.licence.points, 6);
+    assert_eq!(stored.synced_at, test_now());
+}
+
+async fn import_is_an_idempotent_upsert_that_records_sync_time(backend: Backend) {
+    let t = TestDb::new(backend);
+    let input = format!(
+        "{}\n{}\n",
+        line(&record(NUMBER)),
+        line(&record(OTHER_NUMBER))
+    );
+    import_ndjson(&t.db, input.as_bytes(), test_now(), |_| {}).unwrap();
+    let later = test_now() + chrono::Duration::hours(3);
+    let report = import_ndjson(&t.db, input.as_bytes(), later, |_| {}).unwrap();
+    assert_eq!(report.accepted, 2);
+    let mut conn = t.db.get().unwrap();
+    assert_eq!(licences::count(&mut conn).unwrap(), 2);
+    let stored = licences::find(&mut conn, &LicenceNumber::parse(NUMBER).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.synced_at, later);
+    assert_eq!(stored.licence.name, "张伟");
+}
+
+async fn a_large_import_spans_several_batches(backend: Backend) {
+    let t = TestDb::new(backend);
+    let mut out = Vec::new();
+    elicence::registry::generate::write_ndjson(&mut out, 12_345, 3, test_now().date_naive())
+        .unwrap();
+    let report = import_ndjson(&t.db, out.as_slice(), test_now(), |_| {}).unwrap();
+    assert_eq!(report.accepted, 12_345);
+    assert!(report.rejected.is_empty());
+    assert_eq!(licences::count(&mut t.db.get().unwrap()).unwrap(), 12_345);
+}
+
+crate::both_backends!(
+    good_duplicate_and_broken_lines,
+    import_is_an_idempotent_upsert_that_records_sync_time,
+    a_large_import_spans_several_batches,
+);

@@ -1,0 +1,15 @@
+//! One test binary for the whole service, as zero-to-production does: real HTTP against a live
+//! server, real SQLite files and a real PostgreSQL server.
+
+mod helpers;
+
+mod admin;
+mod auth;
+mod cli;
+mod concurrency;
+mod errors;
+mod health;
+mod import;
+mod me;
+mod openapi;
+mod storage;

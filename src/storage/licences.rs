@@ -198,12 +198,30 @@ pub fn upsert_many(
     })
 }
 
+/// Inserts or replaces one record; `Ok(true)` when it was new. The insert that decides
+/// "new" is a single statement, so under concurrent callers exactly one of them sees `true`
+/// on either backend (PostgreSQL makes the losers wait for the winner's row).
 pub fn upsert(
     conn: &mut DbConn,
     record: &ValidRecord,
     now: DateTime<Utc>,
-) -> Result<(), StorageError> {
-    upsert_many(conn, std::slice::from_ref(record), now).map(|_| ())
+) -> Result<bool, StorageError> {
+    let row = NewLicenceRow::new(record, now.naive_utc());
+    write_transaction!(conn, |c| {
+        let inserted = diesel::insert_into(licences::table)
+            .values(&row)
+            .on_conflict_do_nothing()
+            .execute(c)?;
+        if inserted == 0 {
+            diesel::insert_into(licences::table)
+                .values(&row)
+                .on_conflict(licences::number)
+                .do_update()
+                .set(replaced_columns!())
+                .execute(c)?;
+        }
+        Ok(inserted == 1)
+    })
 }
 
 pub fn find(

@@ -30,7 +30,7 @@ async fn fifty_concurrent_upserts_of_one_licence_leave_one_row(backend: Backend)
         );
         created += usize::from(status == 201);
     }
-    assert!(created >= 1);
+    assert_eq!(created, 1, "exactly one request created the licence");
     assert_eq!(
         licences::count(&mut app.test_db.db.get().unwrap()).unwrap(),
         1

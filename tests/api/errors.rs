@@ -46,6 +46,9 @@ async fn messages_follow_accept_language_and_carry_a_request_id(backend: Backend
     assert_eq!(en["error"]["message"], "a bearer token is required");
     let id = en["error"]["request_id"].as_str().unwrap();
     assert_eq!(id.len(), 36, "a UUID: {id}");
+    // Every response names its request id, successes included.
+    let ok = app.get("/healthz", None).await;
+    assert_eq!(ok.headers()["x-request-id"].len(), 36);
 }
 
 crate::both_backends!(

@@ -67,10 +67,9 @@ pub async fn put_licence(
     let (created, view) = state
         .authorized(token, move |conn, principal| {
             principal.require(Role::Admin)?;
-            let existed = licences::exists(conn, &number)?;
-            licences::upsert(conn, &valid, now)?;
-            tracing::info!(licence = %number.masked(), created = !existed, "registry record upserted");
-            Ok((!existed, admin_view(conn, &number, &app, lang)?))
+            let created = licences::upsert(conn, &valid, now)?;
+            tracing::info!(licence = %number.masked(), created, "registry record upserted");
+            Ok((created, admin_view(conn, &number, &app, lang)?))
         })
         .await?;
     Ok(if created {

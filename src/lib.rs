@@ -17,5 +17,7 @@ pub mod domain;
 pub mod http;
 pub mod i18n;
 pub mod registry;
+pub mod render;
+pub mod signing;
 pub mod storage;
 pub mod telemetry;

@@ -1,0 +1,410 @@
+//! The key ring on disk: one PKCS#8 PEM file a key (`<kid>.pem`, mode 0600) and a manifest
+//! (`keyring.json`) saying which key signs and which are still published.
+//!
+//! Life of a key: `active` (signs, published) → `rotated` (published so that codes it signed
+//! still verify until they lapse) → `retired` (unpublished; its codes no longer verify).
+
+use super::jwk::{thumbprint, Jwk, Jwks};
+use chrono::{DateTime, Utc};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+const MANIFEST: &str = "keyring.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    Active,
+    Rotated,
+    Retired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ManifestEntry {
+    kid: String,
+    state: KeyState,
+    created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotated_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retired_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Manifest {
+    keys: Vec<ManifestEntry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}: not a valid key ring manifest: {1}")]
+    Manifest(PathBuf, String),
+    #[error("{0}: not an Ed25519 PKCS#8 private key")]
+    BadKeyFile(PathBuf),
+    #[error("{path} holds a key whose thumbprint is not its name {kid}")]
+    KidMismatch { path: PathBuf, kid: String },
+    #[error("{0}: a private key file must not be readable by others (chmod 600)")]
+    LoosePermissions(PathBuf),
+    #[error("no active signing key in {0}: run `elicence keys generate`")]
+    NoActiveKey(PathBuf),
+    #[error("an active key exists already ({0}); use `elicence keys rotate`")]
+    AlreadyActive(String),
+    #[error("no key {0} in the key ring")]
+    UnknownKid(String),
+    #[error("key {0} is the active key; rotate first, then retire it")]
+    RetireActive(String),
+}
+
+/// What `keys list` shows: never the private part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySummary {
+    pub kid: String,
+    pub state: KeyState,
+    pub created_at: DateTime<Utc>,
+    pub rotated_at: Option<DateTime<Utc>>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// The keys loaded for use: the active signing key and every published verifying key.
+pub struct KeyRing {
+    active_kid: String,
+    active: SigningKey,
+    published: Vec<(String, VerifyingKey)>,
+}
+
+// Never print a private key, not even through `{:?}`.
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("active_kid", &self.active_kid)
+            .field(
+                "published",
+                &self.published.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
+    move |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest, KeyError> {
+    let path = dir.join(MANIFEST);
+    match fs::read(&path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|e| KeyError::Manifest(path, e.to_string()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+        Err(e) => Err(KeyError::Io { path, source: e }),
+    }
+}
+
+/// Writes a file readable by its owner only, atomically (temporary file, then rename).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(io(&tmp))?;
+    fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), KeyError> {
+    let json = serde_json::to_vec_pretty(manifest)
+        .map_err(|e| KeyError::Manifest(dir.join(MANIFEST), e.to_string()))?;
+    write_private(&dir.join(MANIFEST), &json)
+}
+
+fn key_path(dir: &Path, kid: &str) -> PathBuf {
+    dir.join(format!("{kid}.pem"))
+}
+
+fn load_key(dir: &Path, kid: &str) -> Result<SigningKey, KeyError> {
+    let path = key_path(dir, kid);
+    let meta = fs::metadata(&path).map_err(io(&path))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(KeyError::LoosePermissions(path));
+    }
+    let pem = fs::read_to_string(&path).map_err(io(&path))?;
+    let key = SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::BadKeyFile(path.clone()))?;
+    if thumbprint(&key.verifying_key()) != kid {
+        return Err(KeyError::KidMismatch {
+            path,
+            kid: kid.to_owned(),
+        });
+    }
+    Ok(key)
+}
+
+/// Creates a new key file and returns its kid.
+fn create_key(dir: &Path) -> Result<(String, SigningKey), KeyError> {
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    let kid = thumbprint(&key.verifying_key());
+    let pem = key
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .map_err(|_| KeyError::BadKeyFile(key_path(dir, &kid)))?;
+    write_private(&key_path(dir, &kid), pem.as_bytes())?;
+    Ok((kid, key))
+}
+
+impl KeyRing {
+    /// Loads the active key and every published key from `dir`.
+    pub fn open(dir: &Path) -> Result<KeyRing, KeyError> {
+        let manifest = read_manifest(dir)?;
+        let active = manifest
+            .keys
+            .iter()
+            .find(|k| k.state == KeyState::Active)
+            .ok_or_else(|| KeyError::NoActiveKey(dir.to_owned()))?;
+        let active_key = load_key(dir, &active.kid)?;
+        let mut published = Vec::new();
+        for entry in manifest
+            .keys
+            .iter()
+            .filter(|k| k.state != KeyState::Retired)
+        {
+            let key = load_key(dir, &entry.kid)?;
+            published.push((entry.kid.clone(), key.verifying_key()));
+        }
+        Ok(KeyRing {
+            active_kid: active.kid.clone(),
+            active: active_key,
+            published,
+        })
+    }
+
+    /// Opens the ring, generating a first active key when `dir` has none. Returns the ring
+    /// and the kid of a key it generated.
+    pub fn open_or_generate(
+        dir: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<(KeyRing, Option<String>), KeyError> {
+        let manifest = read_manifest(dir)?;
+        if manifest.keys.iter().any(|k| k.state == KeyState::Active) {
+            return Ok((KeyRing::open(dir)?, None));
+        }
+        let kid = KeyRing::generate(dir, now)?;
+        Ok((KeyRing::open(dir)?, Some(kid)))
+    }
+
+    /// Generates the first active key. Refuses when one exists: that is `rotate`'s job.
+    pub fn generate(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
+        let mut manifest = read_manifest(dir)?;
+        if let Some(active) = manifest.keys.iter().find(|k| k.state == KeyState::Active) {
+            return Err(KeyError::AlreadyActive(active.kid.clone()));
+        }
+        let (kid, _) = create_key(dir)?;
+        manifest.keys.push(ManifestEntry {
+            kid: kid.clone(),
+            state: KeyState::Active,
+            created_at: now,
+            rotated_at: None,
+            retired_at: None,
+        });
+        write_manifest(dir, &manifest)?;
+        Ok(kid)
+    }
+
+    /// A new key becomes active; the old active key stays published as `rotated`.
+    pub fn rotate(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
+        let mut manifest = read_manifest(dir)?;
+        let (kid, _) = create_key(dir)?;
+        for entry in manifest
+            .keys
+            .iter_mut()
+            .filter(|k| k.state == KeyState::Active)
+        {
+            entry.state = KeyState::Rotated;
+            entry.rotated_at = Some(now);
+        }
+        manifest.keys.push(ManifestEntry {
+            kid: kid.clone(),
+            state: KeyState::Active,
+            created_at: now,
+            rotated_at: None,
+            retired_at: None,
+        });
+        write_manifest(dir, &manifest)?;
+        Ok(kid)
+    }
+
+    /// Unpublishes a rotated key: codes it signed no longer verify.
+    pub fn retire(dir: &Path, kid: &str, now: DateTime<Utc>) -> Result<(), KeyError> {
+        let mut manifest = read_manifest(dir)?;
+        let entry = manifest
+            .keys
+            .iter_mut()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| KeyError::UnknownKid(kid.to_owned()))?;
+        match entry.state {
+            KeyState::Active => return Err(KeyError::RetireActive(kid.to_owned())),
+            KeyState::Retired => return Ok(()),
+            KeyState::Rotated => {
+                entry.state = KeyState::Retired;
+                entry.retired_at = Some(now);
+            }
+        }
+        write_manifest(dir, &manifest)
+    }
+
+    pub fn list(dir: &Path) -> Result<Vec<KeySummary>, KeyError> {
+        Ok(read_manifest(dir)?
+            .keys
+            .into_iter()
+            .map(|k| KeySummary {
+                kid: k.kid,
+                state: k.state,
+                created_at: k.created_at,
+                rotated_at: k.rotated_at,
+                retired_at: k.retired_at,
+            })
+            .collect())
+    }
+
+    pub fn active_kid(&self) -> &str {
+        &self.active_kid
+    }
+
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.active.sign(message).to_bytes()
+    }
+
+    /// A published key by kid; retired and unknown keys are `None`.
+    pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
+        self.published
+            .iter()
+            .find(|(k, _)| k == kid)
+            .map(|(_, key)| key)
+    }
+
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: self
+                .published
+                .iter()
+                .map(|(_, key)| Jwk::from_key(key))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-22T04:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn first_key_is_generated_private_and_active() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ring, generated) = KeyRing::open_or_generate(dir.path(), now()).unwrap();
+        let kid = generated.unwrap();
+        assert_eq!(ring.active_kid(), kid);
+        let pem_path = dir.path().join(format!("{kid}.pem"));
+        assert_eq!(
+            fs::metadata(&pem_path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(fs::read_to_string(&pem_path)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert!(!format!("{ring:?}").contains("PRIVATE"));
+        // A second start reuses the key.
+        let (again, generated) = KeyRing::open_or_generate(dir.path(), now()).unwrap();
+        assert_eq!(generated, None);
+        assert_eq!(again.active_kid(), kid);
+        assert!(matches!(
+            KeyRing::generate(dir.path(), now()),
+            Err(KeyError::AlreadyActive(_))
+        ));
+    }
+
+    #[test]
+    fn rotation_keeps_old_keys_published_until_retired() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = KeyRing::generate(dir.path(), now()).unwrap();
+        let second = KeyRing::rotate(dir.path(), now()).unwrap();
+        let ring = KeyRing::open(dir.path()).unwrap();
+        assert_eq!(ring.active_kid(), second);
+        assert!(ring.verifying_key(&first).is_some());
+        assert_eq!(ring.jwks().keys.len(), 2);
+        assert!(matches!(
+            KeyRing::retire(dir.path(), &second, now()),
+            Err(KeyError::RetireActive(_))
+        ));
+        assert!(matches!(
+            KeyRing::retire(dir.path(), "nope", now()),
+            Err(KeyError::UnknownKid(_))
+        ));
+        KeyRing::retire(dir.path(), &first, now()).unwrap();
+        let ring = KeyRing::open(dir.path()).unwrap();
+        assert!(ring.verifying_key(&first).is_none());
+        assert_eq!(ring.jwks().keys.len(), 1);
+        let states: Vec<_> = KeyRing::list(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|k| k.state)
+            .collect();
+        assert_eq!(states, [KeyState::Retired, KeyState::Active]);
+    }
+
+    #[test]
+    fn loose_permissions_and_swapped_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let kid = KeyRing::generate(dir.path(), now()).unwrap();
+        let path = dir.path().join(format!("{kid}.pem"));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            KeyRing::open(dir.path()),
+            Err(KeyError::LoosePermissions(_))
+        ));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        // Another key under this kid's name.
+        let other = SigningKey::from_bytes(&[9u8; 32])
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .unwrap();
+        fs::write(&path, other.as_bytes()).unwrap();
+        assert!(matches!(
+            KeyRing::open(dir.path()),
+            Err(KeyError::KidMismatch { .. })
+        ));
+        fs::write(&path, "not a key").unwrap();
+        assert!(matches!(
+            KeyRing::open(dir.path()),
+            Err(KeyError::BadKeyFile(_))
+        ));
+    }
+
+    #[test]
+    fn an_empty_directory_has_no_active_key() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            KeyRing::open(dir.path()),
+            Err(KeyError::NoActiveKey(_))
+        ));
+    }
+}

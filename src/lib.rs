@@ -18,6 +18,7 @@ pub mod http;
 pub mod i18n;
 pub mod registry;
 pub mod render;
+pub mod service;
 pub mod signing;
 pub mod storage;
 pub mod telemetry;

@@ -1,6 +1,7 @@
 //! The `elicence` command.
 
 mod import;
+mod keys;
 mod serve;
 mod token;
 
@@ -36,6 +37,14 @@ enum Command {
     Token {
         #[command(subcommand)]
         action: token::TokenCommand,
+    },
+    /// Manage the Ed25519 signing keys in the keys folder.
+    Keys {
+        /// Folder of the signing keys.
+        #[arg(long, env = "ELICENCE_KEYS_DIR", default_value = "keys", global = true)]
+        keys_dir: std::path::PathBuf,
+        #[command(subcommand)]
+        action: keys::KeysCommand,
     },
     /// Write N generated registry records as NDJSON to standard output.
     GenRegistry {
@@ -89,6 +98,7 @@ pub fn run() -> ExitCode {
         Command::Migrate => migrate(&cli.database_url),
         Command::Import { file } => import::run(&cli.database_url, &file),
         Command::Token { action } => token::run(&cli.database_url, action),
+        Command::Keys { keys_dir, action } => keys::run(&keys_dir, action),
         Command::GenRegistry { count, seed } => gen_registry(count, seed),
     };
     match result {

@@ -4,6 +4,7 @@ use crate::config::PoolSettings;
 use crate::http::startup::Application;
 use crate::http::state::AppState;
 use crate::registry::demo;
+use crate::signing::KeyRing;
 use crate::storage::Database;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -27,6 +28,12 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, env = "ELICENCE_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
+    /// Folder of the Ed25519 signing keys; a first key is generated when it has none.
+    #[arg(long, env = "ELICENCE_KEYS_DIR", default_value = "keys")]
+    keys_dir: std::path::PathBuf,
+    /// Seconds a display code (QR and barcode) stays valid.
+    #[arg(long, env = "ELICENCE_CODE_TTL_SECS", default_value_t = 180)]
+    code_ttl_secs: u32,
     /// Seconds a request waits for a database connection before it is answered 503.
     #[arg(long, env = "ELICENCE_POOL_TIMEOUT_SECS", default_value_t = 3)]
     pool_timeout_secs: u64,
@@ -43,6 +50,14 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
         "database ready, migrations applied"
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (keys, generated) =
+        KeyRing::open_or_generate(&args.keys_dir, clock.now()).map_err(CliError::new)?;
+    match generated {
+        Some(kid) => {
+            tracing::info!(kid, dir = %args.keys_dir.display(), "no signing key found: generated a first Ed25519 key")
+        }
+        None => tracing::info!(kid = keys.active_kid(), "signing key loaded"),
+    }
     if args.demo {
         let tokens = demo::load(&db, clock.as_ref()).map_err(CliError::new)?;
         print_demo_tokens(&tokens, &args.bind);
@@ -61,7 +76,17 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
     });
     tracing::info!(address = %args.bind, workers, blocking_threads, "serving HTTP");
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(AppState { db, clock }, listener, workers, blocking_threads)?;
+        let app = Application::build(
+            AppState {
+                db,
+                clock,
+                keys: Arc::new(keys),
+                code_ttl: chrono::Duration::seconds(i64::from(args.code_ttl_secs)),
+            },
+            listener,
+            workers,
+            blocking_threads,
+        )?;
         app.run_until_stopped().await
     })?;
     Ok(())

@@ -26,6 +26,12 @@ pub enum ApiError {
     Forbidden,
     #[error("licence not found")]
     LicenceNotFound,
+    #[error("no e-licence issued")]
+    ELicenceNotFound,
+    #[error("not eligible")]
+    NotEligible(Vec<crate::http::views::ReasonView>),
+    #[error("a photo is required")]
+    PhotoRequired,
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -57,6 +63,9 @@ impl ApiError {
             ApiError::InvalidToken => "invalid_token",
             ApiError::Forbidden => "forbidden",
             ApiError::LicenceNotFound => "licence_not_found",
+            ApiError::ELicenceNotFound => "e_licence_not_found",
+            ApiError::NotEligible(_) => "not_eligible",
+            ApiError::PhotoRequired => "photo_required",
             ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::MalformedJson(_) => "malformed_json",
@@ -87,6 +96,18 @@ impl ApiError {
             ApiError::LicenceNotFound => {
                 ("未找到该驾驶证", "no such licence in the registry".into())
             }
+            ApiError::ELicenceNotFound => (
+                "尚未申领电子驾驶证",
+                "no e-licence has been issued for this licence".into(),
+            ),
+            ApiError::NotEligible(_) => (
+                "驾驶证当前不符合申领条件，详见 details",
+                "the licence may not get an e-licence now; see details".into(),
+            ),
+            ApiError::PhotoRequired => (
+                "没有可用的留存照片，请上传照片",
+                "there is no photo on file: submit a photo".into(),
+            ),
             ApiError::RouteNotFound => ("请求的地址不存在", "no such route".into()),
             ApiError::MethodNotAllowed => (
                 "不支持该请求方法",
@@ -143,6 +164,7 @@ impl ApiError {
     fn details(&self) -> Option<serde_json::Value> {
         match self {
             ApiError::InvalidRecord(errors) => serde_json::to_value(errors).ok(),
+            ApiError::NotEligible(reasons) => serde_json::to_value(reasons).ok(),
             _ => None,
         }
     }
@@ -186,7 +208,7 @@ pub struct ErrorBodyDoc {
     pub code: String,
     /// Human message in zh-CN or English, chosen by `Accept-Language`.
     pub message: String,
-    /// Field errors, for `invalid_record`.
+    /// Field errors for `invalid_record`; `{code, message}` reasons for `not_eligible`.
     pub details: Option<Vec<FieldError>>,
     pub request_id: Option<String>,
 }
@@ -230,7 +252,11 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthenticated | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
-            ApiError::LicenceNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::LicenceNotFound | ApiError::ELicenceNotFound | ApiError::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::NotEligible(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PhotoRequired => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MalformedJson(_) | ApiError::InvalidPath(_) => StatusCode::BAD_REQUEST,
             ApiError::InvalidBody(_) | ApiError::InvalidRecord(_) => {
@@ -400,6 +426,9 @@ mod tests {
             ApiError::InvalidToken,
             ApiError::Forbidden,
             ApiError::LicenceNotFound,
+            ApiError::ELicenceNotFound,
+            ApiError::NotEligible(vec![]),
+            ApiError::PhotoRequired,
             ApiError::RouteNotFound,
             ApiError::MethodNotAllowed,
             ApiError::MalformedJson("x".into()),

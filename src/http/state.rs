@@ -2,6 +2,7 @@ use super::error::ApiError;
 use super::extract::BearerToken;
 use crate::auth::{self, Principal};
 use crate::clock::Clock;
+use crate::signing::KeyRing;
 use crate::storage::{Database, DbConn};
 use std::sync::Arc;
 
@@ -10,6 +11,10 @@ use std::sync::Arc;
 pub struct AppState {
     pub db: Database,
     pub clock: Arc<dyn Clock>,
+    /// Signing keys; loaded once at start (restart to pick up a rotation).
+    pub keys: Arc<KeyRing>,
+    /// How long a display code stays valid.
+    pub code_ttl: chrono::Duration,
 }
 
 impl AppState {

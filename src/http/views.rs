@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReasonView {
     /// Stable reason code, e.g. `expired`, `suspended`, `points_limit`.
     pub code: &'static str,
@@ -44,7 +44,7 @@ impl EligibilityView {
     }
 }
 
-fn reason_view(r: &Reason, lang: Lang) -> ReasonView {
+pub fn reason_view(r: &Reason, lang: Lang) -> ReasonView {
     ReasonView {
         code: r.code(),
         message: r.message(lang),
@@ -220,4 +220,101 @@ pub struct AdminLicenceView {
     pub record: RegistryRecord,
     pub synced_at: DateTime<Utc>,
     pub eligibility: EligibilityView,
+}
+
+/// The short-lived codes the app shows: QR text and barcode digits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisplayCodeView {
+    /// Compact JWS for the QR code (see docs/code-format.md).
+    pub code: String,
+    /// Numeric one-time token for the Code 128 barcode; resolves online only.
+    pub barcode: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<crate::service::codes::DisplayCode> for DisplayCodeView {
+    fn from(d: crate::service::codes::DisplayCode) -> Self {
+        DisplayCodeView {
+            code: d.code,
+            barcode: d.barcode,
+            expires_at: d.expires_at,
+        }
+    }
+}
+
+/// The e-licence: both pages, its generation time, the photo and a fresh display code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ELicenceView {
+    pub e_licence_id: String,
+    /// "current" or "superseded".
+    pub state: String,
+    /// When the e-licence was generated (shown on the front page).
+    pub generated_at: DateTime<Utc>,
+    pub photo_url: String,
+    pub photo_source: String,
+    #[serde(flatten)]
+    pub document: LicenceDocument,
+    pub display: DisplayCodeView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChecksView {
+    /// pass | fail | skipped | not_applicable
+    pub signature: &'static str,
+    pub expiry: &'static str,
+    pub status: &'static str,
+}
+
+/// What an officer needs to match the person in front of them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenceSummary {
+    pub licence_number: String,
+    pub name: String,
+    pub sex: &'static str,
+    pub birth_date: NaiveDate,
+    pub classes: Vec<&'static str>,
+    pub drivable_classes: Vec<&'static str>,
+    pub valid_until: Option<NaiveDate>,
+    pub issuing_authority: String,
+    pub points: u8,
+}
+
+impl LicenceSummary {
+    pub fn new(l: &Licence) -> Self {
+        LicenceSummary {
+            licence_number: l.number.as_str().to_owned(),
+            name: l.name.clone(),
+            sex: l.sex.code(),
+            birth_date: l.birth_date,
+            classes: l.classes.as_slice().iter().map(|c| c.code()).collect(),
+            drivable_classes: l
+                .classes
+                .drivable()
+                .into_iter()
+                .map(LicenceClass::code)
+                .collect(),
+            valid_until: l.valid_until,
+            issuing_authority: l.issuing_authority.clone(),
+            points: l.points,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveEligibility {
+    pub eligible: bool,
+    pub reasons: Vec<ReasonView>,
+    pub synced_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationView {
+    pub valid: bool,
+    pub checks: ChecksView,
+    pub e_licence_id: Option<String>,
+    pub licence: Option<LicenceSummary>,
+    pub live_status: Option<LiveEligibility>,
+    pub photo_url: Option<String>,
+    /// Every reason the scan is invalid (signature, expiry, replay, live status).
+    pub reasons: Vec<String>,
 }

@@ -5,6 +5,9 @@
 //! the `with_conn!` / `write_transaction!` macros. Blocking work runs on the blocking thread
 //! pool through `Database::run`, never on the async executor.
 
+pub mod audit;
+pub mod barcodes;
+pub mod e_licences;
 mod error;
 pub mod licences;
 mod migrations;

@@ -147,3 +147,50 @@ pub(crate) fn retry_busy<T>(
         }
     }
 }
+
+impl DbConn {
+    /// Runs `work` in one write transaction over any number of storage calls. On SQLite it
+    /// begins with `BEGIN IMMEDIATE`, taking the write lock before the first read, so a
+    /// read-then-write can never be overtaken; if SQLite reports the database busy beyond its
+    /// timeout, the BEGIN is retried. In WAL mode the commit needs no further lock.
+    pub fn write_transaction<T, E>(
+        &mut self,
+        work: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StorageError>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        match self {
+            DbConn::Sqlite(c) => retry_busy(|| {
+                AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")
+                    .map_err(StorageError::from)
+            })?,
+            DbConn::Pg(c) => {
+                <PgConnection as diesel::Connection>::TransactionManager::begin_transaction(
+                    &mut **c,
+                )
+                .map_err(StorageError::from)?
+            }
+        }
+        let outcome = work(self);
+        let end = match (&outcome, &mut *self) {
+            (Ok(_), DbConn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+            (Ok(_), DbConn::Pg(c)) => {
+                <PgConnection as diesel::Connection>::TransactionManager::commit_transaction(
+                    &mut **c,
+                )
+            }
+            (Err(_), DbConn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
+            (Err(_), DbConn::Pg(c)) => {
+                <PgConnection as diesel::Connection>::TransactionManager::rollback_transaction(
+                    &mut **c,
+                )
+            }
+        };
+        match outcome {
+            Ok(v) => end.map(|_| v).map_err(|e| E::from(StorageError::from(e))),
+            Err(e) => Err(e),
+        }
+    }
+}

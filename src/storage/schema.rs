@@ -38,5 +38,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    e_licences (id) {
+        id -> Text,
+        licence_number -> Text,
+        state -> Text,
+        photo_source -> Text,
+        photo -> Binary,
+        photo_media_type -> Text,
+        photo_sha256 -> Text,
+        generated_at -> Timestamp,
+        superseded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    barcode_tokens (token) {
+        token -> Text,
+        e_licence_id -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    verification_audit (id) {
+        id -> BigInt,
+        verified_at -> Timestamp,
+        officer_token_id -> Text,
+        terminal_label -> Nullable<Text>,
+        method -> Text,
+        e_licence_id -> Nullable<Text>,
+        valid -> Bool,
+        reasons -> Text,
+    }
+}
+
 diesel::joinable!(api_tokens -> licences (licence_number));
-diesel::allow_tables_to_appear_in_same_query!(licences, api_tokens);
+diesel::joinable!(e_licences -> licences (licence_number));
+diesel::allow_tables_to_appear_in_same_query!(
+    licences,
+    api_tokens,
+    e_licences,
+    barcode_tokens,
+    verification_audit
+);

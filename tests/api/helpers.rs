@@ -13,6 +13,7 @@ use elicence::domain::record::RegistryRecord;
 use elicence::domain::role::Role;
 use elicence::http::startup::Application;
 use elicence::http::state::AppState;
+use elicence::signing::KeyRing;
 use elicence::storage::{licences, Database};
 use serde_json::Value;
 use std::net::TcpListener;
@@ -125,6 +126,8 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub address: String,
+    pub keys_dir: std::path::PathBuf,
+    _keys: Arc<tempfile::TempDir>,
     pub clock: FixedClock,
     pub client: reqwest::Client,
     pub test_db: TestDb,
@@ -136,11 +139,19 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(test_db: TestDb) -> TestApp {
+    spawn_app_with_keys(test_db, Arc::new(tempfile::tempdir().unwrap())).await
+}
+
+/// A server whose signing keys live in `keys` (shared to test rotation across restarts).
+pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) -> TestApp {
     elicence::telemetry::init("error");
     let clock = FixedClock::at(test_now());
+    let (ring, _) = KeyRing::open_or_generate(keys.path(), test_now()).unwrap();
     let state = AppState {
         db: test_db.db.clone(),
         clock: Arc::new(clock.clone()),
+        keys: Arc::new(ring),
+        code_ttl: chrono::Duration::seconds(180),
     };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let app = Application::build(state, listener, 2, 4).unwrap();
@@ -149,6 +160,8 @@ pub async fn spawn_app_with(test_db: TestDb) -> TestApp {
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
+        keys_dir: keys.path().to_owned(),
+        _keys: keys,
         clock,
         client: reqwest::Client::new(),
         test_db,
@@ -167,6 +180,16 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         req.send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
@@ -256,4 +279,21 @@ macro_rules! both_backends {
             )*
         }
     };
+}
+
+/// A real 22×32 white PNG, as the registry would send a photo on file.
+pub fn photo_png() -> Vec<u8> {
+    let img = image::GrayImage::from_pixel(22, 32, image::Luma([250]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// The contract record with a photo on file.
+pub fn record_with_photo(number: &str) -> Value {
+    use base64::Engine;
+    let mut r = record(number);
+    r["photo"] = serde_json::json!(base64::engine::general_purpose::STANDARD.encode(photo_png()));
+    r["photo_taken"] = serde_json::json!("2026-05-01");
+    r
 }

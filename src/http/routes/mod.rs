@@ -2,9 +2,13 @@
 //! document is generated from the handlers themselves.
 
 pub mod admin;
+pub mod audit;
+pub mod e_licence;
 pub mod health;
+pub mod jwks;
 pub mod me;
 pub mod openapi;
+pub mod verify;
 
 use super::error::json_error;
 use actix_web::web;
@@ -15,22 +19,28 @@ pub const DEFAULT_JSON_LIMIT: usize = 64 * 1024;
 pub const RECORD_JSON_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn configure(cfg: &mut ServiceConfig) {
+    let admin = scope::scope("/admin")
+        .app_data(
+            web::JsonConfig::default()
+                .limit(RECORD_JSON_LIMIT)
+                .error_handler(json_error),
+        )
+        .service(admin::put_licence)
+        .service(admin::get_licence)
+        .service(audit::verifications);
+    let api = scope::scope("/api/v1")
+        .service(openapi::openapi_json)
+        .service(me::get_licence)
+        .service(me::get_eligibility)
+        .service(e_licence::issue)
+        .service(e_licence::get)
+        .service(e_licence::code)
+        .service(e_licence::photo)
+        .service(verify::verify)
+        .service(verify::photo)
+        .service(admin);
     cfg.service(health::healthz)
         .service(health::readyz)
-        .service(
-            scope::scope("/api/v1")
-                .service(openapi::openapi_json)
-                .service(me::get_licence)
-                .service(me::get_eligibility)
-                .service(
-                    scope::scope("/admin")
-                        .app_data(
-                            web::JsonConfig::default()
-                                .limit(RECORD_JSON_LIMIT)
-                                .error_handler(json_error),
-                        )
-                        .service(admin::put_licence)
-                        .service(admin::get_licence),
-                ),
-        );
+        .service(jwks::jwks)
+        .service(api);
 }

@@ -1,0 +1,98 @@
+//! The verification audit, paged oldest first with a keyset cursor.
+
+use crate::domain::role::Role;
+use crate::http::error::{ApiError, ErrorEnvelopeDoc};
+use crate::http::extract::BearerToken;
+use crate::http::state::AppState;
+use crate::storage::audit::{self, AuditFilter};
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only scans by this officer token id.
+    pub officer: Option<String>,
+    pub e_licence: Option<String>,
+    pub valid: Option<bool>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<i64>,
+    /// 1 to 500, default 100.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub verified_at: DateTime<Utc>,
+    pub officer_token_id: String,
+    pub terminal_label: Option<String>,
+    pub method: String,
+    pub e_licence_id: Option<String>,
+    pub valid: bool,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `after` for the next page; null when this page is the last.
+    pub next: Option<i64>,
+}
+
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(AuditQuery), responses(
+    (status = 200, body = AuditPage),
+    (status = 400, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
+))]
+#[get("/audit/verifications")]
+pub async fn verifications(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<AuditPage>, ApiError> {
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::InvalidPath("limit is between 1 and 500".into()));
+    }
+    let filter = AuditFilter {
+        officer_token_id: q.officer,
+        e_licence_id: q.e_licence,
+        valid: q.valid,
+        from: q.from,
+        to: q.to,
+        after_id: q.after,
+        limit,
+    };
+    let rows = state
+        .authorized(token, move |conn, p| {
+            p.require(Role::Admin)?;
+            Ok(audit::page(conn, &filter)?)
+        })
+        .await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    let entries = rows
+        .into_iter()
+        .map(|r| AuditEntry {
+            id: r.id,
+            verified_at: r.verified_at.and_utc(),
+            officer_token_id: r.officer_token_id,
+            terminal_label: r.terminal_label,
+            method: r.method,
+            e_licence_id: r.e_licence_id,
+            valid: r.valid,
+            reasons: r
+                .reasons
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+        .collect();
+    Ok(web::Json(AuditPage { entries, next }))
+}

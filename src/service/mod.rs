@@ -1,0 +1,17 @@
+//! Use cases that combine the pure rules, storage and signing: issuing an e-licence, issuing
+//! its display code, verifying a scanned code. Synchronous: callers run them on the blocking
+//! pool through `Database::run`.
+
+pub mod codes;
+pub mod issuance;
+pub mod verification;
+
+use rand::RngCore;
+
+/// A random identifier with a readable prefix, e.g. `el_3f9a…`.
+pub(crate) fn random_id(prefix: &str, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}

@@ -1,0 +1,70 @@
+//! One-time barcode tokens: a short number that only resolves online, once, before it expires.
+
+use super::schema::barcode_tokens;
+use super::{with_conn, DbConn, StorageError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+pub fn insert(
+    conn: &mut DbConn,
+    token: &str,
+    e_licence_id: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let values = (
+        barcode_tokens::token.eq(token),
+        barcode_tokens::e_licence_id.eq(e_licence_id),
+        barcode_tokens::expires_at.eq(expires_at.naive_utc()),
+    );
+    with_conn!(conn, |c| diesel::insert_into(barcode_tokens::table)
+        .values(values)
+        .execute(c))?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// First use, in time: the e-licence it names.
+    Fresh(String),
+    Unknown,
+    /// Used before: replay.
+    AlreadyUsed(String),
+    Expired(String),
+}
+
+/// Marks a token used, exactly once even under concurrent scans: the `used_at IS NULL`
+/// condition makes the update itself the arbiter.
+pub fn redeem(
+    conn: &mut DbConn,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Redeemed, StorageError> {
+    let row: Option<(String, NaiveDateTime, Option<NaiveDateTime>)> =
+        with_conn!(conn, |c| barcode_tokens::table
+            .find(token)
+            .select((
+                barcode_tokens::e_licence_id,
+                barcode_tokens::expires_at,
+                barcode_tokens::used_at
+            ))
+            .get_result(c)
+            .optional())?;
+    let Some((e_licence_id, expires_at, used_at)) = row else {
+        return Ok(Redeemed::Unknown);
+    };
+    if used_at.is_some() {
+        return Ok(Redeemed::AlreadyUsed(e_licence_id));
+    }
+    if now.naive_utc() >= expires_at {
+        return Ok(Redeemed::Expired(e_licence_id));
+    }
+    let claimed = with_conn!(conn, |c| diesel::update(barcode_tokens::table.find(token))
+        .filter(barcode_tokens::used_at.is_null())
+        .set(barcode_tokens::used_at.eq(now.naive_utc()))
+        .execute(c))?;
+    Ok(if claimed == 1 {
+        Redeemed::Fresh(e_licence_id)
+    } else {
+        Redeemed::AlreadyUsed(e_licence_id)
+    })
+}

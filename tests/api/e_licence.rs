@@ -1,0 +1,131 @@
+use crate::helpers::{error_code, record, record_with_photo, spawn_app, Backend, NUMBER};
+use elicence::domain::role::Role;
+use serde_json::{json, Value};
+
+const ISSUE: &str = "/api/v1/me/e-licence";
+
+async fn issuance_with_the_photo_on_file_is_immediate_and_idempotent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let holder = app.holder(&record_with_photo(NUMBER));
+    let res = app.get(ISSUE, Some(&holder)).await;
+    assert_eq!(error_code(res, 404).await.0, "e_licence_not_found");
+
+    let res = app
+        .post_json(ISSUE, &holder, &json!({"photo": "on_file"}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let first: Value = res.json().await.unwrap();
+    let id = first["e_licence_id"].as_str().unwrap().to_owned();
+    assert_eq!(first["state"], "current");
+    assert_eq!(first["generated_at"], "2026-11-22T04:00:00Z");
+    assert_eq!(first["front_page"]["name"], "张伟");
+    assert_eq!(
+        first["secondary_page"]["issuing_authority"],
+        "北京市公安局公安交通管理局"
+    );
+    assert_eq!(first["photo_url"], "/api/v1/me/e-licence/photo");
+    assert_eq!(
+        first["display"]["code"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .count(),
+        3
+    );
+    assert_eq!(first["display"]["barcode"].as_str().unwrap().len(), 20);
+    assert_eq!(first["display"]["expires_at"], "2026-11-22T04:03:00Z");
+
+    let res = app
+        .post_json(ISSUE, &holder, &json!({"photo": "on_file"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(again["e_licence_id"], id.as_str());
+
+    let got: Value = app.get(ISSUE, Some(&holder)).await.json().await.unwrap();
+    assert_eq!(got["e_licence_id"], id.as_str());
+    assert_ne!(
+        got["display"]["code"], first["display"]["code"],
+        "every read signs a fresh code"
+    );
+
+    let photo = app.get("/api/v1/me/e-licence/photo", Some(&holder)).await;
+    assert_eq!(photo.status(), 200);
+    assert_eq!(photo.headers()["content-type"], "image/png");
+    assert_eq!(photo.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        photo.bytes().await.unwrap().as_ref(),
+        crate::helpers::photo_png().as_slice()
+    );
+}
+
+async fn ineligible_or_photoless_licences_get_no_e_licence(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut r = record_with_photo(NUMBER);
+    r["statuses"] = json!(["suspended"]);
+    r["points"] = json!(12);
+    let holder = app.holder(&r);
+    let res = app
+        .post_json(ISSUE, &holder, &json!({"photo": "on_file"}))
+        .await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_eligible");
+    let codes: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["suspended", "points_limit"]);
+
+    let other = "310104198505052345";
+    let holder = app.holder(&record(other));
+    let res = app
+        .post_json(ISSUE, &holder, &json!({"photo": "on_file"}))
+        .await;
+    assert_eq!(error_code(res, 409).await.0, "photo_required");
+    let res = app
+        .post_json(ISSUE, &holder, &json!({"photo": "selfie"}))
+        .await;
+    assert_eq!(error_code(res, 422).await.0, "invalid_body");
+    let res = app.get("/api/v1/me/e-licence/code", Some(&holder)).await;
+    assert_eq!(error_code(res, 404).await.0, "e_licence_not_found");
+
+    // Staff roles cannot apply.
+    let officer = app.token(Role::Officer, None);
+    let res = app
+        .post_json(ISSUE, &officer, &json!({"photo": "on_file"}))
+        .await;
+    assert_eq!(error_code(res, 403).await.0, "forbidden");
+}
+
+async fn fifty_concurrent_applications_create_exactly_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let holder = app.holder(&record_with_photo(NUMBER));
+    let requests = (0..50).map(|_| {
+        app.client
+            .post(app.url(ISSUE))
+            .bearer_auth(&holder)
+            .json(&json!({"photo": "on_file"}))
+            .send()
+    });
+    let mut ids = std::collections::HashSet::new();
+    let mut created = 0;
+    for res in futures_util::future::join_all(requests).await {
+        let res = res.unwrap();
+        let status = res.status().as_u16();
+        assert!(status == 200 || status == 201, "{status}");
+        created += usize::from(status == 201);
+        let body: Value = res.json().await.unwrap();
+        ids.insert(body["e_licence_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1);
+}
+
+crate::both_backends!(
+    issuance_with_the_photo_on_file_is_immediate_and_idempotent,
+    ineligible_or_photoless_licences_get_no_e_licence,
+    fifty_concurrent_applications_create_exactly_one,
+);

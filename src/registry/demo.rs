@@ -59,7 +59,8 @@ pub fn load(db: &Database, clock: &dyn Clock) -> Result<Vec<DemoToken>, DemoErro
                 .join("+")
         };
         let label = format!(
-            "demo holder {} [{}] {}",
+            "demo holder {} {} [{}] {}",
+            stored.licence.number.as_str(),
             stored.licence.name,
             stored.licence.classes.to_codes(),
             summary

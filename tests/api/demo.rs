@@ -95,6 +95,34 @@ async fn demo_tokens_answer_the_walk_through(backend: Backend) {
         eligible += usize::from(verdict);
     }
     assert!(eligible >= 3 && eligible < holders.len());
+
+    // The walk-through: the default holder applies with the photo on file, the officer scans.
+    let first = &holders[0].secret;
+    let res = app
+        .post_json(
+            "/api/v1/me/e-licence",
+            first,
+            &serde_json::json!({"photo": "on_file"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let doc: Value = res.json().await.unwrap();
+    let officer = &tokens
+        .iter()
+        .find(|t| t.role == Role::Officer)
+        .unwrap()
+        .secret;
+    let v: Value = app
+        .post_json(
+            "/api/v1/verify",
+            officer,
+            &serde_json::json!({"code": doc["display"]["code"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["valid"], true, "{v}");
 }
 
 crate::both_backends!(demo_tokens_answer_the_walk_through);

@@ -23,11 +23,16 @@ fn claims() -> Vec<u8> {
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let (ring, _) = KeyRing::open_or_generate(dir.path(), "2026-11-22T00:00:00Z".parse().unwrap()).unwrap();
+    let (ring, _) =
+        KeyRing::open_or_generate(dir.path(), "2026-11-22T00:00:00Z".parse().unwrap()).unwrap();
     let payload = claims();
     let token = jws::sign(&ring, CODE_TYP, &payload);
-    c.bench_function("sign_code", |b| b.iter(|| jws::sign(&ring, CODE_TYP, black_box(&payload))));
-    c.bench_function("verify_code", |b| b.iter(|| jws::verify(&ring, black_box(&token), CODE_TYP).unwrap()));
+    c.bench_function("sign_code", |b| {
+        b.iter(|| jws::sign(&ring, CODE_TYP, black_box(&payload)))
+    });
+    c.bench_function("verify_code", |b| {
+        b.iter(|| jws::verify(&ring, black_box(&token), CODE_TYP).unwrap())
+    });
 }
 
 criterion_group!(signing, benches);

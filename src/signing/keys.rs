@@ -158,7 +158,7 @@ fn load_key(dir: &Path, kid: &str) -> Result<SigningKey, KeyError> {
 }
 
 /// Creates a new key file and returns its kid.
-fn create_key(dir: &Path) -> Result<(String, SigningKey), KeyError> {
+fn create_key(dir: &Path) -> Result<String, KeyError> {
     fs::create_dir_all(dir).map_err(io(dir))?;
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let kid = thumbprint(&key.verifying_key());
@@ -166,7 +166,25 @@ fn create_key(dir: &Path) -> Result<(String, SigningKey), KeyError> {
         .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
         .map_err(|_| KeyError::BadKeyFile(key_path(dir, &kid)))?;
     write_private(&key_path(dir, &kid), pem.as_bytes())?;
-    Ok((kid, key))
+    Ok(kid)
+}
+
+/// Creates a key file, records it as the active key and saves the manifest.
+fn add_active_key(
+    dir: &Path,
+    mut manifest: Manifest,
+    now: DateTime<Utc>,
+) -> Result<String, KeyError> {
+    let kid = create_key(dir)?;
+    manifest.keys.push(ManifestEntry {
+        kid: kid.clone(),
+        state: KeyState::Active,
+        created_at: now,
+        rotated_at: None,
+        retired_at: None,
+    });
+    write_manifest(dir, &manifest)?;
+    Ok(kid)
 }
 
 impl KeyRing {
@@ -211,26 +229,16 @@ impl KeyRing {
 
     /// Generates the first active key. Refuses when one exists: that is `rotate`'s job.
     pub fn generate(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
-        let mut manifest = read_manifest(dir)?;
+        let manifest = read_manifest(dir)?;
         if let Some(active) = manifest.keys.iter().find(|k| k.state == KeyState::Active) {
             return Err(KeyError::AlreadyActive(active.kid.clone()));
         }
-        let (kid, _) = create_key(dir)?;
-        manifest.keys.push(ManifestEntry {
-            kid: kid.clone(),
-            state: KeyState::Active,
-            created_at: now,
-            rotated_at: None,
-            retired_at: None,
-        });
-        write_manifest(dir, &manifest)?;
-        Ok(kid)
+        add_active_key(dir, manifest, now)
     }
 
     /// A new key becomes active; the old active key stays published as `rotated`.
     pub fn rotate(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
         let mut manifest = read_manifest(dir)?;
-        let (kid, _) = create_key(dir)?;
         for entry in manifest
             .keys
             .iter_mut()
@@ -239,15 +247,7 @@ impl KeyRing {
             entry.state = KeyState::Rotated;
             entry.rotated_at = Some(now);
         }
-        manifest.keys.push(ManifestEntry {
-            kid: kid.clone(),
-            state: KeyState::Active,
-            created_at: now,
-            rotated_at: None,
-            retired_at: None,
-        });
-        write_manifest(dir, &manifest)?;
-        Ok(kid)
+        add_active_key(dir, manifest, now)
     }
 
     /// Unpublishes a rotated key: codes it signed no longer verify.

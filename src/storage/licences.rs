@@ -1,7 +1,7 @@
 //! The local copy of the licence registry.
 
 use super::schema::licences;
-use super::{with_conn, write_transaction, DbConn, StorageError};
+use super::{with_conn, DbConn, StorageError};
 use crate::domain::licence::{Licence, LicenceNumber, Sex};
 use crate::domain::licence_class::ClassSet;
 use crate::domain::record::{PhotoFormat, RegistryPhoto, ValidRecord};
@@ -185,14 +185,14 @@ pub fn upsert_many(
         .filter(|(i, r)| last_index[r.licence.number.as_str()] == *i)
         .map(|(_, r)| NewLicenceRow::new(r, now))
         .collect();
-    write_transaction!(conn, |c| {
+    conn.write_transaction(|conn| {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            diesel::insert_into(licences::table)
+            with_conn!(conn, |c| diesel::insert_into(licences::table)
                 .values(chunk)
                 .on_conflict(licences::number)
                 .do_update()
                 .set(replaced_columns!())
-                .execute(c)?;
+                .execute(c))?;
         }
         Ok(rows.len())
     })
@@ -207,20 +207,22 @@ pub fn upsert(
     now: DateTime<Utc>,
 ) -> Result<bool, StorageError> {
     let row = NewLicenceRow::new(record, now.naive_utc());
-    write_transaction!(conn, |c| {
-        let inserted = diesel::insert_into(licences::table)
-            .values(&row)
-            .on_conflict_do_nothing()
-            .execute(c)?;
-        if inserted == 0 {
-            diesel::insert_into(licences::table)
+    conn.write_transaction(|conn| {
+        with_conn!(conn, |c| {
+            let inserted = diesel::insert_into(licences::table)
                 .values(&row)
-                .on_conflict(licences::number)
-                .do_update()
-                .set(replaced_columns!())
+                .on_conflict_do_nothing()
                 .execute(c)?;
-        }
-        Ok(inserted == 1)
+            if inserted == 0 {
+                diesel::insert_into(licences::table)
+                    .values(&row)
+                    .on_conflict(licences::number)
+                    .do_update()
+                    .set(replaced_columns!())
+                    .execute(c)?;
+            }
+            Ok(inserted == 1)
+        })
     })
 }
 

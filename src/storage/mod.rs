@@ -2,8 +2,9 @@
 //!
 //! One binary serves two backends. The backend is chosen from the URL scheme (`config`), each
 //! has its own pool and migrations, and query code is written once and expanded for both by
-//! the `with_conn!` / `write_transaction!` macros. Blocking work runs on the blocking thread
-//! pool through `Database::run`, never on the async executor.
+//! the `with_conn!` macro. `DbConn::write_transaction` groups calls in one write transaction.
+//! Blocking work runs on the blocking thread pool through `Database::run`, never on the async
+//! executor.
 
 pub mod audit;
 pub mod barcodes;
@@ -35,26 +36,4 @@ macro_rules! with_conn {
     };
 }
 
-/// A read-then-write transaction. On SQLite it is `BEGIN IMMEDIATE` (the write lock is taken
-/// up front, so two writers never deadlock upgrading a read lock) and is retried while SQLite
-/// reports the database busy; `$body` must therefore be safe to run again.
-macro_rules! write_transaction {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::storage::DbConn::Sqlite(conn) => {
-                let conn: &mut diesel::SqliteConnection = &mut *conn;
-                $crate::storage::pool::retry_busy(|| {
-                    conn.immediate_transaction(|$c| -> Result<_, $crate::storage::StorageError> {
-                        $body
-                    })
-                })
-            }
-            $crate::storage::DbConn::Pg(conn) => {
-                let conn: &mut diesel::PgConnection = &mut *conn;
-                conn.transaction(|$c| -> Result<_, $crate::storage::StorageError> { $body })
-            }
-        }
-    };
-}
-
-pub(crate) use {with_conn, write_transaction};
+pub(crate) use with_conn;

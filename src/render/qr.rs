@@ -1,0 +1,141 @@
+use super::{png_from_luma, RenderError};
+use qrcode::{Color, EcLevel, QrCode, Version};
+use std::fmt::Write;
+
+/// The QR standard asks for a quiet zone of four modules on every side.
+pub const QUIET_MODULES: usize = 4;
+
+pub struct QrMatrix {
+    version: i16,
+    width: usize,
+    dark: Vec<bool>,
+}
+
+impl QrMatrix {
+    /// Encodes at error-correction level M in the smallest version that holds `text`.
+    pub fn encode(text: &str) -> Result<QrMatrix, RenderError> {
+        let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
+            .map_err(|_| RenderError::QrTooLong)?;
+        let version = match code.version() {
+            Version::Normal(v) | Version::Micro(v) => v,
+        };
+        let dark = code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == Color::Dark)
+            .collect();
+        Ok(QrMatrix {
+            version,
+            width: code.width(),
+            dark,
+        })
+    }
+
+    pub fn version(&self) -> i16 {
+        self.version
+    }
+
+    /// Modules per side, without the quiet zone.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    fn is_dark(&self, x: usize, y: usize) -> bool {
+        self.dark[y * self.width + x]
+    }
+
+    /// Black on white, `module_px` pixels a module, quiet zone included.
+    pub fn png(&self, module_px: u32) -> Result<Vec<u8>, RenderError> {
+        let module_px = module_px.clamp(1, 32) as usize;
+        let side = (self.width + 2 * QUIET_MODULES) * module_px;
+        let mut pixels = vec![255u8; side * side];
+        for y in 0..self.width {
+            for x in 0..self.width {
+                if self.is_dark(x, y) {
+                    for py in 0..module_px {
+                        let row = (y + QUIET_MODULES) * module_px + py;
+                        let start = row * side + (x + QUIET_MODULES) * module_px;
+                        pixels[start..start + module_px].fill(0);
+                    }
+                }
+            }
+        }
+        png_from_luma(side as u32, side as u32, pixels)
+    }
+
+    /// A standalone SVG in module units: one path, horizontal runs merged.
+    pub fn svg(&self) -> String {
+        let side = self.width + 2 * QUIET_MODULES;
+        let mut path = String::new();
+        for y in 0..self.width {
+            let mut x = 0;
+            while x < self.width {
+                if self.is_dark(x, y) {
+                    let start = x;
+                    while x < self.width && self.is_dark(x, y) {
+                        x += 1;
+                    }
+                    let _ = write!(
+                        path,
+                        "M{} {}h{}v1h-{}z",
+                        start + QUIET_MODULES,
+                        y + QUIET_MODULES,
+                        x - start,
+                        x - start
+                    );
+                } else {
+                    x += 1;
+                }
+            }
+        }
+        format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" shape-rendering="crispEdges"><rect width="{side}" height="{side}" fill="#fff"/><path fill="#000" d="{path}"/></svg>"##
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_grow_with_the_text() {
+        assert_eq!(QrMatrix::encode("a").unwrap().version(), 1);
+        // Byte-mode capacities at level M: version 15 holds 412, 17 holds 504, 18 holds 560.
+        assert_eq!(QrMatrix::encode(&"a".repeat(412)).unwrap().version(), 15);
+        assert_eq!(QrMatrix::encode(&"a".repeat(413)).unwrap().version(), 16);
+        assert_eq!(QrMatrix::encode(&"a".repeat(534)).unwrap().version(), 18);
+        assert_eq!(
+            QrMatrix::encode(&"a".repeat(5000)).err(),
+            Some(RenderError::QrTooLong)
+        );
+    }
+
+    #[test]
+    fn png_has_the_quiet_zone_and_the_right_size() {
+        let qr = QrMatrix::encode("hello").unwrap();
+        let png = qr.png(4).unwrap();
+        let img = image::load_from_memory(&png).unwrap().to_luma8();
+        let side = (qr.width() + 8) as u32 * 4;
+        assert_eq!(img.dimensions(), (side, side));
+        for i in 0..side {
+            for q in 0..16 {
+                for (x, y) in [(i, q), (q, i), (i, side - 1 - q), (side - 1 - q, i)] {
+                    assert_eq!(img.get_pixel(x, y).0[0], 255, "quiet zone at {x},{y}");
+                }
+            }
+        }
+        // The finder pattern's corner module is dark.
+        assert_eq!(img.get_pixel(16, 16).0[0], 0);
+    }
+
+    #[test]
+    fn svg_is_standalone_with_a_viewbox() {
+        let svg = QrMatrix::encode("hello").unwrap().svg();
+        assert!(
+            svg.starts_with("<svg")
+                && svg.contains("viewBox=\"0 0 29 29\"")
+                && svg.ends_with("</svg>")
+        );
+    }
+}

@@ -4,7 +4,11 @@ use crate::config::PoolSettings;
 use crate::http::startup::Application;
 use crate::http::state::AppState;
 use crate::registry::demo;
+use crate::render::cache::RenderCache;
 use crate::signing::KeyRing;
+
+/// Rendered code images kept in memory: four images a code, codes live three minutes.
+const RENDER_CACHE_ENTRIES: usize = 8_192;
 use crate::storage::Database;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -82,6 +86,7 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
                 clock,
                 keys: Arc::new(keys),
                 code_ttl: chrono::Duration::seconds(i64::from(args.code_ttl_secs)),
+                renders: Arc::new(RenderCache::new(RENDER_CACHE_ENTRIES)),
             },
             listener,
             workers,

@@ -15,6 +15,7 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// How long a display code stays valid.
     pub code_ttl: chrono::Duration,
+    pub renders: Arc<crate::render::cache::RenderCache>,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 //! bytes out.
 
 pub mod barcode;
+pub mod cache;
 pub mod qr;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -65,10 +65,31 @@ pub fn issue(
     let payload = serde_json::to_vec(&claims).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     let code = jws::sign(ring, CODE_TYP, &payload);
     let barcode = barcode_token();
-    barcodes::insert(conn, &barcode, &e_licence.id, expires_at)?;
+    barcodes::insert(conn, &barcode, &e_licence.id, &code, expires_at)?;
     Ok(DisplayCode {
         code,
         barcode,
         expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or(expires_at),
     })
+}
+
+/// The display code the app is showing now: the newest one still unexpired and unscanned,
+/// or a fresh one. Lets the image routes render the same code the app shows.
+pub fn current_or_issue(
+    conn: &mut DbConn,
+    ring: &KeyRing,
+    e_licence: &ELicenceRow,
+    stored: &StoredLicence,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> Result<DisplayCode, StorageError> {
+    match barcodes::latest_live(conn, &e_licence.id, now)? {
+        Some((barcode, code, expires_at)) => Ok(DisplayCode {
+            code,
+            barcode,
+            expires_at,
+        }),
+        None => issue(conn, ring, e_licence, stored, today, now, ttl),
+    }
 }

@@ -5,15 +5,18 @@ use super::{with_conn, DbConn, StorageError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+/// Stores a display code: its barcode token, the signed QR text, and when both expire.
 pub fn insert(
     conn: &mut DbConn,
     token: &str,
     e_licence_id: &str,
+    code: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     let values = (
         barcode_tokens::token.eq(token),
         barcode_tokens::e_licence_id.eq(e_licence_id),
+        barcode_tokens::code.eq(code),
         barcode_tokens::expires_at.eq(expires_at.naive_utc()),
     );
     with_conn!(conn, |c| diesel::insert_into(barcode_tokens::table)
@@ -67,4 +70,26 @@ pub fn redeem(
     } else {
         Redeemed::AlreadyUsed(e_licence_id)
     })
+}
+
+/// The newest display code of an e-licence that is still unexpired and unscanned:
+/// (barcode token, QR text, expiry).
+pub fn latest_live(
+    conn: &mut DbConn,
+    e_licence_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(String, String, DateTime<Utc>)>, StorageError> {
+    let row: Option<(String, String, NaiveDateTime)> = with_conn!(conn, |c| barcode_tokens::table
+        .filter(barcode_tokens::e_licence_id.eq(e_licence_id))
+        .filter(barcode_tokens::expires_at.gt(now.naive_utc()))
+        .filter(barcode_tokens::used_at.is_null())
+        .order(barcode_tokens::expires_at.desc())
+        .select((
+            barcode_tokens::token,
+            barcode_tokens::code,
+            barcode_tokens::expires_at
+        ))
+        .first(c)
+        .optional())?;
+    Ok(row.map(|(t, c, e)| (t, c, e.and_utc())))
 }

@@ -56,6 +56,7 @@ diesel::table! {
     barcode_tokens (token) {
         token -> Text,
         e_licence_id -> Text,
+        code -> Text,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
     }

@@ -124,7 +124,68 @@ async fn fifty_concurrent_applications_create_exactly_one(backend: Backend) {
     assert_eq!(ids.len(), 1);
 }
 
+/// The images show the code the app shows, and read back exactly with an independent decoder.
+async fn code_images_show_the_current_code(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let holder = app.holder(&record_with_photo(NUMBER));
+    let res = app.get("/api/v1/me/e-licence/qr.png", Some(&holder)).await;
+    assert_eq!(error_code(res, 404).await.0, "e_licence_not_found");
+    let issued: Value = app
+        .post_json(ISSUE, &holder, &json!({"photo": "on_file"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let decode = |png: &[u8], format| {
+        rxing::helpers::detect_in_buffer(png, Some(format))
+            .unwrap()
+            .getText()
+            .to_owned()
+    };
+
+    let res = app.get("/api/v1/me/e-licence/qr.png", Some(&holder)).await;
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(
+        res.headers()["x-code-expires-at"],
+        "2026-11-22T04:03:00+00:00"
+    );
+    let png = res.bytes().await.unwrap();
+    assert_eq!(
+        decode(&png, rxing::BarcodeFormat::QR_CODE),
+        issued["display"]["code"].as_str().unwrap()
+    );
+    let png = app
+        .get("/api/v1/me/e-licence/barcode.png", Some(&holder))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let barcode = issued["display"]["barcode"].as_str().unwrap();
+    assert_eq!(decode(&png, rxing::BarcodeFormat::CODE_128), barcode);
+    for path in [
+        "/api/v1/me/e-licence/qr.svg",
+        "/api/v1/me/e-licence/barcode.svg",
+    ] {
+        let res = app.get(path, Some(&holder)).await;
+        assert_eq!(res.headers()["content-type"], "image/svg+xml");
+        assert!(res.text().await.unwrap().starts_with("<svg"));
+    }
+
+    // Once the barcode is scanned, the images move on to a fresh code.
+    let officer = app.token(Role::Officer, None);
+    app.post_json("/api/v1/verify", &officer, &json!({"barcode": barcode}))
+        .await;
+    let png = app
+        .get("/api/v1/me/e-licence/barcode.png", Some(&holder))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_ne!(decode(&png, rxing::BarcodeFormat::CODE_128), barcode);
+}
+
 crate::both_backends!(
+    code_images_show_the_current_code,
     issuance_with_the_photo_on_file_is_immediate_and_idempotent,
     ineligible_or_photoless_licences_get_no_e_licence,
     fifty_concurrent_applications_create_exactly_one,

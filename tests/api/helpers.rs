@@ -152,6 +152,7 @@ pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) 
         clock: Arc::new(clock.clone()),
         keys: Arc::new(ring),
         code_ttl: chrono::Duration::seconds(180),
+        renders: Arc::new(elicence::render::cache::RenderCache::new(64)),
     };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let app = Application::build(state, listener, 2, 4).unwrap();

@@ -17,6 +17,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/me/e-licence"),
     ("get", "/api/v1/me/e-licence/code"),
     ("get", "/api/v1/me/e-licence/photo"),
+    ("get", "/api/v1/me/e-licence/qr.png"),
+    ("get", "/api/v1/me/e-licence/qr.svg"),
+    ("get", "/api/v1/me/e-licence/barcode.png"),
+    ("get", "/api/v1/me/e-licence/barcode.svg"),
     ("post", "/api/v1/verify"),
     ("get", "/api/v1/e-licences/{id}/photo"),
 ];

@@ -14,13 +14,16 @@ CREATE TABLE e_licences (
 -- One current e-licence per licence: concurrent issuance creates exactly one.
 CREATE UNIQUE INDEX e_licences_one_current ON e_licences (licence_number) WHERE state = 'current';
 
+-- A display code: the signed QR text and its one-time barcode token, which expire together.
 CREATE TABLE barcode_tokens (
     token         TEXT PRIMARY KEY NOT NULL,
     e_licence_id  TEXT NOT NULL REFERENCES e_licences (id),
+    code          TEXT NOT NULL,
     expires_at    TIMESTAMP NOT NULL,
     used_at       TIMESTAMP
 );
 CREATE INDEX barcode_tokens_expiry ON barcode_tokens (expires_at);
+CREATE INDEX barcode_tokens_e_licence ON barcode_tokens (e_licence_id, expires_at);
 
 CREATE TABLE verification_audit (
     id               INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod code_images;
 pub mod e_licence;
 pub mod health;
 pub mod jwks;
@@ -36,6 +37,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(e_licence::get)
         .service(e_licence::code)
         .service(e_licence::photo)
+        .service(code_images::qr_png)
+        .service(code_images::qr_svg)
+        .service(code_images::barcode_png)
+        .service(code_images::barcode_svg)
         .service(verify::verify)
         .service(verify::photo)
         .service(admin);

@@ -1,0 +1,134 @@
+//! The display code as images for the app: QR code and barcode, PNG and SVG. They show the
+//! code the app shows (the newest live one, else a fresh one), and each code is rendered once.
+
+use crate::http::error::{ApiError, ErrorEnvelopeDoc};
+use crate::http::extract::BearerToken;
+use crate::http::state::AppState;
+use crate::render::barcode::Code128;
+use crate::render::cache::ImageKind;
+use crate::render::qr::QrMatrix;
+use crate::render::RenderError;
+use crate::service::codes::{self, DisplayCode};
+use crate::storage::{e_licences, licences};
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+
+const QR_MODULE_PX: u32 = 6;
+const BARCODE_MODULE_PX: u32 = 3;
+const BARCODE_HEIGHT_PX: u32 = 120;
+
+async fn current_code(
+    state: &web::Data<AppState>,
+    token: BearerToken,
+) -> Result<DisplayCode, ApiError> {
+    let app = state.get_ref().clone();
+    state
+        .authorized(token, move |conn, p| {
+            let number = p.holder_licence()?;
+            let e = e_licences::current_for(conn, number.as_str())?
+                .ok_or(ApiError::ELicenceNotFound)?;
+            let stored = licences::find(conn, number)?.ok_or(ApiError::LicenceNotFound)?;
+            Ok(codes::current_or_issue(
+                conn,
+                &app.keys,
+                &e,
+                &stored,
+                app.clock.today(),
+                app.clock.now(),
+                app.code_ttl,
+            )?)
+        })
+        .await
+}
+
+fn render(kind: ImageKind, code: &DisplayCode) -> Result<Vec<u8>, RenderError> {
+    match kind {
+        ImageKind::QrPng => QrMatrix::encode(&code.code)?.png(QR_MODULE_PX),
+        ImageKind::QrSvg => Ok(QrMatrix::encode(&code.code)?.svg().into_bytes()),
+        ImageKind::BarcodePng => {
+            Code128::encode(&code.barcode)?.png(BARCODE_MODULE_PX, BARCODE_HEIGHT_PX)
+        }
+        ImageKind::BarcodeSvg => Ok(Code128::encode(&code.barcode)?.svg(40).into_bytes()),
+    }
+}
+
+async fn image(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    kind: ImageKind,
+) -> Result<HttpResponse, ApiError> {
+    let code = current_code(&state, token).await?;
+    let cache = state.renders.clone();
+    let expires_at = code.expires_at;
+    // Rendering is CPU work of a few milliseconds: keep it off the async executor too.
+    let bytes = web::block(move || {
+        let key = match kind {
+            ImageKind::QrPng | ImageKind::QrSvg => &code.code,
+            ImageKind::BarcodePng | ImageKind::BarcodeSvg => &code.barcode,
+        };
+        cache.get_or_render(kind, key, || render(kind, &code))
+    })
+    .await
+    .map_err(|_| ApiError::Unavailable("rendering was cancelled".into()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let content_type = match kind {
+        ImageKind::QrPng | ImageKind::BarcodePng => "image/png",
+        ImageKind::QrSvg | ImageKind::BarcodeSvg => "image/svg+xml",
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header(("x-code-expires-at", expires_at.to_rfc3339()))
+        .body(bytes.as_ref().clone()))
+}
+
+/// The QR code of the current display code, PNG (6 px a module, 4-module quiet zone).
+#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+    (status = 200, content_type = "image/png", description = "QR code; header x-code-expires-at"),
+    (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
+))]
+#[get("/me/e-licence/qr.png")]
+pub async fn qr_png(
+    state: web::Data<AppState>,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
+    image(state, token, ImageKind::QrPng).await
+}
+
+/// The QR code of the current display code, SVG.
+#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+    (status = 200, content_type = "image/svg+xml", description = "QR code"),
+    (status = 404, body = ErrorEnvelopeDoc),
+))]
+#[get("/me/e-licence/qr.svg")]
+pub async fn qr_svg(
+    state: web::Data<AppState>,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
+    image(state, token, ImageKind::QrSvg).await
+}
+
+/// The Code 128 barcode of the current display code, PNG (10-module quiet zones).
+#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+    (status = 200, content_type = "image/png", description = "Code 128 barcode"),
+    (status = 404, body = ErrorEnvelopeDoc),
+))]
+#[get("/me/e-licence/barcode.png")]
+pub async fn barcode_png(
+    state: web::Data<AppState>,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
+    image(state, token, ImageKind::BarcodePng).await
+}
+
+/// The Code 128 barcode of the current display code, SVG.
+#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+    (status = 200, content_type = "image/svg+xml", description = "Code 128 barcode"),
+    (status = 404, body = ErrorEnvelopeDoc),
+))]
+#[get("/me/e-licence/barcode.svg")]
+pub async fn barcode_svg(
+    state: web::Data<AppState>,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
+    image(state, token, ImageKind::BarcodeSvg).await
+}

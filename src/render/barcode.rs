@@ -12,11 +12,16 @@ impl Code128 {
     /// Encodes a numeric token. Set C packs two digits a symbol; an odd last digit is
     /// written in set B, so the scan reads back exactly the digits given.
     pub fn encode(digits: &str) -> Result<Code128, RenderError> {
-        if !(2..=48).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if !(1..=48).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(RenderError::InvalidBarcodeToken);
         }
         let even = digits.len() - digits.len() % 2;
-        let mut data = format!("\u{0106}{}", &digits[..even]);
+        // barcoders: "\u{0106}" starts or switches to set C, "\u{0181}" to set B.
+        let mut data = String::with_capacity(digits.len() + 4);
+        if even > 0 {
+            data.push('\u{0106}');
+            data.push_str(&digits[..even]);
+        }
         if even < digits.len() {
             data.push('\u{0181}');
             data.push_str(&digits[even..]);
@@ -82,13 +87,15 @@ mod tests {
 
     #[test]
     fn only_digit_tokens_are_encoded() {
-        for bad in ["", "1", "12a4", "１２", &"1".repeat(49)] {
+        for bad in ["", "a", "12a4", "１２", " 12", &"1".repeat(49)] {
             assert_eq!(
                 Code128::encode(bad).err(),
                 Some(RenderError::InvalidBarcodeToken),
                 "{bad}"
             );
         }
+        assert!(Code128::encode("7").is_ok());
+        assert!(Code128::encode(&"1".repeat(48)).is_ok());
         assert!(Code128::encode("12").is_ok());
         assert!(Code128::encode("123").is_ok());
     }

@@ -10,7 +10,7 @@ pub mod qr;
 pub enum RenderError {
     #[error("the text does not fit a QR code at level M")]
     QrTooLong,
-    #[error("a barcode token is 2 to 48 ASCII digits")]
+    #[error("a barcode token is 1 to 48 ASCII digits")]
     InvalidBarcodeToken,
     #[error("PNG encoding failed: {0}")]
     Png(String),

@@ -9,7 +9,6 @@ use crate::render::cache::ImageKind;
 use crate::render::qr::QrMatrix;
 use crate::render::RenderError;
 use crate::service::codes::{self, DisplayCode};
-use crate::storage::{e_licences, licences};
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
 
@@ -24,10 +23,7 @@ async fn current_code(
     let app = state.get_ref().clone();
     state
         .authorized(token, move |conn, p| {
-            let number = p.holder_licence()?;
-            let e = e_licences::current_for(conn, number.as_str())?
-                .ok_or(ApiError::ELicenceNotFound)?;
-            let stored = licences::find(conn, number)?.ok_or(ApiError::LicenceNotFound)?;
+            let (e, stored) = super::e_licence::current(conn, &p)?;
             Ok(codes::current_or_issue(
                 conn,
                 &app.keys,

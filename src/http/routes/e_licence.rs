@@ -33,7 +33,10 @@ pub struct IssueRequest {
 const PHOTO_URL: &str = "/api/v1/me/e-licence/photo";
 
 /// The holder's current e-licence and licence, or 404.
-fn current(conn: &mut DbConn, p: &Principal) -> Result<(ELicenceRow, StoredLicence), ApiError> {
+pub(super) fn current(
+    conn: &mut DbConn,
+    p: &Principal,
+) -> Result<(ELicenceRow, StoredLicence), ApiError> {
     let number = p.holder_licence()?;
     let e = e_licences::current_for(conn, number.as_str())?.ok_or(ApiError::ELicenceNotFound)?;
     let stored = licences::find(conn, number)?.ok_or(ApiError::LicenceNotFound)?;

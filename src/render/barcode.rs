@@ -1,5 +1,4 @@
-use super::{png_from_luma, RenderError};
-use std::fmt::Write;
+use super::{png_from_luma, push_dark_runs, svg_document, RenderError};
 
 /// Code 128 wants a quiet zone of at least ten modules on each side.
 pub const QUIET_MODULES: usize = 10;
@@ -55,29 +54,11 @@ impl Code128 {
     /// A standalone SVG in module units: one rectangle a bar.
     pub fn svg(&self, height_modules: u32) -> String {
         let width = self.modules.len() + 2 * QUIET_MODULES;
-        let h = height_modules.max(1);
-        let mut bars = String::new();
-        let mut i = 0;
-        while i < self.modules.len() {
-            if self.modules[i] == 1 {
-                let start = i;
-                while i < self.modules.len() && self.modules[i] == 1 {
-                    i += 1;
-                }
-                let _ = write!(
-                    bars,
-                    "M{} 0h{}v{h}h-{}z",
-                    start + QUIET_MODULES,
-                    i - start,
-                    i - start
-                );
-            } else {
-                i += 1;
-            }
-        }
-        format!(
-            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {h}" shape-rendering="crispEdges"><rect width="{width}" height="{h}" fill="#fff"/><path fill="#000" d="{bars}"/></svg>"##
-        )
+        let height = height_modules.max(1) as usize;
+        let bars: Vec<bool> = self.modules.iter().map(|m| *m == 1).collect();
+        let mut path = String::new();
+        push_dark_runs(&mut path, &bars, QUIET_MODULES, 0, height);
+        svg_document(width, height, &path)
     }
 }
 

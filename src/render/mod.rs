@@ -16,6 +16,38 @@ pub enum RenderError {
     Png(String),
 }
 
+/// Appends one rectangle per horizontal run of dark modules in `row` to an SVG path: the row
+/// starts `x_offset` modules in, at height `y`, and is `height` modules tall.
+pub(crate) fn push_dark_runs(
+    path: &mut String,
+    row: &[bool],
+    x_offset: usize,
+    y: usize,
+    height: usize,
+) {
+    use std::fmt::Write;
+    let mut x = 0;
+    while x < row.len() {
+        if row[x] {
+            let start = x;
+            while x < row.len() && row[x] {
+                x += 1;
+            }
+            let len = x - start;
+            let _ = write!(path, "M{} {y}h{len}v{height}h-{len}z", start + x_offset);
+        } else {
+            x += 1;
+        }
+    }
+}
+
+/// A standalone black-on-white SVG of `path`, in module units.
+pub(crate) fn svg_document(width: usize, height: usize, path: &str) -> String {
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" shape-rendering="crispEdges"><rect width="{width}" height="{height}" fill="#fff"/><path fill="#000" d="{path}"/></svg>"##
+    )
+}
+
 /// Encodes a greyscale image (0 = black, 255 = white) as PNG.
 pub(crate) fn png_from_luma(
     width: u32,

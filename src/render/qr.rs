@@ -1,6 +1,5 @@
-use super::{png_from_luma, RenderError};
+use super::{png_from_luma, push_dark_runs, svg_document, RenderError};
 use qrcode::{Color, EcLevel, QrCode, Version};
-use std::fmt::Write;
 
 /// The QR standard asks for a quiet zone of four modules on every side.
 pub const QUIET_MODULES: usize = 4;
@@ -67,30 +66,10 @@ impl QrMatrix {
     pub fn svg(&self) -> String {
         let side = self.width + 2 * QUIET_MODULES;
         let mut path = String::new();
-        for y in 0..self.width {
-            let mut x = 0;
-            while x < self.width {
-                if self.is_dark(x, y) {
-                    let start = x;
-                    while x < self.width && self.is_dark(x, y) {
-                        x += 1;
-                    }
-                    let _ = write!(
-                        path,
-                        "M{} {}h{}v1h-{}z",
-                        start + QUIET_MODULES,
-                        y + QUIET_MODULES,
-                        x - start,
-                        x - start
-                    );
-                } else {
-                    x += 1;
-                }
-            }
+        for (y, row) in self.dark.chunks(self.width).enumerate() {
+            push_dark_runs(&mut path, row, QUIET_MODULES, y + QUIET_MODULES, 1);
         }
-        format!(
-            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" shape-rendering="crispEdges"><rect width="{side}" height="{side}" fill="#fff"/><path fill="#000" d="{path}"/></svg>"##
-        )
+        svg_document(side, side, &path)
     }
 }
 

@@ -1,11 +1,12 @@
 //! What the API answers with: the licence as its two pages, its live status, and the admin
 //! view of a registry record. Built from domain values; no logic beyond presentation.
 
-use crate::domain::eligibility::{Eligibility, Reason};
+use crate::domain::eligibility::{evaluate, Eligibility, Reason};
 use crate::domain::licence::{Licence, POINTS_LIMIT};
 use crate::domain::licence_class::LicenceClass;
 use crate::domain::record::RegistryRecord;
 use crate::i18n::Lang;
+use crate::storage::licences::StoredLicence;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -138,14 +139,10 @@ pub fn class_explanation(class: LicenceClass, lang: Lang) -> ClassExplanation {
 }
 
 impl LicenceDocument {
-    pub fn new(
-        l: &Licence,
-        e: &Eligibility,
-        has_photo: bool,
-        synced_at: DateTime<Utc>,
-        today: NaiveDate,
-        lang: Lang,
-    ) -> Self {
+    /// The stored licence as its two pages, with its live status on `today`.
+    pub fn new(stored: &StoredLicence, today: NaiveDate, lang: Lang) -> Self {
+        let (l, has_photo, synced_at) = (&stored.licence, stored.has_photo, stored.synced_at);
+        let e = &evaluate(l, today);
         let until = l.valid_until.map_or_else(
             || lang.pick("长期", "long-term").to_owned(),
             |d| d.to_string(),

@@ -2,7 +2,6 @@
 //! photo. Like every `/me` route, the licence comes from the token, never from the request.
 
 use crate::auth::Principal;
-use crate::domain::eligibility::evaluate;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
@@ -53,21 +52,13 @@ fn view(
     let today = state.clock.today();
     let now = state.clock.now();
     let display = codes::issue(conn, &state.keys, &e, stored, today, now, state.code_ttl)?;
-    let eligibility = evaluate(&stored.licence, today);
     Ok(ELicenceView {
         generated_at: e.generated_at_utc(),
         photo_url: PHOTO_URL.to_owned(),
         photo_source: e.photo_source,
         state: e.state,
         e_licence_id: e.id,
-        document: LicenceDocument::new(
-            &stored.licence,
-            &eligibility,
-            stored.has_photo,
-            stored.synced_at,
-            today,
-            lang,
-        ),
+        document: LicenceDocument::new(stored, today, lang),
         display: display.into(),
     })
 }

@@ -32,15 +32,7 @@ pub async fn get_licence(
     let stored = state
         .authorized(token, move |conn, p| own_licence(conn, &p))
         .await?;
-    let eligibility = evaluate(&stored.licence, today);
-    Ok(web::Json(LicenceDocument::new(
-        &stored.licence,
-        &eligibility,
-        stored.has_photo,
-        stored.synced_at,
-        today,
-        lang,
-    )))
+    Ok(web::Json(LicenceDocument::new(&stored, today, lang)))
 }
 
 /// May this licence get an e-licence today? Every reason that stands in the way.

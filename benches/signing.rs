@@ -1,22 +1,20 @@
 //! Criterion benchmarks of the code path: signing a display code and verifying one.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use elicence::domain::code::{CodeClaims, CODE_TYP, ISSUER};
+use elicence::domain::code::{photo_tag, CodeClaims, CODE_TYP, STATUS_OK};
 use elicence::signing::{jws, KeyRing};
 
 fn claims() -> Vec<u8> {
     serde_json::to_vec(&CodeClaims {
-        iss: ISSUER.into(),
-        eid: "el_b0c2ee1588bf52ebf2f8246a".into(),
+        e_licence: 1_234_567,
         sub: "110101199001010111".into(),
-        nam: "张伟".into(),
-        cls: "C1".into(),
-        vu: Some("2031-03-05".parse().unwrap()),
-        st: "ok".into(),
-        pho: "G21r79RPZTkj0Js-TTgJS7kaVf5T6rocJOtsmGBV7cc".into(),
-        iat: 1_795_396_452,
+        name: "张小伟".into(),
+        classes: "C1,D".into(),
+        valid_until: Some("2031-03-05".parse().unwrap()),
+        status: STATUS_OK.into(),
+        photo: photo_tag(b"photo"),
         exp: 1_795_396_632,
-        jti: "03bdcaf19e229710".into(),
+        jti: "A3vKx0_q".into(),
     })
     .unwrap()
 }

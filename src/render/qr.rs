@@ -1,4 +1,5 @@
 use super::{png_from_luma, push_dark_runs, svg_document, RenderError};
+use qrcode::bits::{encode_auto, Bits};
 use qrcode::{Color, EcLevel, QrCode, Version};
 
 /// The QR standard asks for a quiet zone of four modules on every side.
@@ -13,8 +14,15 @@ pub struct QrMatrix {
 impl QrMatrix {
     /// Encodes at error-correction level M in the smallest version that holds `text`.
     pub fn encode(text: &str) -> Result<QrMatrix, RenderError> {
-        let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
-            .map_err(|_| RenderError::QrTooLong)?;
+        let data = text.as_bytes();
+        let auto = encode_auto(data, EcLevel::M).map_err(|_| RenderError::QrTooLong)?;
+        // The crate's segmenter pays for mode switches around stray digit runs, so base64url
+        // text can land one version above what plain byte mode needs: try that version too.
+        let bits = match auto.version() {
+            Version::Normal(v) if v > 1 => byte_mode(data, v - 1).unwrap_or(auto),
+            _ => auto,
+        };
+        let code = QrCode::with_bits(bits, EcLevel::M).map_err(|_| RenderError::QrTooLong)?;
         let version = match code.version() {
             Version::Normal(v) | Version::Micro(v) => v,
         };
@@ -71,6 +79,14 @@ impl QrMatrix {
         }
         svg_document(side, side, &path)
     }
+}
+
+/// `data` as one byte-mode segment in `version` at level M, if it fits.
+fn byte_mode(data: &[u8], version: i16) -> Option<Bits> {
+    let mut bits = Bits::new(Version::Normal(version));
+    bits.push_byte_data(data).ok()?;
+    bits.push_terminator(EcLevel::M).ok()?;
+    Some(bits)
 }
 
 #[cfg(test)]

@@ -1,14 +1,17 @@
 //! Display codes: a short-lived signed JWS for the QR code and a one-time numeric token for
 //! the barcode, both expiring together. The app fetches a fresh pair each time it shows them.
 
-use crate::domain::code::{CodeClaims, BARCODE_DIGITS, CODE_TYP, ISSUER};
+use crate::domain::code::{photo_tag_of_digest, CodeClaims, BARCODE_DIGITS, CODE_TYP, JTI_BYTES, STATUS_OK};
 use crate::domain::eligibility::evaluate;
 use crate::signing::{jws, KeyRing};
 use crate::storage::e_licences::ELicenceRow;
 use crate::storage::licences::StoredLicence;
-use crate::storage::{barcodes, DbConn, StorageError};
+use crate::storage::barcodes::{self, NewDisplayCode};
+use crate::storage::{DbConn, StorageError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rand::Rng;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::{Rng, RngCore};
 
 #[derive(Debug, Clone)]
 pub struct DisplayCode {
@@ -21,7 +24,7 @@ pub struct DisplayCode {
 pub fn status_at(stored: &StoredLicence, today: NaiveDate) -> String {
     let e = evaluate(&stored.licence, today);
     if e.is_eligible() {
-        "ok".to_owned()
+        STATUS_OK.to_owned()
     } else {
         e.reasons()
             .iter()
@@ -38,6 +41,15 @@ fn barcode_token() -> String {
         .collect()
 }
 
+fn code_id() -> String {
+    let mut bytes = [0u8; JTI_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Random ids collide about never; a collision is still handled by drawing again.
+const COLLISION_ATTEMPTS: usize = 4;
+
 pub fn issue(
     conn: &mut DbConn,
     ring: &KeyRing,
@@ -47,30 +59,52 @@ pub fn issue(
     now: DateTime<Utc>,
     ttl: Duration,
 ) -> Result<DisplayCode, StorageError> {
-    let expires_at = now + ttl;
+    // Whole seconds: `exp` is in seconds, and the barcode must not outlive its code.
+    let expires_at = DateTime::from_timestamp((now + ttl).timestamp(), 0).unwrap_or(now + ttl);
     let l = &stored.licence;
-    let claims = CodeClaims {
-        iss: ISSUER.to_owned(),
-        eid: e_licence.id.clone(),
+    let photo: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(&e_licence.photo_sha256)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| StorageError::Corrupt(format!("e-licence {}: photo digest", e_licence.id)))?;
+    let mut claims = CodeClaims {
+        e_licence: e_licence.serial,
         sub: l.number.as_str().to_owned(),
-        nam: l.name.clone(),
-        cls: l.classes.to_codes(),
-        vu: l.valid_until,
-        st: status_at(stored, today),
-        pho: e_licence.photo_sha256.clone(),
-        iat: now.timestamp(),
+        name: l.name.clone(),
+        classes: l.classes.to_codes(),
+        valid_until: l.valid_until,
+        status: status_at(stored, today),
+        photo: photo_tag_of_digest(&photo),
         exp: expires_at.timestamp(),
-        jti: super::random_id("", 8),
+        jti: String::new(),
     };
-    let payload = serde_json::to_vec(&claims).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-    let code = jws::sign(ring, CODE_TYP, &payload);
-    let barcode = barcode_token();
-    barcodes::insert(conn, &barcode, &e_licence.id, &code, expires_at)?;
-    Ok(DisplayCode {
-        code,
-        barcode,
-        expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or(expires_at),
-    })
+    for _ in 0..COLLISION_ATTEMPTS {
+        claims.jti = code_id();
+        let payload =
+            serde_json::to_vec(&claims).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let code = jws::sign(ring, CODE_TYP, &payload);
+        let barcode = barcode_token();
+        let stored = barcodes::insert(
+            conn,
+            &NewDisplayCode {
+                token: &barcode,
+                jti: &claims.jti,
+                e_licence_id: &e_licence.id,
+                code: &code,
+                expires_at,
+            },
+        )?;
+        if stored {
+            return Ok(DisplayCode {
+                code,
+                barcode,
+                expires_at,
+            });
+        }
+    }
+    Err(StorageError::Constraint(
+        "no free code id after several random draws".into(),
+    ))
 }
 
 /// The display code the app is showing now: the newest one still unexpired and unscanned,

@@ -16,6 +16,8 @@ pub struct AuditRow {
     pub e_licence_id: Option<String>,
     pub valid: bool,
     pub reasons: String,
+    /// The scanned code's `jti`, when it had a readable one.
+    pub jti: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +29,8 @@ pub struct NewAudit {
     pub e_licence_id: Option<String>,
     pub valid: bool,
     pub reasons: String,
+    /// The scanned code's `jti`, when it had a readable one.
+    pub jti: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, a: &NewAudit) -> Result<(), StorageError> {
@@ -38,6 +42,7 @@ pub fn insert(conn: &mut DbConn, a: &NewAudit) -> Result<(), StorageError> {
         verification_audit::e_licence_id.eq(a.e_licence_id.as_deref()),
         verification_audit::valid.eq(a.valid),
         verification_audit::reasons.eq(&a.reasons),
+        verification_audit::jti.eq(a.jti.as_deref()),
     );
     with_conn!(conn, |c| diesel::insert_into(verification_audit::table)
         .values(values)

@@ -5,24 +5,32 @@ use super::{with_conn, DbConn, StorageError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-/// Stores a display code: its barcode token, the signed QR text, and when both expire.
-pub fn insert(
-    conn: &mut DbConn,
-    token: &str,
-    e_licence_id: &str,
-    code: &str,
-    expires_at: DateTime<Utc>,
-) -> Result<(), StorageError> {
+/// A display code to store: its barcode token, its `jti`, the signed QR text and when both
+/// expire.
+pub struct NewDisplayCode<'a> {
+    pub token: &'a str,
+    pub jti: &'a str,
+    pub e_licence_id: &'a str,
+    pub code: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores a display code. False when its token or `jti` is taken already (a random
+/// collision): nothing is written and the caller draws new ones. `ON CONFLICT DO NOTHING`
+/// keeps a PostgreSQL transaction usable after the collision.
+pub fn insert(conn: &mut DbConn, d: &NewDisplayCode<'_>) -> Result<bool, StorageError> {
     let values = (
-        barcode_tokens::token.eq(token),
-        barcode_tokens::e_licence_id.eq(e_licence_id),
-        barcode_tokens::code.eq(code),
-        barcode_tokens::expires_at.eq(expires_at.naive_utc()),
+        barcode_tokens::token.eq(d.token),
+        barcode_tokens::jti.eq(d.jti),
+        barcode_tokens::e_licence_id.eq(d.e_licence_id),
+        barcode_tokens::code.eq(d.code),
+        barcode_tokens::expires_at.eq(d.expires_at.naive_utc()),
     );
-    with_conn!(conn, |c| diesel::insert_into(barcode_tokens::table)
+    let inserted = with_conn!(conn, |c| diesel::insert_into(barcode_tokens::table)
         .values(values)
+        .on_conflict_do_nothing()
         .execute(c))?;
-    Ok(())
+    Ok(inserted == 1)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,6 +16,8 @@ pub struct ELicenceRow {
     pub photo_sha256: String,
     pub generated_at: NaiveDateTime,
     pub superseded_at: Option<NaiveDateTime>,
+    /// Serial number: the `e` claim of its codes (assigned by the database on insert).
+    pub serial: i64,
 }
 
 impl ELicenceRow {
@@ -70,6 +72,15 @@ pub fn current_for(
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ELicenceRow>, StorageError> {
     Ok(with_conn!(conn, |c| e_licences::table
         .find(id)
+        .select(ELicenceRow::as_select())
+        .get_result(c)
+        .optional())?)
+}
+
+/// The e-licence a code names by its serial number.
+pub fn find_by_serial(conn: &mut DbConn, serial: i64) -> Result<Option<ELicenceRow>, StorageError> {
+    Ok(with_conn!(conn, |c| e_licences::table
+        .filter(e_licences::serial.eq(serial))
         .select(ELicenceRow::as_select())
         .get_result(c)
         .optional())?)

@@ -49,6 +49,7 @@ diesel::table! {
         photo_sha256 -> Text,
         generated_at -> Timestamp,
         superseded_at -> Nullable<Timestamp>,
+        serial -> BigInt,
     }
 }
 
@@ -59,6 +60,7 @@ diesel::table! {
         code -> Text,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        jti -> Nullable<Text>,
     }
 }
 
@@ -72,6 +74,7 @@ diesel::table! {
         e_licence_id -> Nullable<Text>,
         valid -> Bool,
         reasons -> Text,
+        jti -> Nullable<Text>,
     }
 }
 

@@ -1,5 +1,5 @@
 use crate::helpers::{
-    error_code, record_with_photo, spawn_app, test_now, Backend, TestApp, NUMBER,
+    error_code, record_with_photo, spawn_app, test_now, Backend, TestApp, NUMBER, OTHER_NUMBER,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -93,13 +93,27 @@ async fn an_independent_jose_library_verifies_our_code_from_the_jwks(backend: Ba
     validation.required_spec_claims.clear();
     let data = jsonwebtoken::decode::<Value>(&code, &key, &validation).unwrap();
     let c = data.claims;
-    assert_eq!(c["iss"], "elicence");
     assert_eq!(c["sub"], NUMBER);
-    assert_eq!(c["nam"], "张伟");
-    assert_eq!(c["cls"], "C1,D");
-    assert_eq!(c["st"], "ok");
-    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 180);
-    assert_eq!(c["pho"].as_str().unwrap().len(), 43, "SHA-256, base64url");
+    assert_eq!(c["n"], "张伟");
+    assert_eq!(c["c"], "C1,D");
+    assert_eq!(c["v"], 20280305);
+    assert_eq!(c["s"], "ok");
+    assert!(c["e"].as_i64().unwrap() >= 1, "the e-licence serial");
+    assert_eq!(c["exp"].as_i64().unwrap(), test_now().timestamp() + 180);
+    assert_eq!(c["jti"].as_str().unwrap().len(), 8);
+    // The photo tag is the left half of the SHA-256 of the photo the officer is shown.
+    let officer = app.token(Role::Officer, None);
+    let v = scan(&app, &officer, json!({"code": code})).await;
+    let photo = app
+        .get(v["photo_url"].as_str().unwrap(), Some(&officer))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(c["p"], elicence::domain::code::photo_tag(&photo));
+    // The roadside QR target: version 15 at level M.
+    let qr = elicence::render::qr::QrMatrix::encode(&code).unwrap();
+    assert!(qr.version() <= 15, "{} chars: version {}", code.len(), qr.version());
     // Private key material never appears in the JWKS.
     let raw = serde_json::to_string(&jwks).unwrap();
     assert!(!raw.contains("\"d\""), "{raw}");
@@ -183,6 +197,33 @@ async fn a_valid_signature_on_a_licence_suspended_since_is_invalid(backend: Back
     assert_eq!(v["live_status"]["reasons"][0]["code"], "suspended");
 }
 
+/// Codes signed with our own key but naming what does not exist, or another holder's
+/// e-licence: the signature passes, the online checks do not.
+async fn a_signed_code_for_the_wrong_e_licence_is_invalid(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, code, _) = issued(&app).await;
+    let officer = app.token(Role::Officer, None);
+    let payload = code.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let ring = KeyRing::open(&app.keys_dir).unwrap();
+    let resign = |change: Value| {
+        let mut c = claims.clone();
+        for (k, v) in change.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        elicence::signing::jws::sign(&ring, "elicence+jwt", &serde_json::to_vec(&c).unwrap())
+    };
+    let v = scan(&app, &officer, json!({"code": resign(json!({"e": 999_999}))})).await;
+    assert_eq!(v["checks"]["signature"], "pass");
+    assert_eq!(v["reasons"], json!(["e_licence_unknown"]));
+    let v = scan(&app, &officer, json!({"code": resign(json!({"sub": OTHER_NUMBER}))})).await;
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["reasons"], json!(["licence_mismatch"]));
+    let v = scan(&app, &officer, json!({"code": resign(json!({"v": "2028-03-05"}))})).await;
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["reasons"], json!(["malformed"]));
+}
+
 async fn only_officers_verify_and_every_scan_is_audited(backend: Backend) {
     let app = spawn_app(backend).await;
     let (holder, code, _) = issued(&app).await;
@@ -219,6 +260,8 @@ async fn only_officers_verify_and_every_scan_is_audited(backend: Backend) {
         .as_str()
         .unwrap()
         .starts_with("el_"));
+    assert_eq!(entries[0]["jti"].as_str().unwrap().len(), 8);
+    assert_eq!(entries[1]["jti"], Value::Null);
     assert_eq!(entries[1]["reasons"], json!(["malformed"]));
     assert_eq!(page["next"], Value::Null);
 
@@ -316,6 +359,7 @@ crate::both_backends!(
     an_independent_jose_library_verifies_our_code_from_the_jwks,
     forged_tampered_and_expired_codes_are_invalid,
     a_valid_signature_on_a_licence_suspended_since_is_invalid,
+    a_signed_code_for_the_wrong_e_licence_is_invalid,
     only_officers_verify_and_every_scan_is_audited,
     codes_outlive_a_rotation_but_not_a_retirement,
 );

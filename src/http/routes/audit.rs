@@ -34,6 +34,8 @@ pub struct AuditEntry {
     pub e_licence_id: Option<String>,
     pub valid: bool,
     pub reasons: Vec<String>,
+    /// The `jti` of the scanned code, when it was one of ours.
+    pub jti: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -92,6 +94,7 @@ pub async fn verifications(
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            jti: r.jti,
         })
         .collect();
     Ok(web::Json(AuditPage { entries, next }))

@@ -9,7 +9,7 @@ use crate::signing::KeyRing;
 
 /// Rendered code images kept in memory: four images a code, codes live three minutes.
 const RENDER_CACHE_ENTRIES: usize = 8_192;
-use crate::storage::Database;
+use crate::storage::{AuditLog, Database, AUDIT_MAX_BATCH};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,6 +79,7 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
         Database::Pg(_) => (args.pool_size as usize).div_ceil(workers),
     });
     tracing::info!(address = %args.bind, workers, blocking_threads, "serving HTTP");
+    let audit = AuditLog::start(db.clone(), AUDIT_MAX_BATCH).map_err(CliError::new)?;
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(
             AppState {
@@ -87,6 +88,7 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
                 keys: Arc::new(keys),
                 code_ttl: chrono::Duration::seconds(i64::from(args.code_ttl_secs)),
                 renders: Arc::new(RenderCache::new(RENDER_CACHE_ENTRIES)),
+                audit,
             },
             listener,
             workers,

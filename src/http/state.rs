@@ -3,7 +3,7 @@ use super::extract::BearerToken;
 use crate::auth::{self, Principal};
 use crate::clock::Clock;
 use crate::signing::KeyRing;
-use crate::storage::{Database, DbConn};
+use crate::storage::{AuditLog, Database, DbConn};
 use std::sync::Arc;
 
 /// What every handler shares.
@@ -16,6 +16,8 @@ pub struct AppState {
     /// How long a display code stays valid.
     pub code_ttl: chrono::Duration,
     pub renders: Arc<crate::render::cache::RenderCache>,
+    /// Group-committed verification audit.
+    pub audit: AuditLog,
 }
 
 impl AppState {

@@ -1,6 +1,6 @@
 //! Roadside verification of a scanned QR code or barcode. The signature is checked with our
 //! own key ring; the live status comes from the registry copy now, not from the code. Every
-//! scan, valid or not, is written to the append-only audit in the same transaction.
+//! scan, valid or not, is written to the append-only audit before it is answered.
 
 use crate::auth::Principal;
 use crate::domain::code::{is_barcode_token, CodeClaims, CODE_TYP};
@@ -9,8 +9,8 @@ use crate::domain::licence::LicenceNumber;
 use crate::signing::{jws, KeyRing};
 use crate::storage::audit::{self, NewAudit};
 use crate::storage::barcodes::{self, Redeemed};
-use crate::storage::licences::StoredLicence;
 use crate::storage::e_licences::{self, ELicenceRow};
+use crate::storage::licences::StoredLicence;
 use crate::storage::{licences, DbConn, StorageError};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -199,7 +199,18 @@ fn check_barcode(
     live_status(conn, outcome, e_licence, None, today)
 }
 
-/// Verifies one scan and audits it, in one transaction.
+/// A verified scan and, for a QR code, the audit row still to be appended.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    pub outcome: Outcome,
+    /// A QR code scan writes nothing of its own, so its audit row is handed back for the
+    /// caller to append (group commit, `storage::AuditLog`) before it answers. A barcode scan
+    /// was audited already, in the transaction that redeemed it: `None`.
+    pub unwritten_audit: Option<NewAudit>,
+}
+
+/// Verifies one scan. A barcode is redeemed and audited in one write transaction; a QR code
+/// is checked with reads only, and its audit row is returned unwritten.
 pub fn verify(
     conn: &mut DbConn,
     ring: &KeyRing,
@@ -207,26 +218,35 @@ pub fn verify(
     officer: &Principal,
     today: NaiveDate,
     now: DateTime<Utc>,
-) -> Result<Outcome, StorageError> {
-    conn.write_transaction(|conn| {
-        let mut outcome = match scan {
-            Scan::Code(token) => check_code(conn, ring, token, today, now)?,
-            Scan::Barcode(digits) => check_barcode(conn, digits, today, now)?,
-        };
-        outcome.valid = outcome.reasons.is_empty();
-        audit::insert(
-            conn,
-            &NewAudit {
-                verified_at: now,
-                officer_token_id: officer.token_id.clone(),
-                terminal_label: officer.label.clone(),
-                method: scan.method(),
-                e_licence_id: outcome.e_licence_id.clone(),
-                valid: outcome.valid,
-                reasons: outcome.reasons.join(","),
-                jti: outcome.jti.clone(),
-            },
-        )?;
-        Ok(outcome)
-    })
+) -> Result<Verification, StorageError> {
+    let audit_of = |outcome: &Outcome| NewAudit {
+        verified_at: now,
+        officer_token_id: officer.token_id.clone(),
+        terminal_label: officer.label.clone(),
+        method: scan.method(),
+        e_licence_id: outcome.e_licence_id.clone(),
+        valid: outcome.valid,
+        reasons: outcome.reasons.join(","),
+        jti: outcome.jti.clone(),
+    };
+    match scan {
+        Scan::Code(token) => {
+            let mut outcome = check_code(conn, ring, token, today, now)?;
+            outcome.valid = outcome.reasons.is_empty();
+            let audit = audit_of(&outcome);
+            Ok(Verification {
+                outcome,
+                unwritten_audit: Some(audit),
+            })
+        }
+        Scan::Barcode(digits) => conn.write_transaction(|conn| {
+            let mut outcome = check_barcode(conn, digits, today, now)?;
+            outcome.valid = outcome.reasons.is_empty();
+            audit::insert(conn, &audit_of(&outcome))?;
+            Ok(Verification {
+                outcome,
+                unwritten_audit: None,
+            })
+        }),
+    }
 }

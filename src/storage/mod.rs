@@ -7,6 +7,7 @@
 //! executor.
 
 pub mod audit;
+mod audit_log;
 pub mod barcodes;
 pub mod e_licences;
 mod error;
@@ -16,6 +17,7 @@ mod pool;
 pub mod schema;
 pub mod tokens;
 
+pub use audit_log::{AuditLog, DEFAULT_MAX_BATCH as AUDIT_MAX_BATCH};
 pub use error::StorageError;
 pub use pool::{Database, DbConn};
 

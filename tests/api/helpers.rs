@@ -153,6 +153,7 @@ pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) 
         keys: Arc::new(ring),
         code_ttl: chrono::Duration::seconds(180),
         renders: Arc::new(elicence::render::cache::RenderCache::new(64)),
+        audit: elicence::storage::AuditLog::start(test_db.db.clone(), 64).unwrap(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let app = Application::build(state, listener, 2, 4).unwrap();

@@ -113,7 +113,12 @@ async fn an_independent_jose_library_verifies_our_code_from_the_jwks(backend: Ba
     assert_eq!(c["p"], elicence::domain::code::photo_tag(&photo));
     // The roadside QR target: version 15 at level M.
     let qr = elicence::render::qr::QrMatrix::encode(&code).unwrap();
-    assert!(qr.version() <= 15, "{} chars: version {}", code.len(), qr.version());
+    assert!(
+        qr.version() <= 15,
+        "{} chars: version {}",
+        code.len(),
+        qr.version()
+    );
     // Private key material never appears in the JWKS.
     let raw = serde_json::to_string(&jwks).unwrap();
     assert!(!raw.contains("\"d\""), "{raw}");
@@ -213,13 +218,28 @@ async fn a_signed_code_for_the_wrong_e_licence_is_invalid(backend: Backend) {
         }
         elicence::signing::jws::sign(&ring, "elicence+jwt", &serde_json::to_vec(&c).unwrap())
     };
-    let v = scan(&app, &officer, json!({"code": resign(json!({"e": 999_999}))})).await;
+    let v = scan(
+        &app,
+        &officer,
+        json!({"code": resign(json!({"e": 999_999}))}),
+    )
+    .await;
     assert_eq!(v["checks"]["signature"], "pass");
     assert_eq!(v["reasons"], json!(["e_licence_unknown"]));
-    let v = scan(&app, &officer, json!({"code": resign(json!({"sub": OTHER_NUMBER}))})).await;
+    let v = scan(
+        &app,
+        &officer,
+        json!({"code": resign(json!({"sub": OTHER_NUMBER}))}),
+    )
+    .await;
     assert_eq!(v["valid"], false);
     assert_eq!(v["reasons"], json!(["licence_mismatch"]));
-    let v = scan(&app, &officer, json!({"code": resign(json!({"v": "2028-03-05"}))})).await;
+    let v = scan(
+        &app,
+        &officer,
+        json!({"code": resign(json!({"v": "2028-03-05"}))}),
+    )
+    .await;
     assert_eq!(v["valid"], false);
     assert_eq!(v["reasons"], json!(["malformed"]));
 }
@@ -315,6 +335,73 @@ async fn only_officers_verify_and_every_scan_is_audited(backend: Backend) {
     assert!(refused.is_err());
 }
 
+fn audit_rows(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use elicence::storage::schema::verification_audit::dsl::*;
+    let mut conn = app.test_db.db.get().unwrap();
+    match &mut conn {
+        elicence::storage::DbConn::Sqlite(c) => verification_audit.count().get_result(&mut **c),
+        elicence::storage::DbConn::Pg(c) => verification_audit.count().get_result(&mut **c),
+    }
+    .unwrap()
+}
+
+/// Scans arriving together share audit transactions, yet each answer comes after its own row
+/// is committed: as many rows as answers, each with its code's jti.
+async fn concurrent_scans_are_each_audited_before_they_are_answered(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, code, _) = issued(&app).await;
+    let officer = app.token(Role::Officer, None);
+    let scans = (0..200).map(|i| {
+        let body = if i % 10 == 0 {
+            json!({"code": "forged"})
+        } else {
+            json!({"code": code})
+        };
+        app.client
+            .post(app.url(VERIFY))
+            .bearer_auth(&officer)
+            .json(&body)
+            .send()
+    });
+    let mut valid = 0;
+    for res in futures_util::future::join_all(scans).await {
+        let res = res.unwrap();
+        assert_eq!(res.status(), 200);
+        valid += usize::from(res.json::<Value>().await.unwrap()["valid"] == true);
+    }
+    assert_eq!(valid, 180);
+    assert_eq!(audit_rows(&app), 200);
+}
+
+/// When the audit cannot be written the officer gets an error, never an unaudited verdict.
+async fn a_scan_that_cannot_be_audited_is_not_answered(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app(backend).await;
+    let (_, code, _) = issued(&app).await;
+    let officer = app.token(Role::Officer, None);
+    let mut conn = app.test_db.db.get().unwrap();
+    match &mut conn {
+        elicence::storage::DbConn::Sqlite(c) => c.batch_execute(
+            "CREATE TRIGGER sabotage BEFORE INSERT ON verification_audit
+             BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+        ),
+        elicence::storage::DbConn::Pg(c) => c.batch_execute(
+            "CREATE FUNCTION sabotage() RETURNS trigger AS $$
+             BEGIN RAISE EXCEPTION 'disk full'; END; $$ LANGUAGE plpgsql;
+             CREATE TRIGGER sabotage BEFORE INSERT ON verification_audit
+             FOR EACH ROW EXECUTE FUNCTION sabotage();",
+        ),
+    }
+    .unwrap();
+    drop(conn);
+    let res = app
+        .post_json(VERIFY, &officer, &json!({"code": code}))
+        .await;
+    assert_eq!(error_code(res, 503).await.0, "service_unavailable");
+    assert_eq!(audit_rows(&app), 0);
+}
+
 async fn codes_outlive_a_rotation_but_not_a_retirement(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, code, _) = issued(&app).await;
@@ -342,6 +429,7 @@ async fn codes_outlive_a_rotation_but_not_a_retirement(backend: Backend) {
             test_now(),
         )
         .unwrap()
+        .outcome
     };
     assert!(
         check(&rotated).valid,
@@ -362,4 +450,6 @@ crate::both_backends!(
     a_signed_code_for_the_wrong_e_licence_is_invalid,
     only_officers_verify_and_every_scan_is_audited,
     codes_outlive_a_rotation_but_not_a_retirement,
+    concurrent_scans_are_each_audited_before_they_are_answered,
+    a_scan_that_cannot_be_audited_is_not_answered,
 );

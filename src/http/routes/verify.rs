@@ -83,7 +83,7 @@ pub async fn verify(
         }
     };
     let app = state.get_ref().clone();
-    let outcome = state
+    let verified = state
         .authorized(token, move |conn, p| {
             p.require(Role::Officer)?;
             Ok(verification::verify(
@@ -96,7 +96,11 @@ pub async fn verify(
             )?)
         })
         .await?;
-    Ok(web::Json(to_view(outcome, lang)))
+    // No answer leaves before the scan's audit row is committed.
+    if let Some(row) = verified.unwritten_audit {
+        state.audit.append(row).await?;
+    }
+    Ok(web::Json(to_view(verified.outcome, lang)))
 }
 
 /// The photo of an e-licence, for the officer to compare with the driver.

@@ -52,6 +52,9 @@ enum Command {
         count: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Give every record a photo on file: a synthetic 330×480 JPEG portrait.
+        #[arg(long)]
+        with_photo: bool,
     },
 }
 
@@ -99,7 +102,11 @@ pub fn run() -> ExitCode {
         Command::Import { file } => import::run(&cli.database_url, &file),
         Command::Token { action } => token::run(&cli.database_url, action),
         Command::Keys { keys_dir, action } => keys::run(&keys_dir, action),
-        Command::GenRegistry { count, seed } => gen_registry(count, seed),
+        Command::GenRegistry {
+            count,
+            seed,
+            with_photo,
+        } => gen_registry(count, seed, with_photo),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -124,10 +131,18 @@ fn migrate(url: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-fn gen_registry(count: u64, seed: u64) -> Result<(), CliError> {
+fn gen_registry(count: u64, seed: u64, with_photo: bool) -> Result<(), CliError> {
     use crate::clock::{Clock, SystemClock};
+    use crate::registry::{generate, portrait};
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-    crate::registry::generate::write_ndjson(&mut out, count, seed, SystemClock.today())?;
+    let photo = with_photo.then(|| portrait::jpeg(330, 480));
+    generate::write_ndjson_with_photo(
+        &mut out,
+        count,
+        seed,
+        SystemClock.today(),
+        photo.as_deref(),
+    )?;
     Ok(())
 }

@@ -5,6 +5,7 @@ use crate::domain::licence::LicenceNumber;
 use crate::domain::role::Role;
 use crate::storage::tokens;
 use clap::Subcommand;
+use std::io::Write;
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -13,8 +14,12 @@ pub enum TokenCommand {
         #[arg(long, value_enum)]
         role: Role,
         /// The licence a holder token is bound to (holders only).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "licence_file")]
         licence: Option<String>,
+        /// Holders only: one token for each licence number in FILE (one a line), printed as
+        /// `NUMBER TOKEN` lines; all are created in one transaction, or none.
+        #[arg(long)]
+        licence_file: Option<std::path::PathBuf>,
         #[arg(long)]
         label: Option<String>,
     },
@@ -30,8 +35,15 @@ pub fn run(url: &str, action: TokenCommand) -> Result<(), CliError> {
     match action {
         TokenCommand::Create {
             role,
+            licence_file: Some(file),
+            label,
+            ..
+        } => create_for_each(&mut conn, role, &file, label.as_deref())?,
+        TokenCommand::Create {
+            role,
             licence,
             label,
+            licence_file: None,
         } => {
             let licence = licence
                 .as_deref()
@@ -77,5 +89,38 @@ pub fn run(url: &str, action: TokenCommand) -> Result<(), CliError> {
             }
         }
     }
+    Ok(())
+}
+
+fn create_for_each(
+    conn: &mut crate::storage::DbConn,
+    role: Role,
+    file: &std::path::Path,
+    label: Option<&str>,
+) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
+    let numbers = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            LicenceNumber::parse(l).map_err(|e| CliError::usage(format!("line {}: {e}", i + 1)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let now = SystemClock.now();
+    let created = conn.write_transaction(|conn| {
+        numbers
+            .iter()
+            .map(|n| auth::create_token(conn, role, Some(n.clone()), label, now))
+            .collect::<Result<Vec<_>, auth::AuthError>>()
+    })?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (number, token) in numbers.iter().zip(&created) {
+        writeln!(out, "{} {}", number.as_str(), token.secret)?;
+    }
+    out.flush()?;
+    eprintln!("created {} {} tokens", created.len(), role.code());
     Ok(())
 }

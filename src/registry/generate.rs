@@ -154,9 +154,27 @@ pub fn write_ndjson(
     seed: u64,
     today: NaiveDate,
 ) -> std::io::Result<()> {
+    write_ndjson_with_photo(out, count, seed, today, None)
+}
+
+/// Writes `count` records as NDJSON, each with `photo` on file (taken a month ago) if given.
+pub fn write_ndjson_with_photo(
+    out: &mut impl Write,
+    count: u64,
+    seed: u64,
+    today: NaiveDate,
+    photo: Option<&[u8]>,
+) -> std::io::Result<()> {
+    use base64::Engine;
+    let photo = photo.map(|p| base64::engine::general_purpose::STANDARD.encode(p));
     let mut rng = StdRng::seed_from_u64(seed);
     for i in 0..count {
-        serde_json::to_writer(&mut *out, &record(&mut rng, i, today))?;
+        let mut r = record(&mut rng, i, today);
+        if let Some(p) = &photo {
+            r.photo = Some(p.clone());
+            r.photo_taken = Some(today - Duration::days(30));
+        }
+        serde_json::to_writer(&mut *out, &r)?;
         out.write_all(b"\n")?;
     }
     out.flush()
@@ -187,5 +205,19 @@ mod tests {
             assert!(numbers.insert(rec.licence.number.clone()));
         }
         assert_eq!(numbers.len(), 3_000);
+    }
+
+    #[test]
+    fn records_can_carry_a_photo_on_file() {
+        let today = date(2026, 11, 22);
+        let photo = crate::registry::portrait::jpeg(66, 96);
+        let mut out = Vec::new();
+        write_ndjson_with_photo(&mut out, 3, 7, today, Some(&photo)).unwrap();
+        for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let rec = crate::registry::import::parse_line(line).unwrap();
+            let on_file = rec.photo.expect("a photo on file");
+            assert_eq!(on_file.bytes, photo);
+            assert_eq!(on_file.taken, Some(date(2026, 10, 23)));
+        }
     }
 }

@@ -1,5 +1,7 @@
-//! The registry feed: bulk NDJSON import, the sample-data generator, and the bundled demo.
+//! The registry feed: bulk NDJSON import, the sample-data generator (with a synthetic
+//! portrait for photos on file), and the bundled demo.
 
 pub mod demo;
 pub mod generate;
 pub mod import;
+pub mod portrait;

@@ -131,7 +131,56 @@ async fn token_commands_create_list_and_revoke(backend: Backend) {
     assert!(listing.contains("revoked"));
 }
 
+async fn holder_tokens_for_a_file_of_licences_are_all_or_nothing(backend: Backend) {
+    use crate::helpers::OTHER_NUMBER;
+    let t = TestDb::new(backend);
+    t.seed(&record(NUMBER));
+    t.seed(&record(OTHER_NUMBER));
+    let url = t.url_string();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let create = |numbers: &str| {
+        std::fs::write(file.path(), numbers).unwrap();
+        let path = file.path().to_str().unwrap();
+        elicence(
+            &url,
+            &[
+                "token",
+                "create",
+                "--role",
+                "holder",
+                "--licence-file",
+                path,
+            ],
+            None,
+        )
+    };
+    let out = create(&format!("{NUMBER}\n\n{OTHER_NUMBER}\n"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0].starts_with(&format!("{NUMBER} elc_")),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with(&format!("{OTHER_NUMBER} elc_")));
+    let tokens_before = text(&elicence(&url, &["token", "list"], None).stdout)
+        .lines()
+        .count();
+    // One unknown licence refuses the whole file; a malformed one is a usage error.
+    let out = create(&format!("{NUMBER}\n110101199912319999\n"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = create("not-a-number\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("line 1"));
+    let tokens_after = text(&elicence(&url, &["token", "list"], None).stdout)
+        .lines()
+        .count();
+    assert_eq!(tokens_after, tokens_before, "nothing half-created");
+}
+
 crate::both_backends!(
     import_command_reports_bad_lines_and_exits_non_zero,
-    token_commands_create_list_and_revoke
+    token_commands_create_list_and_revoke,
+    holder_tokens_for_a_file_of_licences_are_all_or_nothing
 );

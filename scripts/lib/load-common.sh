@@ -30,7 +30,7 @@ holder_tokens() {
 
 # start_server [serve flags…]: serves in the background and waits until it answers.
 start_server() {
-    RUST_LOG=warn "$bin" --database-url "$url" serve --bind "127.0.0.1:$port" \
+    RUST_LOG=error "$bin" --database-url "$url" serve --bind "127.0.0.1:$port" \
         --keys-dir "$work/keys" ${ELICENCE_SERVE_ARGS:-} "$@" &
     server=$!
     for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done

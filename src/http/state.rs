@@ -35,4 +35,21 @@ impl AppState {
             })
             .await
     }
+
+    /// As [`AppState::authorized`], for read-only `work`: the token check and `work` read one
+    /// snapshot (see `DbConn::read_snapshot`).
+    pub async fn authorized_reads<T, F>(&self, token: BearerToken, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn, Principal) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db
+            .run(move |conn| {
+                conn.read_snapshot(|conn| {
+                    let principal = auth::authenticate(conn, &token.0)?;
+                    work(conn, principal)
+                })
+            })
+            .await
+    }
 }

@@ -9,6 +9,7 @@
 
 use super::audit::{self, NewAudit};
 use super::{Database, StorageError};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 struct Pending {
@@ -57,16 +58,31 @@ impl AuditLog {
     }
 }
 
+/// Under load (the last batch held more than one row) the writer waits this long for more
+/// rows before it commits: fewer, larger commits, and on SQLite fewer invalidations of the
+/// readers' page caches. An idle server commits a lone row at once.
+const LINGER: Duration = Duration::from_millis(1);
+
+fn drain(rx: &mut mpsc::Receiver<Pending>, batch: &mut Vec<Pending>, max_batch: usize) {
+    while batch.len() < max_batch {
+        match rx.try_recv() {
+            Ok(p) => batch.push(p),
+            Err(_) => break,
+        }
+    }
+}
+
 fn write_batches(db: Database, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
+    let mut busy = false;
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
+        drain(&mut rx, &mut batch, max_batch);
+        if busy && batch.len() < max_batch {
+            std::thread::sleep(LINGER);
+            drain(&mut rx, &mut batch, max_batch);
         }
+        busy = batch.len() > 1;
         let written = db.get().and_then(|mut conn| {
             conn.write_transaction(|conn| {
                 batch.iter().try_for_each(|p| audit::insert(conn, &p.entry))

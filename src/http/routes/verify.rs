@@ -1,6 +1,7 @@
 //! Roadside verification by police terminals (role `officer`).
 
 use super::e_licence::photo_response;
+use crate::auth::Principal;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
@@ -10,7 +11,7 @@ use crate::http::views::{
 };
 use crate::i18n::Lang;
 use crate::service::verification::{self, Outcome, Scan};
-use crate::storage::e_licences;
+use crate::storage::{e_licences, DbConn};
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 
@@ -83,19 +84,24 @@ pub async fn verify(
         }
     };
     let app = state.get_ref().clone();
-    let verified = state
-        .authorized(token, move |conn, p| {
-            p.require(Role::Officer)?;
-            Ok(verification::verify(
-                conn,
-                &app.keys,
-                &scan,
-                &p,
-                app.clock.today(),
-                app.clock.now(),
-            )?)
-        })
-        .await?;
+    let reads_only = matches!(scan, Scan::Code(_));
+    let work = move |conn: &mut DbConn, p: Principal| {
+        p.require(Role::Officer)?;
+        Ok(verification::verify(
+            conn,
+            &app.keys,
+            &scan,
+            &p,
+            app.clock.today(),
+            app.clock.now(),
+        )?)
+    };
+    // A QR code scan only reads (its audit row is appended below); a barcode is redeemed.
+    let verified = if reads_only {
+        state.authorized_reads(token, work).await?
+    } else {
+        state.authorized(token, work).await?
+    };
     // No answer leaves before the scan's audit row is committed.
     if let Some(row) = verified.unwritten_audit {
         state.audit.append(row).await?;

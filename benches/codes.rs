@@ -1,0 +1,80 @@
+//! Criterion benchmarks of a display code's life on the server: issuing one (claims, signature,
+//! barcode token, the row in a real SQLite file) and rendering its QR code as PNG.
+
+use chrono::{DateTime, Duration, Utc};
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use elicence::config::{DatabaseUrl, PoolSettings};
+use elicence::registry::generate::write_ndjson_with_photo;
+use elicence::registry::import::parse_line;
+use elicence::registry::portrait;
+use elicence::render::qr::QrMatrix;
+use elicence::service::{codes, issuance};
+use elicence::signing::KeyRing;
+use elicence::storage::{e_licences, licences, Database};
+
+fn benches(c: &mut Criterion) {
+    let now: DateTime<Utc> = "2026-11-22T04:00:00Z".parse().unwrap();
+    let today = now.date_naive();
+    let dir = tempfile::tempdir().unwrap();
+    let (ring, _) = KeyRing::open_or_generate(&dir.path().join("keys"), now).unwrap();
+    let url = DatabaseUrl::Sqlite(dir.path().join("bench.db"));
+    let db = Database::connect(&url, &PoolSettings::default()).unwrap();
+    let mut conn = db.get().unwrap();
+
+    // One eligible holder with a photo on file and an e-licence.
+    let photo = portrait::jpeg(330, 480);
+    let mut ndjson = Vec::new();
+    let mut seed = 1;
+    let record = loop {
+        ndjson.clear();
+        write_ndjson_with_photo(&mut ndjson, 1, seed, today, Some(&photo)).unwrap();
+        let r = parse_line(ndjson.trim_ascii_end()).unwrap();
+        if elicence::domain::eligibility::evaluate(&r.licence, today).is_eligible() {
+            break r;
+        }
+        seed += 1;
+    };
+    licences::upsert(&mut conn, &record, now).unwrap();
+    let number = &record.licence.number;
+    issuance::issue_with_photo_on_file(&mut conn, number, today, now).unwrap();
+    let e = e_licences::current_for(&mut conn, number.as_str())
+        .unwrap()
+        .unwrap();
+    let stored = licences::find(&mut conn, number).unwrap().unwrap();
+
+    c.bench_function("issue_display_code_sqlite", |b| {
+        b.iter(|| {
+            codes::issue(
+                &mut conn,
+                &ring,
+                black_box(&e),
+                &stored,
+                today,
+                now,
+                Duration::seconds(180),
+            )
+            .unwrap()
+        })
+    });
+
+    let code = codes::issue(
+        &mut conn,
+        &ring,
+        &e,
+        &stored,
+        today,
+        now,
+        Duration::seconds(180),
+    )
+    .unwrap()
+    .code;
+    c.bench_function("render_qr_png", |b| {
+        b.iter(|| QrMatrix::encode(black_box(&code)).unwrap().png(6).unwrap())
+    });
+    c.bench_function("render_qr_matrix_only", |b| {
+        b.iter(|| QrMatrix::encode(black_box(&code)).unwrap())
+    });
+}
+
+criterion_group!(codes_benches, benches);
+criterion_main!(codes_benches);

@@ -7,8 +7,10 @@ use crate::registry::demo;
 use crate::render::cache::RenderCache;
 use crate::signing::KeyRing;
 
-/// Rendered code images kept in memory: four images a code, codes live three minutes.
+/// Rendered images kept in memory: four code images and a front card a code, codes live
+/// three minutes; secondary cards by content. Cards weigh ~150-400 KB, so bytes bound it too.
 const RENDER_CACHE_ENTRIES: usize = 8_192;
+const RENDER_CACHE_BYTES: usize = 256 * 1024 * 1024;
 use crate::storage::Database;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -86,7 +88,9 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
                 clock,
                 keys: Arc::new(keys),
                 code_ttl: chrono::Duration::seconds(i64::from(args.code_ttl_secs)),
-                renders: Arc::new(RenderCache::new(RENDER_CACHE_ENTRIES)),
+                renders: Arc::new(
+                    RenderCache::new(RENDER_CACHE_ENTRIES).with_max_bytes(RENDER_CACHE_BYTES),
+                ),
             },
             listener,
             workers,

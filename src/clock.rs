@@ -14,8 +14,13 @@ pub trait Clock: Send + Sync + 'static {
 }
 
 pub fn china_date(instant: DateTime<Utc>) -> NaiveDate {
+    china_time(instant).date_naive()
+}
+
+/// The instant in Beijing time (UTC+8), as shown to people.
+pub fn china_time(instant: DateTime<Utc>) -> DateTime<FixedOffset> {
     let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    instant.with_timezone(&offset).date_naive()
+    instant.with_timezone(&offset)
 }
 
 #[derive(Debug, Clone, Copy, Default)]

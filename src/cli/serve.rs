@@ -7,12 +7,15 @@ use crate::registry::demo;
 use crate::render::cache::RenderCache;
 use crate::signing::KeyRing;
 
-/// Rendered code images kept in memory: four images a code, codes live three minutes.
-const RENDER_CACHE_ENTRIES: usize = 8_192;
 use crate::storage::{AuditLog, Database, AUDIT_MAX_BATCH};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Rendered images kept in memory: four code images and a front card a code, codes live
+/// three minutes; secondary cards by content. Cards weigh ~150-400 KB, so bytes bound it too.
+const RENDER_CACHE_ENTRIES: usize = 8_192;
+const RENDER_CACHE_BYTES: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -87,7 +90,9 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
                 clock,
                 keys: Arc::new(keys),
                 code_ttl: chrono::Duration::seconds(i64::from(args.code_ttl_secs)),
-                renders: Arc::new(RenderCache::new(RENDER_CACHE_ENTRIES)),
+                renders: Arc::new(
+                    RenderCache::new(RENDER_CACHE_ENTRIES).with_max_bytes(RENDER_CACHE_BYTES),
+                ),
                 audit,
             },
             listener,

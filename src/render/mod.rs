@@ -1,10 +1,13 @@
 //! Rendering of the roadside codes: the QR code (ISO/IEC 18004, level M) and the Code 128
-//! barcode, as PNG and SVG, each with the quiet zone real scanners need. Pure: bytes in,
-//! bytes out.
+//! barcode, as PNG and SVG, each with the quiet zone real scanners need; and the e-licence's
+//! two pages as card images (`card`). Pure: bytes in, bytes out.
 
 pub mod barcode;
 pub mod cache;
+mod canvas;
+pub mod card;
 pub mod qr;
+pub mod text;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
@@ -14,6 +17,8 @@ pub enum RenderError {
     InvalidBarcodeToken,
     #[error("PNG encoding failed: {0}")]
     Png(String),
+    #[error("the bundled font could not be read")]
+    Font,
 }
 
 /// Appends one rectangle per horizontal run of dark modules in `row` to an SVG path: the row
@@ -54,10 +59,32 @@ pub(crate) fn png_from_luma(
     height: u32,
     pixels: Vec<u8>,
 ) -> Result<Vec<u8>, RenderError> {
-    let img = image::GrayImage::from_raw(width, height, pixels)
-        .ok_or_else(|| RenderError::Png("pixel buffer size".into()))?;
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png)
+    if pixels.len() as u64 != u64::from(width) * u64::from(height) {
+        return Err(RenderError::Png("pixel buffer size".into()));
+    }
+    encode_png(width, height, &pixels, image::ExtendedColorType::L8)
+}
+
+/// Encodes an RGB image as PNG.
+pub(crate) fn png_from_rgb(img: &image::RgbImage) -> Result<Vec<u8>, RenderError> {
+    encode_png(
+        img.width(),
+        img.height(),
+        img.as_raw(),
+        image::ExtendedColorType::Rgb8,
+    )
+}
+
+fn encode_png(
+    width: u32,
+    height: u32,
+    pixels: &[u8],
+    color: image::ExtendedColorType,
+) -> Result<Vec<u8>, RenderError> {
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(pixels, width, height, color)
         .map_err(|e| RenderError::Png(e.to_string()))?;
-    Ok(out.into_inner())
+    Ok(out)
 }

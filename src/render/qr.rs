@@ -47,8 +47,13 @@ impl QrMatrix {
         self.width
     }
 
-    fn is_dark(&self, x: usize, y: usize) -> bool {
-        self.dark[y * self.width + x]
+    /// The dark modules as (x, y), without the quiet zone.
+    pub fn dark_modules(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.dark
+            .iter()
+            .enumerate()
+            .filter(|(_, dark)| **dark)
+            .map(|(i, _)| (i % self.width, i / self.width))
     }
 
     /// Black on white, `module_px` pixels a module, quiet zone included.
@@ -56,15 +61,11 @@ impl QrMatrix {
         let module_px = module_px.clamp(1, 32) as usize;
         let side = (self.width + 2 * QUIET_MODULES) * module_px;
         let mut pixels = vec![255u8; side * side];
-        for y in 0..self.width {
-            for x in 0..self.width {
-                if self.is_dark(x, y) {
-                    for py in 0..module_px {
-                        let row = (y + QUIET_MODULES) * module_px + py;
-                        let start = row * side + (x + QUIET_MODULES) * module_px;
-                        pixels[start..start + module_px].fill(0);
-                    }
-                }
+        for (x, y) in self.dark_modules() {
+            for py in 0..module_px {
+                let row = (y + QUIET_MODULES) * module_px + py;
+                let start = row * side + (x + QUIET_MODULES) * module_px;
+                pixels[start..start + module_px].fill(0);
             }
         }
         png_from_luma(side as u32, side as u32, pixels)

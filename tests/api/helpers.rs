@@ -241,6 +241,30 @@ pub fn record(number: &str) -> Value {
 pub const NUMBER: &str = "110101199001011234";
 pub const OTHER_NUMBER: &str = "310104198505052345";
 
+/// Applies for the holder's e-licence with the photo on file; returns the display code it
+/// came with: (QR text, barcode digits).
+pub async fn issue_e_licence(app: &TestApp, holder: &str) -> (String, String) {
+    let body: Value = app
+        .post_json(
+            "/api/v1/me/e-licence",
+            holder,
+            &serde_json::json!({"photo": "on_file"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let text = |field: &str| body["display"][field].as_str().unwrap().to_owned();
+    (text("code"), text("barcode"))
+}
+
+/// An officer's scan: `body` is `{"code": …}` or `{"barcode": …}`; the answer is 200.
+pub async fn scan(app: &TestApp, officer: &str, body: Value) -> Value {
+    let res = app.post_json("/api/v1/verify", officer, &body).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
 /// Asserts the one error shape and returns the code.
 pub async fn error_code(res: reqwest::Response, status: u16) -> (String, String) {
     assert_eq!(res.status().as_u16(), status, "status");

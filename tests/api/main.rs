@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod card_images;
 mod cli;
 mod concurrency;
 mod demo;

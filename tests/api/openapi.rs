@@ -21,6 +21,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/me/e-licence/qr.svg"),
     ("get", "/api/v1/me/e-licence/barcode.png"),
     ("get", "/api/v1/me/e-licence/barcode.svg"),
+    ("get", "/api/v1/me/e-licence/card.png"),
+    ("get", "/api/v1/me/e-licence/card-secondary.png"),
     ("post", "/api/v1/verify"),
     ("get", "/api/v1/e-licences/{id}/photo"),
 ];

@@ -1,75 +1,88 @@
 //! The display code as images for the app: QR code and barcode, PNG and SVG. They show the
 //! code the app shows (the newest live one, else a fresh one), and each code is rendered once.
 
+use crate::auth::Principal;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
 use crate::render::barcode::Code128;
-use crate::render::cache::ImageKind;
+use crate::render::cache::{CodeImage, ImageKind};
 use crate::render::qr::QrMatrix;
 use crate::render::RenderError;
 use crate::service::codes::{self, DisplayCode};
+use crate::storage::e_licences::ELicenceRow;
+use crate::storage::licences::StoredLicence;
+use crate::storage::DbConn;
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
+use std::sync::Arc;
 
 const QR_MODULE_PX: u32 = 6;
 const BARCODE_MODULE_PX: u32 = 3;
 const BARCODE_HEIGHT_PX: u32 = 120;
 
-async fn current_code(
-    state: &web::Data<AppState>,
-    token: BearerToken,
-) -> Result<DisplayCode, ApiError> {
-    let app = state.get_ref().clone();
-    state
-        .authorized(token, move |conn, p| {
-            let (e, stored) = super::e_licence::current(conn, &p)?;
-            Ok(codes::current_or_issue(
-                conn,
-                &app.keys,
-                &e,
-                &stored,
-                app.clock.today(),
-                app.clock.now(),
-                app.code_ttl,
-            )?)
-        })
-        .await
+/// The holder's e-licence, licence, and the display code the app shows.
+pub(super) fn current_display(
+    conn: &mut DbConn,
+    app: &AppState,
+    p: &Principal,
+) -> Result<(ELicenceRow, StoredLicence, DisplayCode), ApiError> {
+    let (e, stored) = super::e_licence::current(conn, p)?;
+    let code = codes::current_or_issue(
+        conn,
+        &app.keys,
+        &e,
+        &stored,
+        app.clock.today(),
+        app.clock.now(),
+        app.code_ttl,
+    )?;
+    Ok((e, stored, code))
 }
 
-fn render(kind: ImageKind, code: &DisplayCode) -> Result<Vec<u8>, RenderError> {
+/// Runs a render on the blocking pool: CPU work of milliseconds stays off the async executor.
+pub(super) async fn render_blocking(
+    work: impl FnOnce() -> Result<Arc<Vec<u8>>, RenderError> + Send + 'static,
+) -> Result<Arc<Vec<u8>>, ApiError> {
+    web::block(work)
+        .await
+        .map_err(|_| ApiError::Unavailable("rendering was cancelled".into()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn render(kind: CodeImage, code: &DisplayCode) -> Result<Vec<u8>, RenderError> {
     match kind {
-        ImageKind::QrPng => QrMatrix::encode(&code.code)?.png(QR_MODULE_PX),
-        ImageKind::QrSvg => Ok(QrMatrix::encode(&code.code)?.svg().into_bytes()),
-        ImageKind::BarcodePng => {
+        CodeImage::QrPng => QrMatrix::encode(&code.code)?.png(QR_MODULE_PX),
+        CodeImage::QrSvg => Ok(QrMatrix::encode(&code.code)?.svg().into_bytes()),
+        CodeImage::BarcodePng => {
             Code128::encode(&code.barcode)?.png(BARCODE_MODULE_PX, BARCODE_HEIGHT_PX)
         }
-        ImageKind::BarcodeSvg => Ok(Code128::encode(&code.barcode)?.svg(40).into_bytes()),
+        CodeImage::BarcodeSvg => Ok(Code128::encode(&code.barcode)?.svg(40).into_bytes()),
     }
 }
 
 async fn image(
     state: web::Data<AppState>,
     token: BearerToken,
-    kind: ImageKind,
+    kind: CodeImage,
 ) -> Result<HttpResponse, ApiError> {
-    let code = current_code(&state, token).await?;
+    let app = state.get_ref().clone();
+    let (_, _, code) = state
+        .authorized(token, move |conn, p| current_display(conn, &app, &p))
+        .await?;
     let cache = state.renders.clone();
     let expires_at = code.expires_at;
-    // Rendering is CPU work of a few milliseconds: keep it off the async executor too.
-    let bytes = web::block(move || {
+    let bytes = render_blocking(move || {
         let key = match kind {
-            ImageKind::QrPng | ImageKind::QrSvg => &code.code,
-            ImageKind::BarcodePng | ImageKind::BarcodeSvg => &code.barcode,
+            CodeImage::QrPng | CodeImage::QrSvg => &code.code,
+            CodeImage::BarcodePng | CodeImage::BarcodeSvg => &code.barcode,
         };
-        cache.get_or_render(kind, key, || render(kind, &code))
+        cache.get_or_render(ImageKind::Code(kind), key, || render(kind, &code))
     })
-    .await
-    .map_err(|_| ApiError::Unavailable("rendering was cancelled".into()))?
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     let content_type = match kind {
-        ImageKind::QrPng | ImageKind::BarcodePng => "image/png",
-        ImageKind::QrSvg | ImageKind::BarcodeSvg => "image/svg+xml",
+        CodeImage::QrPng | CodeImage::BarcodePng => "image/png",
+        CodeImage::QrSvg | CodeImage::BarcodeSvg => "image/svg+xml",
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, content_type))
@@ -87,7 +100,7 @@ pub async fn qr_png(
     state: web::Data<AppState>,
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
-    image(state, token, ImageKind::QrPng).await
+    image(state, token, CodeImage::QrPng).await
 }
 
 /// The QR code of the current display code, SVG.
@@ -100,7 +113,7 @@ pub async fn qr_svg(
     state: web::Data<AppState>,
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
-    image(state, token, ImageKind::QrSvg).await
+    image(state, token, CodeImage::QrSvg).await
 }
 
 /// The Code 128 barcode of the current display code, PNG (10-module quiet zones).
@@ -113,7 +126,7 @@ pub async fn barcode_png(
     state: web::Data<AppState>,
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
-    image(state, token, ImageKind::BarcodePng).await
+    image(state, token, CodeImage::BarcodePng).await
 }
 
 /// The Code 128 barcode of the current display code, SVG.
@@ -126,5 +139,5 @@ pub async fn barcode_svg(
     state: web::Data<AppState>,
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
-    image(state, token, ImageKind::BarcodeSvg).await
+    image(state, token, CodeImage::BarcodeSvg).await
 }

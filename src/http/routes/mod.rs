@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod card_images;
 pub mod code_images;
 pub mod e_licence;
 pub mod health;
@@ -41,6 +42,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(code_images::qr_svg)
         .service(code_images::barcode_png)
         .service(code_images::barcode_svg)
+        .service(card_images::card_png)
+        .service(card_images::card_secondary_png)
         .service(verify::verify)
         .service(verify::photo)
         .service(admin);

@@ -154,10 +154,7 @@ mod tests {
         long_term.valid_until = None;
         let v = serde_json::to_value(&long_term).unwrap();
         assert!(v["v"].is_null());
-        assert_eq!(
-            serde_json::from_value::<CodeClaims>(v).unwrap(),
-            long_term
-        );
+        assert_eq!(serde_json::from_value::<CodeClaims>(v).unwrap(), long_term);
     }
 
     #[test]
@@ -172,8 +169,7 @@ mod tests {
     #[test]
     fn dates_round_trip_and_bad_numbers_are_refused() {
         let c = claims(5);
-        let back: CodeClaims =
-            serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        let back: CodeClaims = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
         for bad in ["20281305", "20280230", "0", "99", "\"2028-03-05\"", "-1"] {
             let mut v = serde_json::to_value(&c).unwrap();
@@ -213,8 +209,8 @@ mod tests {
         assert_eq!(
             URL_SAFE_NO_PAD.decode(&tag).unwrap(),
             [
-                0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d,
-                0xae, 0x22, 0x23
+                0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae,
+                0x22, 0x23
             ]
         );
     }

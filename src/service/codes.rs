@@ -1,16 +1,18 @@
 //! Display codes: a short-lived signed JWS for the QR code and a one-time numeric token for
 //! the barcode, both expiring together. The app fetches a fresh pair each time it shows them.
 
-use crate::domain::code::{photo_tag_of_digest, CodeClaims, BARCODE_DIGITS, CODE_TYP, JTI_BYTES, STATUS_OK};
+use crate::domain::code::{
+    photo_tag_of_digest, CodeClaims, BARCODE_DIGITS, CODE_TYP, JTI_BYTES, STATUS_OK,
+};
 use crate::domain::eligibility::evaluate;
 use crate::signing::{jws, KeyRing};
+use crate::storage::barcodes::{self, NewDisplayCode};
 use crate::storage::e_licences::ELicenceRow;
 use crate::storage::licences::StoredLicence;
-use crate::storage::barcodes::{self, NewDisplayCode};
 use crate::storage::{DbConn, StorageError};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, RngCore};
 
 #[derive(Debug, Clone)]
@@ -66,7 +68,9 @@ pub fn issue(
         .decode(&e_licence.photo_sha256)
         .ok()
         .and_then(|d| d.try_into().ok())
-        .ok_or_else(|| StorageError::Corrupt(format!("e-licence {}: photo digest", e_licence.id)))?;
+        .ok_or_else(|| {
+            StorageError::Corrupt(format!("e-licence {}: photo digest", e_licence.id))
+        })?;
     let mut claims = CodeClaims {
         e_licence: e_licence.serial,
         sub: l.number.as_str().to_owned(),

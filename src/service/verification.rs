@@ -9,8 +9,8 @@ use crate::domain::licence::LicenceNumber;
 use crate::signing::{jws, KeyRing};
 use crate::storage::audit::{self, NewAudit};
 use crate::storage::barcodes::{self, Redeemed};
-use crate::storage::licences::StoredLicence;
 use crate::storage::e_licences::{self, ELicenceRow};
+use crate::storage::licences::StoredLicence;
 use crate::storage::{licences, DbConn, StorageError};
 use chrono::{DateTime, NaiveDate, Utc};
 

@@ -113,7 +113,12 @@ async fn an_independent_jose_library_verifies_our_code_from_the_jwks(backend: Ba
     assert_eq!(c["p"], elicence::domain::code::photo_tag(&photo));
     // The roadside QR target: version 15 at level M.
     let qr = elicence::render::qr::QrMatrix::encode(&code).unwrap();
-    assert!(qr.version() <= 15, "{} chars: version {}", code.len(), qr.version());
+    assert!(
+        qr.version() <= 15,
+        "{} chars: version {}",
+        code.len(),
+        qr.version()
+    );
     // Private key material never appears in the JWKS.
     let raw = serde_json::to_string(&jwks).unwrap();
     assert!(!raw.contains("\"d\""), "{raw}");
@@ -213,13 +218,28 @@ async fn a_signed_code_for_the_wrong_e_licence_is_invalid(backend: Backend) {
         }
         elicence::signing::jws::sign(&ring, "elicence+jwt", &serde_json::to_vec(&c).unwrap())
     };
-    let v = scan(&app, &officer, json!({"code": resign(json!({"e": 999_999}))})).await;
+    let v = scan(
+        &app,
+        &officer,
+        json!({"code": resign(json!({"e": 999_999}))}),
+    )
+    .await;
     assert_eq!(v["checks"]["signature"], "pass");
     assert_eq!(v["reasons"], json!(["e_licence_unknown"]));
-    let v = scan(&app, &officer, json!({"code": resign(json!({"sub": OTHER_NUMBER}))})).await;
+    let v = scan(
+        &app,
+        &officer,
+        json!({"code": resign(json!({"sub": OTHER_NUMBER}))}),
+    )
+    .await;
     assert_eq!(v["valid"], false);
     assert_eq!(v["reasons"], json!(["licence_mismatch"]));
-    let v = scan(&app, &officer, json!({"code": resign(json!({"v": "2028-03-05"}))})).await;
+    let v = scan(
+        &app,
+        &officer,
+        json!({"code": resign(json!({"v": "2028-03-05"}))}),
+    )
+    .await;
     assert_eq!(v["valid"], false);
     assert_eq!(v["reasons"], json!(["malformed"]));
 }

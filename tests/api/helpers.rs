@@ -225,6 +225,24 @@ impl Drop for TestApp {
     }
 }
 
+/// An eligible holder with an e-licence; returns (holder token, code, barcode).
+pub async fn issued(app: &TestApp) -> (String, String, String) {
+    let holder = app.holder(&record_with_photo(NUMBER));
+    let body: Value = app
+        .post_json(
+            "/api/v1/me/e-licence",
+            &holder,
+            &serde_json::json!({"photo": "on_file"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = body["display"]["code"].as_str().unwrap().to_owned();
+    let barcode = body["display"]["barcode"].as_str().unwrap().to_owned();
+    (holder, code, barcode)
+}
+
 /// The contract example: a clean C1+D licence, valid until 2028-03-05.
 pub fn record(number: &str) -> Value {
     serde_json::json!({

@@ -1,5 +1,6 @@
 use crate::helpers::{
-    error_code, record_with_photo, spawn_app, test_now, Backend, TestApp, NUMBER, OTHER_NUMBER,
+    error_code, issued, record_with_photo, spawn_app, test_now, Backend, TestApp, NUMBER,
+    OTHER_NUMBER,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -10,24 +11,6 @@ use elicence::signing::KeyRing;
 use serde_json::{json, Value};
 
 const VERIFY: &str = "/api/v1/verify";
-
-/// An eligible holder with an e-licence; returns (holder token, code, barcode).
-async fn issued(app: &TestApp) -> (String, String, String) {
-    let holder = app.holder(&record_with_photo(NUMBER));
-    let body: Value = app
-        .post_json(
-            "/api/v1/me/e-licence",
-            &holder,
-            &json!({"photo": "on_file"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let code = body["display"]["code"].as_str().unwrap().to_owned();
-    let barcode = body["display"]["barcode"].as_str().unwrap().to_owned();
-    (holder, code, barcode)
-}
 
 async fn scan(app: &TestApp, officer: &str, body: Value) -> Value {
     let res = app.post_json(VERIFY, officer, &body).await;

@@ -6,6 +6,7 @@
 //! - `storage`: the only module that talks to the database (SQLite or PostgreSQL);
 //! - `auth`: bearer tokens and roles;
 //! - `registry`: bulk import and the sample data generator;
+//! - `offline`: verification of roadside codes with the published keys, no I/O;
 //! - `http`: thin actix-web handlers, the error shape, the OpenAPI document;
 //! - `cli`: the `elicence` command.
 
@@ -16,6 +17,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod i18n;
+pub mod offline;
 pub mod registry;
 pub mod render;
 pub mod service;

@@ -1,9 +1,11 @@
 //! The `elicence` command.
 
+mod gen_codes;
 mod import;
 mod keys;
 mod serve;
 mod token;
+mod verify;
 
 use crate::config::{DatabaseUrl, PoolSettings, DEFAULT_DATABASE_URL};
 use crate::storage::Database;
@@ -46,6 +48,8 @@ enum Command {
         #[command(subcommand)]
         action: keys::KeysCommand,
     },
+    /// Verify roadside codes offline with the published keys (the police terminal).
+    Verify(verify::VerifyArgs),
     /// Write N generated registry records as NDJSON to standard output.
     GenRegistry {
         #[arg(long)]
@@ -56,6 +60,10 @@ enum Command {
         #[arg(long)]
         with_photo: bool,
     },
+    /// Sign N sample codes with a new key ring in DIR: DIR/codes.txt and DIR/jwks.json
+    /// (benchmarks of `verify --file`).
+    #[command(hide = true)]
+    GenCodes(gen_codes::GenCodesArgs),
 }
 
 /// A failure worth a message and a non-zero exit.
@@ -79,12 +87,38 @@ impl CliError {
             code: 2,
         }
     }
+
+    /// An exit status alone: what went wrong has been printed already.
+    fn quiet(code: u8) -> Self {
+        CliError {
+            message: String::new(),
+            code,
+        }
+    }
 }
 
 impl<E: std::error::Error> From<E> for CliError {
     fn from(e: E) -> Self {
         CliError::new(e)
     }
+}
+
+/// The bytes of a file, or `None` when it holds more than `max`: inputs are read whole, so a
+/// huge file is refused instead of read.
+fn read_at_most(path: &std::path::Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}
+
+/// A `--now`-style flag: an instant in RFC 3339.
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("{e} (expected RFC 3339, e.g. 2026-11-22T04:00:00Z)"))
 }
 
 pub fn open_database(url: &str, pool: &PoolSettings) -> Result<Database, CliError> {
@@ -107,11 +141,15 @@ pub fn run() -> ExitCode {
             seed,
             with_photo,
         } => gen_registry(count, seed, with_photo),
+        Command::Verify(args) => verify::run(args),
+        Command::GenCodes(args) => gen_codes::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            if !e.message.is_empty() {
+                eprintln!("error: {}", e.message);
+            }
             ExitCode::from(e.code)
         }
     }

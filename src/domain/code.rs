@@ -117,22 +117,28 @@ pub fn is_barcode_token(s: &str) -> bool {
 /// A code id: 6 random bytes, base64url (8 characters); unique by the database's index.
 pub const JTI_BYTES: usize = 6;
 
+/// A typical code's claims for tests elsewhere in the crate: 张小伟, C1+D, serial 1234567.
+#[cfg(test)]
+pub(crate) fn example_claims(exp: i64) -> CodeClaims {
+    CodeClaims {
+        e_licence: 1_234_567,
+        sub: "110101199001010111".into(),
+        name: "张小伟".into(),
+        classes: "C1,D".into(),
+        valid_until: "2028-03-05".parse().ok(),
+        status: STATUS_OK.into(),
+        photo: photo_tag(b"photo"),
+        exp,
+        jti: "AbCdEfGh".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn claims(exp: i64) -> CodeClaims {
-        CodeClaims {
-            e_licence: 1_234_567,
-            sub: "110101199001010111".into(),
-            name: "张小伟".into(),
-            classes: "C1,D".into(),
-            valid_until: "2028-03-05".parse().ok(),
-            status: STATUS_OK.into(),
-            photo: photo_tag(b"photo"),
-            exp,
-            jti: "AbCdEfGh".into(),
-        }
+        example_claims(exp)
     }
 
     #[test]

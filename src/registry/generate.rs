@@ -1,6 +1,8 @@
 //! Generates plausible registry records for load tests and benchmarks
-//! (`elicence gen-registry --count N`). Deterministic for a given seed.
+//! (`elicence gen-registry --count N`), and the claims of roadside codes for them
+//! (`elicence gen-codes`). Deterministic for a given seed.
 
+use crate::domain::code::{photo_tag, CodeClaims, JTI_BYTES, STATUS_OK};
 use crate::domain::licence_class::LicenceClass;
 use crate::domain::record::RegistryRecord;
 use crate::domain::registry_state::RegistryState;
@@ -178,6 +180,26 @@ pub fn write_ndjson_with_photo(
         out.write_all(b"\n")?;
     }
     out.flush()
+}
+
+/// The claims of a code for the `i`-th generated record, as if it were e-licence `i + 1` and
+/// could drive, expiring at `exp`.
+pub fn code_claims(rng: &mut StdRng, i: u64, today: NaiveDate, exp: i64) -> CodeClaims {
+    use base64::Engine;
+    let r = record(rng, i, today);
+    let mut jti = [0u8; JTI_BYTES];
+    rng.fill(&mut jti[..]);
+    CodeClaims {
+        e_licence: i as i64 + 1,
+        photo: photo_tag(r.number.as_bytes()),
+        sub: r.number,
+        name: r.name,
+        classes: r.classes.join(","),
+        valid_until: r.valid_until,
+        status: STATUS_OK.to_owned(),
+        exp,
+        jti: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(jti),
+    }
 }
 
 #[cfg(test)]

@@ -226,6 +226,13 @@ impl Drop for TestApp {
     }
 }
 
+/// An eligible holder with an e-licence; returns (holder token, code, barcode).
+pub async fn issued(app: &TestApp) -> (String, String, String) {
+    let holder = app.holder(&record_with_photo(NUMBER));
+    let (code, barcode) = issue_e_licence(app, &holder).await;
+    (holder, code, barcode)
+}
+
 /// The issue's contract example: a clean C1+D licence, valid until 2028-03-05.
 pub fn record(number: &str) -> Value {
     serde_json::json!({

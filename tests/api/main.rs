@@ -14,6 +14,7 @@ mod errors;
 mod health;
 mod import;
 mod me;
+mod offline_verify;
 mod openapi;
 mod storage;
 mod verify;

@@ -1,6 +1,6 @@
 use crate::helpers::{
-    error_code, issue_e_licence, record_with_photo, scan, spawn_app, test_now, Backend, TestApp,
-    NUMBER, OTHER_NUMBER,
+    error_code, issued, record_with_photo, scan, spawn_app, test_now, Backend, TestApp, NUMBER,
+    OTHER_NUMBER,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -11,13 +11,6 @@ use elicence::signing::KeyRing;
 use serde_json::{json, Value};
 
 const VERIFY: &str = "/api/v1/verify";
-
-/// An eligible holder with an e-licence; returns (holder token, code, barcode).
-async fn issued(app: &TestApp) -> (String, String, String) {
-    let holder = app.holder(&record_with_photo(NUMBER));
-    let (code, barcode) = issue_e_licence(app, &holder).await;
-    (holder, code, barcode)
-}
 
 async fn a_fresh_code_verifies_with_the_live_status(backend: Backend) {
     let app = spawn_app(backend).await;

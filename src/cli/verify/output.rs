@@ -1,0 +1,148 @@
+//! How `elicence verify` shows a verdict: a block per code given on the command line, a line
+//! per code of a `--file`, or one JSON object per code with `--json`.
+
+use crate::domain::code::CodeClaims;
+use crate::offline::{KeySet, Verdict};
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Text as an officer reads it, or JSON lines for a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Block,
+    Line,
+    Json,
+}
+
+fn verdict_word(v: &Verdict) -> &'static str {
+    if v.is_valid() {
+        "VALID"
+    } else {
+        "INVALID"
+    }
+}
+
+fn reason_codes(v: &Verdict) -> Vec<&str> {
+    v.reasons.iter().map(|r| r.code()).collect()
+}
+
+fn valid_until(c: &CodeClaims) -> String {
+    c.valid_until
+        .map_or_else(|| "长期".to_owned(), |d| d.to_string())
+}
+
+/// Beijing time, as the officer's watch shows it.
+fn beijing(t: DateTime<Utc>) -> String {
+    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    t.with_timezone(&offset).to_rfc3339()
+}
+
+fn expires(c: &CodeClaims) -> String {
+    c.expires_at()
+        .map_or_else(|| format!("exp {}", c.exp), beijing)
+}
+
+/// Writes one verdict, labelled with where the code came from.
+pub fn write(
+    out: &mut impl Write,
+    format: Format,
+    source: &str,
+    v: &Verdict,
+    keys: &KeySet,
+) -> io::Result<()> {
+    let kid = v.key.map(|k| keys.kid(k));
+    match format {
+        Format::Json => {
+            serde_json::to_writer(&mut *out, &Report::new(source, v, kid))?;
+            writeln!(out)
+        }
+        Format::Line => {
+            write!(out, "{source}: {}", verdict_word(v))?;
+            if !v.is_valid() {
+                write!(out, " {}", reason_codes(v).join(","))?;
+            }
+            if let Some(c) = &v.claims {
+                write!(
+                    out,
+                    " | {} {} {} until {} at signing {} expires {} kid {}",
+                    c.name,
+                    c.sub,
+                    c.classes,
+                    valid_until(c),
+                    c.status,
+                    expires(c),
+                    kid.unwrap_or("-")
+                )?;
+            }
+            writeln!(out)
+        }
+        Format::Block => {
+            write!(out, "{source}: {}", verdict_word(v))?;
+            if !v.is_valid() {
+                write!(out, " ({})", reason_codes(v).join(", "))?;
+            }
+            writeln!(out)?;
+            if let Some(c) = &v.claims {
+                for (label, value) in [
+                    ("name", c.name.as_str()),
+                    ("licence number", &c.sub),
+                    ("classes", &c.classes),
+                    ("valid until", &valid_until(c)),
+                    ("status at signing", &c.status),
+                    ("code expires at", &expires(c)),
+                    ("signed by key", kid.unwrap_or("-")),
+                ] {
+                    writeln!(out, "  {label:<18} {value}")?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One line of `--json`.
+#[derive(Serialize)]
+struct Report<'a> {
+    source: &'a str,
+    valid: bool,
+    reasons: Vec<&'a str>,
+    kid: Option<&'a str>,
+    holder: Option<Holder<'a>>,
+}
+
+#[derive(Serialize)]
+struct Holder<'a> {
+    name: &'a str,
+    licence_number: &'a str,
+    classes: Vec<&'a str>,
+    /// `null` is long-term (长期).
+    valid_until: Option<String>,
+    status_at_signing: &'a str,
+    expires_at: Option<DateTime<Utc>>,
+    e_licence: i64,
+    photo_tag: &'a str,
+    jti: &'a str,
+}
+
+impl<'a> Report<'a> {
+    fn new(source: &'a str, v: &'a Verdict, kid: Option<&'a str>) -> Report<'a> {
+        Report {
+            source,
+            valid: v.is_valid(),
+            reasons: reason_codes(v),
+            kid,
+            holder: v.claims.as_ref().map(|c| Holder {
+                name: &c.name,
+                licence_number: &c.sub,
+                classes: c.classes.split(',').filter(|s| !s.is_empty()).collect(),
+                valid_until: c.valid_until.map(|d| d.to_string()),
+                status_at_signing: &c.status,
+                expires_at: c.expires_at(),
+                e_licence: c.e_licence,
+                photo_tag: &c.photo,
+                jti: &c.jti,
+            }),
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Offline verification of roadside codes, as a police terminal does it with our published
+//! keys and no network: exactly the steps docs/code-format.md gives terminal vendors.
+//!
+//! No I/O here: keys arrive as JWKS bytes, images as bytes, and the time as an argument.
+//! [`Verifier::verify`] checks one code the documented way; [`Verifier::verify_all`]
+//! (`batch.rs`) checks many at once with batched signature verification and gives the same
+//! verdicts.
+
+mod batch;
+pub mod keys;
+pub mod scan;
+
+pub use batch::CHUNK;
+pub use keys::{JwksError, KeySet};
+
+use crate::domain::code::{CodeClaims, CODE_TYP};
+use crate::signing::{jws, JwsError};
+use chrono::{DateTime, Utc};
+
+/// Why a code is not valid. `code()` is the reason code, the same one the online check uses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// The header, the key or the signature.
+    #[error(transparent)]
+    Jws(#[from] JwsError),
+    /// Signed by us, but the claims are not the documented ones.
+    #[error("the claims are missing or malformed")]
+    Claims,
+    #[error("the code has expired")]
+    Expired,
+    /// A reason the licence could not be driven on when the code was signed (`s`).
+    #[error("the licence was barred when the code was signed: {0}")]
+    AtSigning(String),
+}
+
+impl Invalid {
+    pub fn code(&self) -> &str {
+        match self {
+            Invalid::Jws(e) => e.code(),
+            Invalid::Claims => "malformed",
+            Invalid::Expired => "expired",
+            Invalid::AtSigning(reason) => reason,
+        }
+    }
+}
+
+/// A check of the claims of a code whose signature verified. Checks run in order and push
+/// every reason they find. The offline status list (revocations) is meant to be one more.
+pub trait ClaimCheck: Send + Sync {
+    fn check(&self, claims: &CodeClaims, now: DateTime<Utc>, reasons: &mut Vec<Invalid>);
+}
+
+/// `now < exp` (docs/code-format.md, step 5).
+#[derive(Debug, Clone, Copy)]
+pub struct NotExpired;
+
+impl ClaimCheck for NotExpired {
+    fn check(&self, claims: &CodeClaims, now: DateTime<Utc>, reasons: &mut Vec<Invalid>) {
+        if claims.is_expired(now) {
+            reasons.push(Invalid::Expired);
+        }
+    }
+}
+
+/// `s` must be `ok`: otherwise the licence was already barred from driving at signing, and
+/// each blocking reason is reported (as online, where they are the live ones).
+#[derive(Debug, Clone, Copy)]
+pub struct DrivableAtSigning;
+
+impl ClaimCheck for DrivableAtSigning {
+    fn check(&self, claims: &CodeClaims, _now: DateTime<Utc>, reasons: &mut Vec<Invalid>) {
+        reasons.extend(
+            claims
+                .status_reasons()
+                .into_iter()
+                .map(|r| Invalid::AtSigning(r.to_owned())),
+        );
+    }
+}
+
+/// What the terminal learns about one code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// The key that signed it: set once the signature verified.
+    pub key: Option<usize>,
+    /// The claims: set only once the signature verified and the claims parsed, so nothing
+    /// about a holder is ever shown from a code we did not sign.
+    pub claims: Option<CodeClaims>,
+    /// Every reason the code is not valid; empty when it is.
+    pub reasons: Vec<Invalid>,
+}
+
+impl Verdict {
+    pub fn is_valid(&self) -> bool {
+        self.reasons.is_empty()
+    }
+
+    fn refused(reason: impl Into<Invalid>) -> Verdict {
+        Verdict {
+            reasons: vec![reason.into()],
+            ..Verdict::default()
+        }
+    }
+}
+
+/// The published keys and the checks applied after the signature.
+pub struct Verifier {
+    keys: KeySet,
+    checks: Vec<Box<dyn ClaimCheck>>,
+}
+
+impl Verifier {
+    /// The documented checks: expiry, then the status at signing.
+    pub fn new(keys: KeySet) -> Verifier {
+        Verifier {
+            keys,
+            checks: vec![Box::new(NotExpired), Box::new(DrivableAtSigning)],
+        }
+    }
+
+    /// Adds a check run after the documented ones (the seam for the offline status list).
+    pub fn with_check(mut self, check: impl ClaimCheck + 'static) -> Verifier {
+        self.checks.push(Box::new(check));
+        self
+    }
+
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// Verifies one code, one step after the other as docs/code-format.md tells vendors:
+    /// header (strict), key from our JWKS by `kid`, strict Ed25519 signature, claims, then the
+    /// checks at `now`. The time is given, never read here.
+    pub fn verify(&self, code: &str, now: DateTime<Utc>) -> Verdict {
+        let verified = match jws::verify_with(code, CODE_TYP, |kid| self.keys.get(kid)) {
+            Ok(v) => v,
+            Err(e) => return Verdict::refused(e),
+        };
+        let key = self.keys.index_of(&verified.header.kid);
+        self.after_signature(key, &verified.payload, now)
+    }
+
+    /// Everything after a verified signature: the claims and the checks.
+    fn after_signature(&self, key: Option<usize>, payload: &[u8], now: DateTime<Utc>) -> Verdict {
+        let Ok(claims) = serde_json::from_slice::<CodeClaims>(payload) else {
+            return Verdict {
+                key,
+                ..Verdict::refused(Invalid::Claims)
+            };
+        };
+        let mut reasons = Vec::new();
+        for check in &self.checks {
+            check.check(&claims, now, &mut reasons);
+        }
+        Verdict {
+            key,
+            claims: Some(claims),
+            reasons,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

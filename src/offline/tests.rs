@@ -1,0 +1,292 @@
+//! The offline verifier against codes signed by a real key ring in a temporary folder.
+
+use super::*;
+use crate::domain::code::example_claims;
+use crate::signing::KeyRing;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+
+const EXP: i64 = 1_795_396_632;
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap()
+}
+
+/// A moment the codes below are live.
+fn now() -> DateTime<Utc> {
+    at(EXP - 60)
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    ring: KeyRing,
+    verifier: Verifier,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let (ring, _) = KeyRing::open_or_generate(dir.path(), at(EXP - 86_400)).unwrap();
+    // The terminal's keys come from the published JWKS document, as in the field.
+    let jwks = serde_json::to_vec(&ring.jwks()).unwrap();
+    let (keys, ignored) = KeySet::from_jwks_json(&jwks).unwrap();
+    assert!(ignored.is_empty());
+    Fixture {
+        _dir: dir,
+        ring,
+        verifier: Verifier::new(keys),
+    }
+}
+
+fn claims(serial: i64) -> CodeClaims {
+    CodeClaims {
+        e_licence: serial,
+        jti: format!("{serial:08}"),
+        ..example_claims(EXP)
+    }
+}
+
+impl Fixture {
+    fn sign(&self, claims: &CodeClaims) -> String {
+        jws::sign(&self.ring, CODE_TYP, &serde_json::to_vec(claims).unwrap())
+    }
+
+    fn sign_raw(&self, payload: &Value) -> String {
+        jws::sign(&self.ring, CODE_TYP, &serde_json::to_vec(payload).unwrap())
+    }
+
+    fn reasons(&self, code: &str, now: DateTime<Utc>) -> Vec<String> {
+        let one = self.verifier.verify(code, now);
+        // The bulk path agrees on every code here, one thread and two.
+        for threads in [1, 2] {
+            let all = self.verifier.verify_all(&[code], now, threads);
+            assert_eq!(all, std::slice::from_ref(&one), "{code}");
+        }
+        one.reasons.iter().map(|r| r.code().to_owned()).collect()
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn segments(code: &str) -> (&str, &str, &str) {
+    let mut parts = code.split('.');
+    (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    )
+}
+
+/// `code` with its header JSON replaced (the signature no longer covers it).
+fn with_header(code: &str, header: Value) -> String {
+    let (_, p, s) = segments(code);
+    format!("{}.{p}.{s}", b64(&serde_json::to_vec(&header).unwrap()))
+}
+
+#[test]
+fn a_fresh_code_is_valid_and_shows_the_holder() {
+    let f = fixture();
+    let code = f.sign(&claims(7));
+    let v = f.verifier.verify(&code, now());
+    assert!(v.is_valid(), "{:?}", v.reasons);
+    assert_eq!(v.claims, Some(claims(7)));
+    assert_eq!(f.verifier.keys().kid(v.key.unwrap()), f.ring.active_kid());
+    assert!(f.reasons(&code, now()).is_empty());
+}
+
+#[test]
+fn expiry_follows_the_injected_clock() {
+    let f = fixture();
+    let code = f.sign(&claims(7));
+    assert!(f.reasons(&code, at(EXP - 1)).is_empty());
+    assert_eq!(f.reasons(&code, at(EXP)), ["expired"]);
+    let late = f.verifier.verify(&code, at(EXP + 3600));
+    assert_eq!(late.reasons, [Invalid::Expired]);
+    assert_eq!(late.claims, Some(claims(7)), "the holder is still shown");
+}
+
+#[test]
+fn a_licence_barred_at_signing_is_invalid_with_each_reason() {
+    let f = fixture();
+    let mut barred = claims(7);
+    barred.status = "suspended,points_limit".into();
+    let code = f.sign(&barred);
+    assert_eq!(f.reasons(&code, now()), ["suspended", "points_limit"]);
+    assert_eq!(
+        f.reasons(&code, at(EXP)),
+        ["expired", "suspended", "points_limit"]
+    );
+}
+
+#[test]
+fn tampering_and_forged_headers_are_refused_with_their_codes() {
+    let f = fixture();
+    let code = f.sign(&claims(7));
+    let (h, p, s) = segments(&code);
+    let kid = f.ring.active_kid().to_owned();
+    let mut other = claims(7);
+    other.name = "李四".into();
+    let mut flipped = URL_SAFE_NO_PAD.decode(s).unwrap();
+    flipped[10] ^= 1;
+    let cases = [
+        (
+            format!("{h}.{}.{s}", b64(&serde_json::to_vec(&other).unwrap())),
+            "bad_signature",
+        ),
+        (format!("{h}.{p}.{}", b64(&flipped)), "bad_signature"),
+        (
+            with_header(&code, json!({"alg": "none", "kid": kid, "typ": CODE_TYP})),
+            "unsupported_alg",
+        ),
+        (
+            with_header(&code, json!({"alg": "HS256", "kid": kid, "typ": CODE_TYP})),
+            "unsupported_alg",
+        ),
+        (
+            with_header(
+                &code,
+                json!({"alg": "EdDSA", "kid": kid, "typ": CODE_TYP, "jku": "https://evil.example/jwks.json"}),
+            ),
+            "forbidden_header",
+        ),
+        (
+            with_header(&code, json!({"alg": "EdDSA", "kid": kid, "typ": "JWT"})),
+            "wrong_typ",
+        ),
+        (
+            with_header(
+                &code,
+                json!({"alg": "EdDSA", "kid": "not-ours", "typ": CODE_TYP}),
+            ),
+            "unknown_kid",
+        ),
+        (format!("{h}.{p}"), "malformed"),
+        (format!("{h}.{p}.{s}.{s}"), "malformed"),
+        (format!("{h}.{p}.{}", &s[..40]), "malformed"),
+        (format!("{h}.{p}.{s}="), "malformed"),
+        ("not a code at all".to_owned(), "malformed"),
+        (String::new(), "malformed"),
+        ("a".repeat(5000), "oversize"),
+    ];
+    for (forged, expected) in cases {
+        let v = f.verifier.verify(&forged, now());
+        assert_eq!(v.claims, None, "nothing shown from {forged}");
+        assert_eq!(f.reasons(&forged, now()), [expected], "{forged}");
+    }
+}
+
+#[test]
+fn a_signed_code_with_bad_claims_is_malformed() {
+    let f = fixture();
+    let mut c = serde_json::to_value(claims(7)).unwrap();
+    c.as_object_mut().unwrap().remove("exp");
+    assert_eq!(f.reasons(&f.sign_raw(&c), now()), ["malformed"]);
+    let mut c = serde_json::to_value(claims(7)).unwrap();
+    c["v"] = json!("2028-03-05");
+    assert_eq!(f.reasons(&f.sign_raw(&c), now()), ["malformed"]);
+    // Unknown claims are ignored.
+    let mut c = serde_json::to_value(claims(7)).unwrap();
+    c["later"] = json!(1);
+    assert!(f.reasons(&f.sign_raw(&c), now()).is_empty());
+}
+
+#[test]
+fn a_code_of_another_ring_is_unknown() {
+    let f = fixture();
+    let stranger = fixture();
+    assert_eq!(
+        f.reasons(&stranger.sign(&claims(7)), now()),
+        ["unknown_kid"]
+    );
+}
+
+#[test]
+fn three_forgeries_in_a_batch_of_300_are_found_and_nothing_else() {
+    let f = fixture();
+    let mut codes: Vec<String> = (0..300).map(|i| f.sign(&claims(i))).collect();
+    let forged = [140, 150, 151];
+    // A payload swapped for another code's, a flipped signature bit, a signature moved over.
+    let other = codes[7].clone();
+    let (_, p_other, s_other) = segments(&other);
+    let (h, _, s) = segments(&codes[140]);
+    codes[140] = format!("{h}.{p_other}.{s}");
+    let (h, p, s) = segments(&codes[150]);
+    let mut sig = URL_SAFE_NO_PAD.decode(s).unwrap();
+    sig[0] ^= 0x80;
+    codes[150] = format!("{h}.{p}.{}", b64(&sig));
+    let (h, p, _) = segments(&codes[151]);
+    codes[151] = format!("{h}.{p}.{s_other}");
+
+    let one_by_one: Vec<Verdict> = codes.iter().map(|c| f.verifier.verify(c, now())).collect();
+    for threads in [1, 2, 4] {
+        let all = f.verifier.verify_all(&codes, now(), threads);
+        assert_eq!(all, one_by_one, "{threads} threads");
+    }
+    for (i, v) in one_by_one.iter().enumerate() {
+        if forged.contains(&i) {
+            assert_eq!(
+                v.reasons,
+                [Invalid::Jws(JwsError::BadSignature)],
+                "code {i}"
+            );
+        } else {
+            assert!(v.is_valid(), "code {i}: {:?}", v.reasons);
+            assert_eq!(v.claims.as_ref().unwrap().e_licence, i as i64);
+        }
+    }
+}
+
+#[test]
+fn a_batch_mixing_every_kind_of_code_matches_one_by_one() {
+    let f = fixture();
+    let stranger = fixture();
+    let good = f.sign(&claims(1));
+    let (h, p, s) = segments(&good);
+    let mut barred = claims(2);
+    barred.status = "revoked".into();
+    let mut codes = vec![
+        good.clone(),
+        f.sign(&barred),
+        stranger.sign(&claims(3)),
+        format!("{h}.{p}"),
+        format!("{h}.{p}.{}", b64(&[0u8; 64])),
+        with_header(&good, json!({"alg": "none", "typ": CODE_TYP})),
+        format!("{h}.!!.{s}"),
+        String::new(),
+    ];
+    // Enough to span several chunks, with a second key's header in the mix.
+    codes.extend((0..500).map(|i| {
+        if i % 50 == 0 {
+            stranger.sign(&claims(i))
+        } else {
+            f.sign(&claims(i))
+        }
+    }));
+    for moment in [now(), at(EXP)] {
+        let one_by_one: Vec<Verdict> = codes.iter().map(|c| f.verifier.verify(c, moment)).collect();
+        assert_eq!(f.verifier.verify_all(&codes, moment, 2), one_by_one);
+    }
+}
+
+/// The seam for further checks, such as the offline status list.
+#[test]
+fn an_added_check_runs_after_the_signature() {
+    struct Revoked(i64);
+    impl ClaimCheck for Revoked {
+        fn check(&self, claims: &CodeClaims, _now: DateTime<Utc>, reasons: &mut Vec<Invalid>) {
+            if claims.e_licence == self.0 {
+                reasons.push(Invalid::AtSigning("revoked".into()));
+            }
+        }
+    }
+    let f = fixture();
+    let verifier = f.verifier.with_check(Revoked(9));
+    let revoked = verifier.verify(
+        &jws::sign(&f.ring, CODE_TYP, &serde_json::to_vec(&claims(9)).unwrap()),
+        now(),
+    );
+    assert_eq!(revoked.reasons.len(), 1);
+    assert_eq!(revoked.reasons[0].code(), "revoked");
+}

@@ -1,5 +1,6 @@
 //! Pure domain rules: no I/O, no clock, no database. Everything here is unit-tested.
 
+pub mod calendar;
 pub mod code;
 pub mod eligibility;
 pub mod licence;

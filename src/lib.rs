@@ -18,6 +18,7 @@ pub mod domain;
 pub mod http;
 pub mod i18n;
 pub mod offline;
+pub mod photo;
 pub mod registry;
 pub mod render;
 pub mod service;

@@ -1,0 +1,5 @@
+mod alloc_probe;
+mod fixtures;
+mod hostile;
+mod intake;
+mod prechecks;

@@ -1,11 +1,13 @@
 use super::{open_database, CliError};
 use crate::clock::{Clock, SystemClock};
 use crate::config::PoolSettings;
+use crate::domain::calendar::{Coverage, WorkingCalendar};
 use crate::http::startup::Application;
 use crate::http::state::AppState;
 use crate::registry::demo;
 use crate::render::cache::RenderCache;
 use crate::signing::KeyRing;
+use chrono::Datelike;
 
 use crate::storage::{AuditLog, Database, AUDIT_MAX_BATCH};
 use std::net::TcpListener;
@@ -44,6 +46,41 @@ pub struct ServeArgs {
     /// Seconds a request waits for a database connection before it is answered 503.
     #[arg(long, env = "ELICENCE_POOL_TIMEOUT_SECS", default_value_t = 3)]
     pool_timeout_secs: u64,
+    /// Working-day calendar (JSON, see calendar/README.md) for photo-review deadlines;
+    /// default: the bundled calendar/china.json.
+    #[arg(long, env = "ELICENCE_CALENDAR")]
+    calendar: Option<std::path::PathBuf>,
+}
+
+/// The working-day calendar: the operator's file, or the bundled one. Years it does not
+/// cover count weekends only, which is said in the log.
+fn load_calendar(
+    path: Option<&std::path::Path>,
+    this_year: i32,
+) -> Result<WorkingCalendar, CliError> {
+    let calendar = match path {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .map_err(|e| CliError::new(format!("calendar {}: {e}", p.display())))?;
+            WorkingCalendar::from_json(&bytes)
+                .map_err(|e| CliError::new(format!("calendar {}: {e}", p.display())))?
+        }
+        None => WorkingCalendar::china(),
+    };
+    for year in [this_year, this_year + 1] {
+        match calendar.coverage(year) {
+            Coverage::Official => {}
+            Coverage::Provisional => tracing::warn!(
+                year,
+                "the working-day calendar for this year is provisional (statutory holidays only, no make-up days): update it when the State Council publishes the year's arrangement"
+            ),
+            Coverage::Uncovered => tracing::warn!(
+                year,
+                "the working-day calendar does not cover this year: review deadlines count weekends only"
+            ),
+        }
+    }
+    Ok(calendar)
 }
 
 pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
@@ -82,6 +119,7 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
         Database::Pg(_) => (args.pool_size as usize).div_ceil(workers),
     });
     tracing::info!(address = %args.bind, workers, blocking_threads, "serving HTTP");
+    let calendar = load_calendar(args.calendar.as_deref(), clock.today().year())?;
     let audit = AuditLog::start(db.clone(), AUDIT_MAX_BATCH).map_err(CliError::new)?;
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(
@@ -94,6 +132,7 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
                     RenderCache::new(RENDER_CACHE_ENTRIES).with_max_bytes(RENDER_CACHE_BYTES),
                 ),
                 audit,
+                calendar: Arc::new(calendar),
             },
             listener,
             workers,

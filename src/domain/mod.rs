@@ -5,6 +5,7 @@ pub mod code;
 pub mod eligibility;
 pub mod licence;
 pub mod licence_class;
+pub mod photo_rules;
 pub mod record;
 pub mod registry_state;
 pub mod role;

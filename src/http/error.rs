@@ -32,6 +32,26 @@ pub enum ApiError {
     NotEligible(Vec<crate::http::views::ReasonView>),
     #[error("a photo is required")]
     PhotoRequired,
+    #[error("the photo on file fails the automatic checks")]
+    PhotoOnFileUnusable(Vec<crate::http::views::ReasonView>),
+    #[error("the photo fails the automatic checks")]
+    PhotoRejected(Vec<crate::http::views::ReasonView>),
+    #[error("the photo is not a JPEG or PNG")]
+    UnsupportedPhoto,
+    #[error("the photo cannot be read: {0}")]
+    PhotoUnreadable(String),
+    #[error("an e-licence exists already")]
+    ELicenceExists,
+    #[error("no such photo submission")]
+    SubmissionNotFound,
+    #[error("no such photo")]
+    PhotoNotFound,
+    #[error("the submission was decided already: {0}")]
+    AlreadyDecided(String),
+    #[error("another reviewer holds the item until {0}")]
+    ClaimedByOther(chrono::DateTime<chrono::Utc>),
+    #[error("claim the item first")]
+    ClaimRequired,
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -66,6 +86,16 @@ impl ApiError {
             ApiError::ELicenceNotFound => "e_licence_not_found",
             ApiError::NotEligible(_) => "not_eligible",
             ApiError::PhotoRequired => "photo_required",
+            ApiError::PhotoOnFileUnusable(_) => "photo_on_file_unusable",
+            ApiError::PhotoRejected(_) => "photo_rejected",
+            ApiError::UnsupportedPhoto => "unsupported_photo_format",
+            ApiError::PhotoUnreadable(_) => "photo_unreadable",
+            ApiError::ELicenceExists => "e_licence_exists",
+            ApiError::SubmissionNotFound => "submission_not_found",
+            ApiError::PhotoNotFound => "photo_not_found",
+            ApiError::AlreadyDecided(_) => "already_decided",
+            ApiError::ClaimedByOther(_) => "claimed_by_another",
+            ApiError::ClaimRequired => "claim_required",
             ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::MalformedJson(_) => "malformed_json",
@@ -107,6 +137,46 @@ impl ApiError {
             ApiError::PhotoRequired => (
                 "没有可用的留存照片，请上传照片",
                 "there is no photo on file: submit a photo".into(),
+            ),
+            ApiError::PhotoOnFileUnusable(_) => (
+                "留存照片未通过自动检测，请拍照或从相册上传照片，详见 details",
+                "the photo on file fails the automatic checks: submit a new photo; see details"
+                    .into(),
+            ),
+            ApiError::PhotoRejected(_) => (
+                "照片未通过自动检测，详见 details",
+                "the photo fails the automatic checks; see details".into(),
+            ),
+            ApiError::UnsupportedPhoto => (
+                "照片格式不受支持，请上传 JPEG 或 PNG 照片",
+                "unsupported photo format: send a JPEG or PNG".into(),
+            ),
+            ApiError::PhotoUnreadable(d) => (
+                "照片无法读取，请重新拍摄或选择",
+                format!("the photo cannot be read ({d}): take or pick it again"),
+            ),
+            ApiError::ELicenceExists => (
+                "已有电子驾驶证，如需更换照片请使用更换照片",
+                "an e-licence exists already: change its photo instead".into(),
+            ),
+            ApiError::SubmissionNotFound => {
+                ("未找到该照片审核记录", "no such photo submission".into())
+            }
+            ApiError::PhotoNotFound => ("没有可显示的照片", "there is no such photo".into()),
+            ApiError::AlreadyDecided(state) => (
+                "该照片已审核完毕或已被替换",
+                format!("the submission is no longer waiting for review (it is {state})"),
+            ),
+            ApiError::ClaimedByOther(until) => (
+                "该照片正由其他审核员处理",
+                format!(
+                    "another reviewer holds this item until {}",
+                    until.to_rfc3339()
+                ),
+            ),
+            ApiError::ClaimRequired => (
+                "请先领取该照片再作审核决定（或领取已过期）",
+                "claim the item before deciding it (or your claim lapsed)".into(),
             ),
             ApiError::RouteNotFound => ("请求的地址不存在", "no such route".into()),
             ApiError::MethodNotAllowed => (
@@ -164,7 +234,9 @@ impl ApiError {
     fn details(&self) -> Option<serde_json::Value> {
         match self {
             ApiError::InvalidRecord(errors) => serde_json::to_value(errors).ok(),
-            ApiError::NotEligible(reasons) => serde_json::to_value(reasons).ok(),
+            ApiError::NotEligible(reasons)
+            | ApiError::PhotoRejected(reasons)
+            | ApiError::PhotoOnFileUnusable(reasons) => serde_json::to_value(reasons).ok(),
             _ => None,
         }
     }
@@ -256,7 +328,16 @@ impl ResponseError for ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::NotEligible(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::PhotoRequired => StatusCode::CONFLICT,
+            ApiError::PhotoRequired
+            | ApiError::ELicenceExists
+            | ApiError::AlreadyDecided(_)
+            | ApiError::ClaimedByOther(_)
+            | ApiError::ClaimRequired => StatusCode::CONFLICT,
+            ApiError::SubmissionNotFound | ApiError::PhotoNotFound => StatusCode::NOT_FOUND,
+            ApiError::UnsupportedPhoto => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PhotoOnFileUnusable(_)
+            | ApiError::PhotoRejected(_)
+            | ApiError::PhotoUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MalformedJson(_) | ApiError::InvalidPath(_) => StatusCode::BAD_REQUEST,
             ApiError::InvalidBody(_) | ApiError::InvalidRecord(_) => {
@@ -429,6 +510,16 @@ mod tests {
             ApiError::ELicenceNotFound,
             ApiError::NotEligible(vec![]),
             ApiError::PhotoRequired,
+            ApiError::PhotoOnFileUnusable(vec![]),
+            ApiError::PhotoRejected(vec![]),
+            ApiError::UnsupportedPhoto,
+            ApiError::PhotoUnreadable("x".into()),
+            ApiError::ELicenceExists,
+            ApiError::SubmissionNotFound,
+            ApiError::PhotoNotFound,
+            ApiError::AlreadyDecided("x".into()),
+            ApiError::ClaimedByOther(chrono::DateTime::UNIX_EPOCH),
+            ApiError::ClaimRequired,
             ApiError::RouteNotFound,
             ApiError::MethodNotAllowed,
             ApiError::MalformedJson("x".into()),

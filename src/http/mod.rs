@@ -2,7 +2,9 @@
 
 pub mod error;
 pub mod extract;
+pub mod review_views;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod upload;
 pub mod views;

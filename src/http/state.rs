@@ -18,6 +18,8 @@ pub struct AppState {
     pub renders: Arc<crate::render::cache::RenderCache>,
     /// Group-committed verification audit.
     pub audit: AuditLog,
+    /// Working days (Asia/Shanghai) for review deadlines.
+    pub calendar: Arc<crate::domain::calendar::WorkingCalendar>,
 }
 
 impl AppState {

@@ -18,6 +18,10 @@ pub enum IssueError {
     NotEligible(Vec<Reason>),
     #[error("there is no photo on file")]
     PhotoRequired,
+    /// The photo on file fails the automatic pre-checks (their codes) or cannot be read
+    /// (`unreadable`): the holder must submit a photo for review instead.
+    #[error("the photo on file cannot be used without review")]
+    PhotoOnFileUnusable(Vec<&'static str>),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -33,40 +37,53 @@ pub fn photo_digest(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
 }
 
+/// Generates the current e-licence of `number` with this photo. The caller has checked that
+/// the licence may have one and has none; the partial unique index refuses a second one.
+pub(crate) fn create(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+    photo_source: &str,
+    photo: &[u8],
+    media_type: &str,
+    now: DateTime<Utc>,
+) -> Result<ELicenceRow, StorageError> {
+    let id = super::random_id("el_", 12);
+    e_licences::insert_current(
+        conn,
+        &NewELicence {
+            id: &id,
+            licence_number: number.as_str(),
+            photo_source,
+            photo,
+            photo_media_type: media_type,
+            photo_sha256: &photo_digest(photo),
+            generated_at: now,
+        },
+    )?;
+    e_licences::find(conn, &id)?.ok_or_else(|| StorageError::Corrupt(format!("{id} vanished")))
+}
+
+/// Issues the e-licence with the registry's photo, normalised and pre-checked like an upload.
+/// The photo work (decode, checks, re-encode: milliseconds) runs before the write
+/// transaction, so it never holds the write lock.
 pub fn issue_with_photo_on_file(
     conn: &mut DbConn,
     number: &LicenceNumber,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Issued, IssueError> {
+    if let Some(issued) = existing_or_refusal(conn, number, today)? {
+        return Ok(issued);
+    }
+    let on_file = licences::find_photo(conn, number)?.ok_or(IssueError::PhotoRequired)?;
+    let photo = usable_photo(&on_file.bytes)?;
     let attempt = conn.write_transaction(|conn| {
-        let stored = licences::find(conn, number)?.ok_or(IssueError::LicenceNotFound)?;
-        let eligibility = evaluate(&stored.licence, today);
-        if !eligibility.is_eligible() {
-            return Err(IssueError::NotEligible(eligibility.reasons().to_vec()));
+        // Checked again under the write lock: the licence or a concurrent request may have
+        // changed things since the reads above.
+        if let Some(issued) = existing_or_refusal(conn, number, today)? {
+            return Ok(issued);
         }
-        if let Some(current) = e_licences::current_for(conn, number.as_str())? {
-            return Ok(Issued {
-                e_licence: current,
-                created: false,
-            });
-        }
-        let photo = licences::find_photo(conn, number)?.ok_or(IssueError::PhotoRequired)?;
-        let id = super::random_id("el_", 12);
-        e_licences::insert_current(
-            conn,
-            &NewELicence {
-                id: &id,
-                licence_number: number.as_str(),
-                photo_source: "on_file",
-                photo: &photo.bytes,
-                photo_media_type: photo.format.media_type(),
-                photo_sha256: &photo_digest(&photo.bytes),
-                generated_at: now,
-            },
-        )?;
-        let created = e_licences::find(conn, &id)?
-            .ok_or_else(|| StorageError::Corrupt(format!("{id} vanished")))?;
+        let created = create(conn, number, "on_file", &photo, "image/jpeg", now)?;
         Ok(Issued {
             e_licence: created,
             created: true,
@@ -84,5 +101,43 @@ pub fn issue_with_photo_on_file(
             })
         }
         other => other,
+    }
+}
+
+/// The licence's current e-licence if it has one (issuance is idempotent), the refusal if
+/// it may not have one, or `None`: go ahead.
+fn existing_or_refusal(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+    today: NaiveDate,
+) -> Result<Option<Issued>, IssueError> {
+    let stored = licences::find(conn, number)?.ok_or(IssueError::LicenceNotFound)?;
+    let eligibility = evaluate(&stored.licence, today);
+    if !eligibility.is_eligible() {
+        return Err(IssueError::NotEligible(eligibility.reasons().to_vec()));
+    }
+    Ok(
+        e_licences::current_for(conn, number.as_str())?.map(|current| Issued {
+            e_licence: current,
+            created: false,
+        }),
+    )
+}
+
+/// The photo on file as an e-licence photo: normalised (the same 22:32 JPEG an upload
+/// becomes) if it passes every automatic pre-check.
+fn usable_photo(bytes: &[u8]) -> Result<Vec<u8>, IssueError> {
+    let normalised = crate::photo::normalise(bytes, &crate::photo::IntakeLimits::default())
+        .map_err(|_| IssueError::PhotoOnFileUnusable(vec!["unreadable"]))?;
+    let failed: Vec<&'static str> = normalised
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.code)
+        .collect();
+    if failed.is_empty() {
+        Ok(normalised.jpeg)
+    } else {
+        Err(IssueError::PhotoOnFileUnusable(failed))
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod codes;
 pub mod issuance;
+pub mod photo_review;
 pub mod verification;
 
 use rand::RngCore;

@@ -101,3 +101,18 @@ pub fn latest_live(
         .optional())?;
     Ok(row.map(|(t, c, e)| (t, c, e.and_utc())))
 }
+
+/// Ends the e-licence's display codes that are still live at `now` (its photo or its
+/// standing changed: the app must fetch codes that say so). Returns how many ended.
+pub fn expire_live(
+    conn: &mut DbConn,
+    e_licence_id: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StorageError> {
+    let now = now.naive_utc();
+    Ok(with_conn!(conn, |c| diesel::update(barcode_tokens::table)
+        .filter(barcode_tokens::e_licence_id.eq(e_licence_id))
+        .filter(barcode_tokens::expires_at.gt(now))
+        .set(barcode_tokens::expires_at.eq(now))
+        .execute(c))?)
+}

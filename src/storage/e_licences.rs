@@ -94,3 +94,23 @@ pub fn photo(conn: &mut DbConn, id: &str) -> Result<Option<(Vec<u8>, String)>, S
         .get_result::<(Vec<u8>, String)>(c)
         .optional())?)
 }
+
+/// Puts a new photo on an e-licence (an approved photo change, 更换照片).
+pub fn replace_photo(
+    conn: &mut DbConn,
+    id: &str,
+    photo_source: &str,
+    photo: &[u8],
+    media_type: &str,
+    sha256: &str,
+) -> Result<(), StorageError> {
+    with_conn!(conn, |c| diesel::update(e_licences::table.find(id))
+        .set((
+            e_licences::photo_source.eq(photo_source),
+            e_licences::photo.eq(photo),
+            e_licences::photo_media_type.eq(media_type),
+            e_licences::photo_sha256.eq(sha256),
+        ))
+        .execute(c))?;
+    Ok(())
+}

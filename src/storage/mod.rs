@@ -13,8 +13,11 @@ pub mod e_licences;
 mod error;
 pub mod licences;
 mod migrations;
+pub mod notifications;
+pub mod photos;
 mod pool;
 pub mod schema;
+pub mod submissions;
 pub mod tokens;
 
 pub use audit_log::{AuditLog, DEFAULT_MAX_BATCH as AUDIT_MAX_BATCH};

@@ -78,6 +78,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    photo_store (sha256) {
+        sha256 -> Text,
+        media_type -> Text,
+        bytes -> Binary,
+        stored_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    photo_submissions (id) {
+        id -> Text,
+        licence_number -> Text,
+        purpose -> Text,
+        source -> Text,
+        state -> Text,
+        photo_sha256 -> Text,
+        prechecks -> Text,
+        submitted_at -> Timestamp,
+        deadline -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claim_expires_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_reason -> Nullable<Text>,
+        decision_note -> Nullable<Text>,
+        e_licence_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    review_audit (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        reviewer_token_id -> Text,
+        submission_id -> Text,
+        action -> Text,
+        reason -> Nullable<Text>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        licence_number -> Text,
+        kind -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_tokens -> licences (licence_number));
 diesel::joinable!(e_licences -> licences (licence_number));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -85,5 +138,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     e_licences,
     barcode_tokens,
-    verification_audit
+    verification_audit,
+    photo_store,
+    photo_submissions,
+    review_audit,
+    notifications
 );

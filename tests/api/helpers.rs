@@ -154,6 +154,7 @@ pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) 
         code_ttl: chrono::Duration::seconds(180),
         renders: Arc::new(elicence::render::cache::RenderCache::new(64)),
         audit: elicence::storage::AuditLog::start(test_db.db.clone(), 64).unwrap(),
+        calendar: Arc::new(elicence::domain::calendar::WorkingCalendar::china()),
     };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let app = Application::build(state, listener, 2, 4).unwrap();
@@ -314,12 +315,10 @@ macro_rules! both_backends {
     };
 }
 
-/// A real 22×32 white PNG, as the registry would send a photo on file.
+/// A real portrait PNG that passes the automatic photo checks, as the registry would send a
+/// photo on file.
 pub fn photo_png() -> Vec<u8> {
-    let img = image::GrayImage::from_pixel(22, 32, image::Luma([250]));
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
+    elicence::registry::portrait::png(330, 480)
 }
 
 /// The contract record with a photo on file.

@@ -2,6 +2,7 @@
 //! server, real SQLite files and a real PostgreSQL server.
 
 mod helpers;
+mod images;
 
 mod admin;
 mod auth;
@@ -16,5 +17,7 @@ mod import;
 mod me;
 mod offline_verify;
 mod openapi;
+mod photo_review;
+mod review_console;
 mod storage;
 mod verify;

@@ -25,6 +25,20 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/me/e-licence/card-secondary.png"),
     ("post", "/api/v1/verify"),
     ("get", "/api/v1/e-licences/{id}/photo"),
+    ("post", "/api/v1/me/e-licence/photo"),
+    ("get", "/api/v1/me/e-licence/application"),
+    ("get", "/api/v1/me/notifications"),
+    ("get", "/api/v1/review/queue"),
+    ("post", "/api/v1/review/submissions/{id}/claim"),
+    ("post", "/api/v1/review/submissions/{id}/release"),
+    ("post", "/api/v1/review/submissions/{id}/decision"),
+    ("get", "/api/v1/review/submissions/{id}/photo"),
+    ("get", "/api/v1/review/submissions/{id}/reference-photo"),
+    ("get", "/api/v1/review/stats"),
+    ("get", "/api/v1/review/reasons"),
+    ("get", "/review"),
+    ("get", "/review/app.js"),
+    ("get", "/review/app.css"),
 ];
 
 async fn every_route_is_documented_and_every_documented_route_exists(backend: Backend) {

@@ -33,7 +33,7 @@ async fn a_fresh_code_verifies_with_the_live_status(backend: Backend) {
         .get(v["photo_url"].as_str().unwrap(), Some(&officer))
         .await;
     assert_eq!(photo.status(), 200);
-    assert_eq!(photo.headers()["content-type"], "image/png");
+    assert_eq!(photo.headers()["content-type"], "image/jpeg");
 
     // The barcode resolves once; a replay is refused.
     let b = scan(&app, &officer, json!({"barcode": barcode})).await;

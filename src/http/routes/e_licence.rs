@@ -2,18 +2,21 @@
 //! photo. Like every `/me` route, the licence comes from the token, never from the request.
 
 use crate::auth::Principal;
+use crate::domain::photo_rules::precheck_message;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
-use crate::http::views::{reason_view, DisplayCodeView, ELicenceView, LicenceDocument};
+use crate::http::upload::is_multipart;
+use crate::http::views::{reason_view, DisplayCodeView, ELicenceView, LicenceDocument, ReasonView};
 use crate::i18n::Lang;
 use crate::service::codes;
 use crate::service::issuance::{self, IssueError};
+use crate::service::photo_review::Purpose;
 use crate::storage::e_licences::{self, ELicenceRow};
 use crate::storage::licences::{self, StoredLicence};
 use crate::storage::DbConn;
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -63,22 +66,65 @@ fn view(
     })
 }
 
-/// Apply for the e-licence with the photo on file: generated at once (201) when the licence
-/// is eligible; asking again returns the current one (200).
-#[utoipa::path(tag = "holder", security(("bearer" = [])), request_body = IssueRequest, responses(
-    (status = 201, body = ELicenceView, description = "Generated"),
-    (status = 200, body = ELicenceView, description = "Already issued"),
-    (status = 409, body = ErrorEnvelopeDoc, description = "photo_required"),
-    (status = 422, body = ErrorEnvelopeDoc, description = "not_eligible, with every reason"),
-))]
+/// Apply for the e-licence. With the JSON `{"photo":"on_file"}`: generated at once (201)
+/// when the licence is eligible and the photo on file passes the automatic checks; asking
+/// again returns the current one (200). With a multipart upload (`source` camera|album and
+/// `photo`): the photo is pre-checked and queued for review (202), and the e-licence is
+/// generated when a reviewer approves it (`GET /api/v1/me/e-licence/application`).
+#[utoipa::path(tag = "holder", security(("bearer" = [])),
+    request_body(content(
+        (IssueRequest = "application/json"),
+        (PhotoUploadDoc = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, body = ELicenceView, description = "Generated"),
+        (status = 200, body = ELicenceView, description = "Already issued"),
+        (status = 202, body = crate::http::review_views::ApplicationView, description = "Photo queued for review"),
+        (status = 409, body = ErrorEnvelopeDoc, description = "photo_required, e_licence_exists"),
+        (status = 413, body = ErrorEnvelopeDoc, description = "payload_too_large"),
+        (status = 415, body = ErrorEnvelopeDoc, description = "unsupported_photo_format, unsupported_media_type"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "not_eligible (every reason), photo_on_file_unusable, photo_rejected, photo_unreadable"),
+    ))]
 #[post("/me/e-licence")]
 pub async fn issue(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    body: web::Json<IssueRequest>,
-) -> Result<HttpResponse, ApiError> {
+    req: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    if is_multipart(&req) {
+        return Ok(super::photo_upload::submit_upload(
+            state,
+            token,
+            lang,
+            req,
+            payload,
+            Purpose::FirstApplication,
+        )
+        .await?);
+    }
+    let body = web::Json::<IssueRequest>::from_request(&req, &mut payload.into_inner()).await?;
     let PhotoChoice::OnFile = body.photo;
+    Ok(issue_on_file(state, token, lang).await?)
+}
+
+/// The multipart form of an upload, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PhotoUploadDoc {
+    /// `camera` (手机拍照) or `album` (相册选择).
+    source: String,
+    /// The JPEG or PNG, at most 5 MB.
+    #[schema(format = Binary, value_type = String)]
+    photo: Vec<u8>,
+}
+
+async fn issue_on_file(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+) -> Result<HttpResponse, ApiError> {
     let app = state.get_ref().clone();
     let (created, view) = state
         .authorized(token, move |conn, p| {
@@ -86,6 +132,9 @@ pub async fn issue(
             let issued = issuance::issue_with_photo_on_file(conn, &number, app.clock.today(), app.clock.now()).map_err(|e| match e {
                 IssueError::LicenceNotFound => ApiError::LicenceNotFound,
                 IssueError::PhotoRequired => ApiError::PhotoRequired,
+                IssueError::PhotoOnFileUnusable(codes) => ApiError::PhotoOnFileUnusable(
+                    codes.into_iter().map(|c| ReasonView { code: c, message: precheck_message(c, lang).to_owned() }).collect(),
+                ),
                 IssueError::NotEligible(reasons) => ApiError::NotEligible(reasons.iter().map(|r| reason_view(r, lang)).collect()),
                 IssueError::Storage(s) => s.into(),
             })?;

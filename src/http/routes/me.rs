@@ -5,11 +5,12 @@ use crate::auth::Principal;
 use crate::domain::eligibility::evaluate;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::review_views::{ApplicationView, NotificationPage};
 use crate::http::state::AppState;
 use crate::http::views::{EligibilityView, LicenceDocument};
 use crate::i18n::Lang;
 use crate::storage::licences::StoredLicence;
-use crate::storage::{licences, DbConn};
+use crate::storage::{licences, notifications as outbox, submissions, DbConn};
 use actix_web::{get, web};
 
 fn own_licence(conn: &mut DbConn, principal: &Principal) -> Result<StoredLicence, ApiError> {
@@ -57,4 +58,67 @@ pub async fn get_eligibility(
         today,
         stored.synced_at,
     )))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsQuery {
+    /// The `next` of the previous page: older notifications than this id.
+    pub before: Option<i64>,
+    /// 1 to 100, default 20.
+    pub limit: Option<i64>,
+}
+
+/// What the holder was told (photo approved or rejected, e-licence superseded…), newest
+/// first: the same outbox the SMS and push gateways read.
+#[utoipa::path(tag = "holder", security(("bearer" = [])), params(NotificationsQuery), responses(
+    (status = 200, body = NotificationPage),
+    (status = 401, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
+))]
+#[get("/me/notifications")]
+pub async fn notifications(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    query: web::Query<NotificationsQuery>,
+) -> Result<web::Json<NotificationPage>, ApiError> {
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::InvalidPath("limit must be 1 to 100".into()));
+    }
+    let page = state
+        .authorized_reads(token, move |conn, p| {
+            let number = p.holder_licence()?;
+            let rows = outbox::for_licence(conn, number.as_str(), q.before, limit)?;
+            let next = (rows.len() as i64 == limit)
+                .then(|| rows.last().map(|r| r.id))
+                .flatten();
+            Ok(NotificationPage {
+                items: rows.into_iter().map(Into::into).collect(),
+                next,
+            })
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// The holder's newest photo application: waiting for review (with its deadline), approved,
+/// or rejected with the reason.
+#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+    (status = 200, body = ApplicationView),
+    (status = 404, body = ErrorEnvelopeDoc, description = "submission_not_found"),
+))]
+#[get("/me/e-licence/application")]
+pub async fn application(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+) -> Result<web::Json<ApplicationView>, ApiError> {
+    let row = state
+        .authorized_reads(token, move |conn, p| {
+            let number = p.holder_licence()?;
+            submissions::latest_for(conn, number.as_str())?.ok_or(ApiError::SubmissionNotFound)
+        })
+        .await?;
+    Ok(web::Json(ApplicationView::new(row, lang)))
 }

@@ -5,11 +5,14 @@ pub mod admin;
 pub mod audit;
 pub mod card_images;
 pub mod code_images;
+pub mod console;
 pub mod e_licence;
 pub mod health;
 pub mod jwks;
 pub mod me;
 pub mod openapi;
+pub mod photo_upload;
+pub mod review;
 pub mod verify;
 
 use super::error::json_error;
@@ -44,10 +47,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(code_images::barcode_svg)
         .service(card_images::card_png)
         .service(card_images::card_secondary_png)
+        .service(photo_upload::change_photo)
+        .service(me::notifications)
+        .service(me::application)
+        .service(review::queue)
+        .service(review::claim)
+        .service(review::release)
+        .service(review::decide)
+        .service(review::photo)
+        .service(review::reference_photo)
+        .service(review::stats)
+        .service(review::reject_reasons)
         .service(verify::verify)
         .service(verify::photo)
         .service(admin);
     cfg.service(health::healthz)
+        .service(console::page)
+        .service(console::script)
+        .service(console::style)
         .service(health::readyz)
         .service(jwks::jwks)
         .service(api);

@@ -1,0 +1,4 @@
+DROP TABLE notifications;
+DROP TABLE review_audit;
+DROP TABLE photo_submissions;
+DROP TABLE photo_store;

@@ -1,0 +1,140 @@
+//! Photo uploads from the app (手机拍照 / 相册选择): a first application whose photo goes to
+//! review, and a change of the photo on an existing e-licence (更换照片). The most hostile
+//! input the service takes: the token is checked before the body is read, the body is read
+//! under a streaming limit, and the image is decoded only within fixed limits, normalised and
+//! pre-checked before anything is stored.
+
+use super::review::review_error;
+use crate::domain::eligibility::evaluate;
+use crate::domain::photo_rules::precheck_message;
+use crate::http::error::{ApiError, ErrorEnvelopeDoc};
+use crate::http::extract::BearerToken;
+use crate::http::review_views::ApplicationView;
+use crate::http::state::AppState;
+use crate::http::upload::{read_photo_upload, PhotoUpload};
+use crate::http::views::{reason_view, ReasonView};
+use crate::i18n::Lang;
+use crate::photo::{IntakeLimits, Normalised, PhotoError};
+use crate::service::photo_review::{self, Intake, Purpose};
+use crate::storage::{e_licences, licences};
+use actix_web::{post, web, HttpRequest, HttpResponse};
+
+fn photo_error(e: PhotoError) -> ApiError {
+    match e {
+        PhotoError::UnsupportedFormat { .. } => ApiError::UnsupportedPhoto,
+        other => ApiError::PhotoUnreadable(other.code().to_owned()),
+    }
+}
+
+fn failed_checks(n: &Normalised, lang: Lang) -> Vec<ReasonView> {
+    n.checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| ReasonView {
+            code: c.code,
+            message: precheck_message(c.code, lang).to_owned(),
+        })
+        .collect()
+}
+
+/// Checks what can be checked before the upload is read: the caller is a holder whose
+/// licence may apply now, and has (or has not) an e-licence as `purpose` needs.
+async fn precondition(
+    state: &web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+    purpose: Purpose,
+) -> Result<crate::domain::licence::LicenceNumber, ApiError> {
+    let today = state.clock.today();
+    state
+        .authorized_reads(token, move |conn, p| {
+            let number = p.holder_licence()?.clone();
+            let stored = licences::find(conn, &number)?.ok_or(ApiError::LicenceNotFound)?;
+            let verdict = evaluate(&stored.licence, today);
+            if !verdict.is_eligible() {
+                return Err(ApiError::NotEligible(
+                    verdict
+                        .reasons()
+                        .iter()
+                        .map(|r| reason_view(r, lang))
+                        .collect(),
+                ));
+            }
+            match (purpose, e_licences::current_for(conn, number.as_str())?) {
+                (Purpose::FirstApplication, Some(_)) => Err(ApiError::ELicenceExists),
+                (Purpose::PhotoChange, None) => Err(ApiError::ELicenceNotFound),
+                _ => Ok(number),
+            }
+        })
+        .await
+}
+
+/// Reads, normalises, pre-checks and queues an uploaded photo: 202 with the application.
+pub(super) async fn submit_upload(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+    req: HttpRequest,
+    payload: web::Payload,
+    purpose: Purpose,
+) -> Result<HttpResponse, ApiError> {
+    let number = precondition(&state, token, lang, purpose).await?;
+    let PhotoUpload { source, photo } = read_photo_upload(&req, payload).await?;
+    // Decoding and re-encoding is CPU work of milliseconds: off the async executor.
+    let normalised = web::block(move || crate::photo::normalise(&photo, &IntakeLimits::default()))
+        .await
+        .map_err(|_| ApiError::Unavailable("photo processing was cancelled".into()))?
+        .map_err(photo_error)?;
+    let failed = failed_checks(&normalised, lang);
+    if !failed.is_empty() {
+        return Err(ApiError::PhotoRejected(failed));
+    }
+    let prechecks =
+        serde_json::to_string(&normalised.checks).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (today, now) = (state.clock.today(), state.clock.now());
+    let deadline = state.calendar.deadline(now, 1);
+    let row = state
+        .db
+        .run(move |conn| {
+            photo_review::submit(
+                conn,
+                &number,
+                &Intake {
+                    jpeg: &normalised.jpeg,
+                    prechecks_json: &prechecks,
+                    source: source.code(),
+                    purpose,
+                },
+                today,
+                now,
+                deadline,
+            )
+            .map_err(|e| review_error(e, lang))
+        })
+        .await?;
+    tracing::info!(submission = %row.id, purpose = purpose.code(), "photo queued for review");
+    Ok(HttpResponse::Accepted().json(ApplicationView::new(row, lang)))
+}
+
+/// Change the photo of the current e-licence (更换照片): multipart `source` (camera|album)
+/// and `photo` (JPEG or PNG, at most 5 MB). The new photo is reviewed like a first one; a
+/// newer upload supersedes a pending one.
+#[utoipa::path(tag = "holder", security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "fields `source` (camera|album) and `photo`"),
+    responses(
+        (status = 202, body = ApplicationView, description = "Queued for review"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
+        (status = 413, body = ErrorEnvelopeDoc, description = "payload_too_large"),
+        (status = 415, body = ErrorEnvelopeDoc, description = "unsupported_photo_format"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "photo_rejected (failed pre-checks), photo_unreadable, not_eligible"),
+    ))]
+#[post("/me/e-licence/photo")]
+pub async fn change_photo(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    submit_upload(state, token, lang, req, payload, Purpose::PhotoChange).await
+}

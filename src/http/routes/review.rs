@@ -1,0 +1,360 @@
+//! The review queue (role `reviewer`): list, claim, decide, release; the photos to compare;
+//! queue statistics. Reviewers see the photo and its checks, never the holder's other data.
+
+use super::e_licence::photo_response;
+use crate::auth::Principal;
+use crate::domain::licence::LicenceNumber;
+use crate::domain::photo_rules::RejectReason;
+use crate::domain::role::Role;
+use crate::http::error::{ApiError, ErrorEnvelopeDoc};
+use crate::http::extract::BearerToken;
+use crate::http::review_views::{
+    QueueItem, QueuePage, QueueStats, ReasonCodeView, ReviewerDecisions,
+};
+use crate::http::state::AppState;
+use crate::http::views::reason_view;
+use crate::i18n::Lang;
+use crate::service::photo_review::{self, ReviewError, Verdict};
+use crate::storage::{e_licences, licences, photos, submissions, DbConn};
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+
+/// The one mapping of the review use case's errors to HTTP.
+pub(crate) fn review_error(e: ReviewError, lang: Lang) -> ApiError {
+    match e {
+        ReviewError::LicenceNotFound => ApiError::LicenceNotFound,
+        ReviewError::NotEligible(why) => {
+            ApiError::NotEligible(why.iter().map(|r| reason_view(r, lang)).collect())
+        }
+        ReviewError::ELicenceExists => ApiError::ELicenceExists,
+        ReviewError::ELicenceNotFound => ApiError::ELicenceNotFound,
+        ReviewError::SubmissionNotFound => ApiError::SubmissionNotFound,
+        ReviewError::NotPending(state) => ApiError::AlreadyDecided(state),
+        ReviewError::ClaimedByOther(until) => ApiError::ClaimedByOther(until),
+        ReviewError::ClaimRequired => ApiError::ClaimRequired,
+        ReviewError::Storage(s) => s.into(),
+    }
+}
+
+fn reviewer(p: &Principal) -> Result<(), ApiError> {
+    Ok(p.require(Role::Reviewer)?)
+}
+
+const PAGE_DEFAULT: i64 = 50;
+const PAGE_MAX: i64 = 200;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<i64>,
+}
+
+/// `next` cursors: the last item's deadline (µs since the epoch) and id.
+fn cursor(item: &QueueItem) -> String {
+    format!("{}~{}", item.deadline.timestamp_micros(), item.id)
+}
+
+fn parse_cursor(s: &str) -> Result<(DateTime<Utc>, String), ApiError> {
+    s.split_once('~')
+        .and_then(|(micros, id)| {
+            let d = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+            Some((d, id.to_owned()))
+        })
+        .ok_or_else(|| ApiError::InvalidPath(format!("after: not a queue cursor: {s:?}")))
+}
+
+/// The waiting photos, oldest deadline first, with their pre-checks and claim state.
+#[utoipa::path(tag = "reviewer", security(("bearer" = [])), params(QueueQuery), responses(
+    (status = 200, body = QueuePage),
+    (status = 401, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
+))]
+#[get("/review/queue")]
+pub async fn queue(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    query: web::Query<QueueQuery>,
+) -> Result<web::Json<QueuePage>, ApiError> {
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(PAGE_DEFAULT);
+    if !(1..=PAGE_MAX).contains(&limit) {
+        return Err(ApiError::InvalidPath(format!(
+            "limit must be 1 to {PAGE_MAX}"
+        )));
+    }
+    let after = q.after.as_deref().map(parse_cursor).transpose()?;
+    let now = state.clock.now();
+    let page = state
+        .authorized_reads(token, move |conn, p| {
+            reviewer(&p)?;
+            let rows = submissions::queue(conn, after, limit)?;
+            let full = rows.len() as i64 == limit;
+            let items: Vec<QueueItem> = rows
+                .into_iter()
+                .map(|r| QueueItem::new(r, &p.token_id, now))
+                .collect();
+            let next = if full { items.last().map(cursor) } else { None };
+            Ok(QueuePage { items, next })
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// Claims an item: a lease of ten minutes, after which an abandoned item returns to the
+/// queue. Claiming one's own item again renews the lease.
+#[utoipa::path(tag = "reviewer", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Submission id")),
+    responses(
+        (status = 200, body = QueueItem),
+        (status = 404, body = ErrorEnvelopeDoc, description = "submission_not_found"),
+        (status = 409, body = ErrorEnvelopeDoc, description = "claimed_by_another, already_decided"),
+    ))]
+#[post("/review/submissions/{id}/claim")]
+pub async fn claim(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+    path: web::Path<String>,
+) -> Result<web::Json<QueueItem>, ApiError> {
+    let id = path.into_inner();
+    let now = state.clock.now();
+    let item = state
+        .authorized(token, move |conn, p| {
+            reviewer(&p)?;
+            let row = photo_review::claim(conn, &id, &p, now, photo_review::DEFAULT_LEASE)
+                .map_err(|e| review_error(e, lang))?;
+            Ok(QueueItem::new(row, &p.token_id, now))
+        })
+        .await?;
+    Ok(web::Json(item))
+}
+
+/// Gives one's claim back to the queue at once.
+#[utoipa::path(tag = "reviewer", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Submission id")),
+    responses((status = 204), (status = 409, body = ErrorEnvelopeDoc, description = "claim_required")))]
+#[post("/review/submissions/{id}/release")]
+pub async fn release(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let now = state.clock.now();
+    state
+        .authorized(token, move |conn, p| {
+            reviewer(&p)?;
+            photo_review::release(conn, &id, &p, now).map_err(|e| review_error(e, lang))
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Approve,
+    Reject,
+}
+
+/// `approve`, or `reject` with a reason code (`GET /api/v1/review/reasons`) and a note.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub decision: DecisionKind,
+    pub reason: Option<String>,
+    /// Shown to the holder; at most 500 characters.
+    pub note: Option<String>,
+}
+
+const NOTE_MAX_CHARS: usize = 500;
+
+fn verdict(body: DecisionRequest) -> Result<Verdict, ApiError> {
+    let note = body
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > NOTE_MAX_CHARS)
+    {
+        return Err(ApiError::InvalidBody(format!(
+            "note: at most {NOTE_MAX_CHARS} characters"
+        )));
+    }
+    match (body.decision, body.reason) {
+        (DecisionKind::Approve, None) if note.is_none() => Ok(Verdict::Approve),
+        (DecisionKind::Approve, _) => Err(ApiError::InvalidBody(
+            "an approval takes no reason and no note".into(),
+        )),
+        (DecisionKind::Reject, Some(r)) => Ok(Verdict::Reject {
+            reason: r.parse::<RejectReason>().map_err(ApiError::InvalidBody)?,
+            note,
+        }),
+        (DecisionKind::Reject, None) => Err(ApiError::InvalidBody(
+            "a rejection needs a reason code".into(),
+        )),
+    }
+}
+
+/// Decides a claimed item, once. Approval generates the e-licence (or puts the photo on the
+/// current one); rejection tells the holder why. Both are audited and notified.
+#[utoipa::path(tag = "reviewer", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Submission id")), request_body = DecisionRequest,
+    responses(
+        (status = 200, body = crate::http::review_views::ApplicationView),
+        (status = 409, body = ErrorEnvelopeDoc, description = "claim_required, claimed_by_another, already_decided"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "invalid_body"),
+    ))]
+#[post("/review/submissions/{id}/decision")]
+pub async fn decide(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+    path: web::Path<String>,
+    body: web::Json<DecisionRequest>,
+) -> Result<web::Json<crate::http::review_views::ApplicationView>, ApiError> {
+    let id = path.into_inner();
+    let verdict = verdict(body.into_inner())?;
+    let (today, now) = (state.clock.today(), state.clock.now());
+    let decided = state
+        .authorized(token, move |conn, p| {
+            reviewer(&p)?;
+            photo_review::decide(conn, &id, &p, &verdict, today, now)
+                .map_err(|e| review_error(e, lang))
+        })
+        .await?;
+    if let Some(e) = &decided.e_licence_id {
+        tracing::info!(submission = %decided.submission.id, e_licence = %e, "photo approved");
+    }
+    Ok(web::Json(crate::http::review_views::ApplicationView::new(
+        decided.submission,
+        lang,
+    )))
+}
+
+fn own_submission(
+    conn: &mut DbConn,
+    p: &Principal,
+    id: &str,
+) -> Result<submissions::SubmissionRow, ApiError> {
+    reviewer(p)?;
+    submissions::find(conn, id)?.ok_or(ApiError::SubmissionNotFound)
+}
+
+/// The submitted photo (the normalised copy: the only one stored).
+#[utoipa::path(tag = "reviewer", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Submission id")),
+    responses((status = 200, content_type = "image/jpeg", description = "The photo"), (status = 404, body = ErrorEnvelopeDoc)))]
+#[get("/review/submissions/{id}/photo")]
+pub async fn photo(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let (bytes, media_type) = state
+        .authorized_reads(token, move |conn, p| {
+            let s = own_submission(conn, &p, &id)?;
+            photos::get(conn, &s.photo_sha256)?.ok_or(ApiError::PhotoNotFound)
+        })
+        .await?;
+    Ok(photo_response(bytes, media_type))
+}
+
+/// The photo to compare with: the current e-licence's for a photo change, else the photo on
+/// file in the registry.
+#[utoipa::path(tag = "reviewer", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Submission id")),
+    responses((status = 200, content_type = "image/jpeg", description = "The reference photo"), (status = 404, body = ErrorEnvelopeDoc, description = "photo_not_found")))]
+#[get("/review/submissions/{id}/reference-photo")]
+pub async fn reference_photo(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let (bytes, media_type) = state
+        .authorized_reads(token, move |conn, p| {
+            let s = own_submission(conn, &p, &id)?;
+            if let Some(e) = e_licences::current_for(conn, &s.licence_number)? {
+                return e_licences::photo(conn, &e.id)?.ok_or(ApiError::PhotoNotFound);
+            }
+            let number = LicenceNumber::parse(&s.licence_number)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let on_file = licences::find_photo(conn, &number)?.ok_or(ApiError::PhotoNotFound)?;
+            Ok((on_file.bytes, on_file.format.media_type().to_owned()))
+        })
+        .await?;
+    Ok(photo_response(bytes, media_type))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    /// Count decisions from this instant (default: the last 24 hours).
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Queue statistics: pending, overdue, the oldest deadline, decisions per reviewer.
+#[utoipa::path(tag = "reviewer", security(("bearer" = [])), params(StatsQuery), responses(
+    (status = 200, body = QueueStats), (status = 403, body = ErrorEnvelopeDoc),
+))]
+#[get("/review/stats")]
+pub async fn stats(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    query: web::Query<StatsQuery>,
+) -> Result<web::Json<QueueStats>, ApiError> {
+    let now = state.clock.now();
+    let since = query.since.unwrap_or(now - Duration::hours(24));
+    let stats = state
+        .authorized_reads(token, move |conn, p| {
+            if p.role != Role::Admin {
+                reviewer(&p)?;
+            }
+            let counts = submissions::counts(conn, now)?;
+            let mut decisions: Vec<ReviewerDecisions> = Vec::new();
+            for (by, decided, n) in submissions::decisions_by_reviewer(conn, since)? {
+                if decisions.last().is_none_or(|d| d.reviewer_token_id != by) {
+                    decisions.push(ReviewerDecisions {
+                        reviewer_token_id: by,
+                        approved: 0,
+                        rejected: 0,
+                    });
+                }
+                if let Some(d) = decisions.last_mut() {
+                    match decided.as_str() {
+                        "approved" => d.approved += n,
+                        "rejected" => d.rejected += n,
+                        _ => {}
+                    }
+                }
+            }
+            Ok(QueueStats {
+                pending: counts.pending,
+                overdue: counts.overdue,
+                oldest_deadline: counts.oldest_deadline.map(|d| d.and_utc()),
+                since,
+                decisions,
+            })
+        })
+        .await?;
+    Ok(web::Json(stats))
+}
+
+/// The rejection reasons a reviewer may give, with the message the holder will read.
+#[utoipa::path(tag = "reviewer", responses((status = 200, body = Vec<ReasonCodeView>)))]
+#[get("/review/reasons")]
+pub async fn reject_reasons(lang: Lang) -> web::Json<Vec<ReasonCodeView>> {
+    web::Json(
+        RejectReason::ALL
+            .into_iter()
+            .map(|r| ReasonCodeView::new(r, lang))
+            .collect(),
+    )
+}

@@ -1,0 +1,132 @@
+//! Reads a photo upload (`multipart/form-data` with `source` and `photo`) under a size limit
+//! enforced while the body streams in: an oversized upload is refused at the first byte over
+//! the limit (or at once, from its Content-Length), never buffered whole.
+
+use super::error::ApiError;
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+
+/// The largest upload taken: a phone JPEG is 2–4 MB.
+pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
+/// The `source` field is a short word.
+const MAX_SOURCE_BYTES: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoSource {
+    /// 手机拍照
+    Camera,
+    /// 相册选择
+    Album,
+}
+
+impl PhotoSource {
+    pub fn code(self) -> &'static str {
+        match self {
+            PhotoSource::Camera => "camera",
+            PhotoSource::Album => "album",
+        }
+    }
+}
+
+/// The two fields of an upload.
+#[derive(Debug)]
+pub struct PhotoUpload {
+    pub source: PhotoSource,
+    /// The file as sent: untrusted bytes, at most `MAX_UPLOAD_BYTES`.
+    pub photo: Vec<u8>,
+}
+
+/// Is this request a multipart upload (as opposed to a JSON body)?
+pub fn is_multipart(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Reads the upload. 413 as soon as the body passes the limit, 415 for another content type,
+/// 422 for missing, repeated or unknown fields and a bad `source`.
+pub async fn read_photo_upload(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<PhotoUpload, ApiError> {
+    if !is_multipart(req) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    if declared_length(req).is_some_and(|n| n > MAX_UPLOAD_BYTES) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut form = Multipart::new(req.headers(), payload);
+    let (mut source, mut photo): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
+    let mut total = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(multipart_error)?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let (slot, cap) = match name.as_str() {
+            "source" => (&mut source, MAX_SOURCE_BYTES),
+            "photo" => (&mut photo, MAX_UPLOAD_BYTES),
+            other => {
+                return Err(ApiError::InvalidBody(format!(
+                    "unknown field {other:?}: send \"source\" and \"photo\""
+                )))
+            }
+        };
+        if slot.is_some() {
+            return Err(ApiError::InvalidBody(format!("field {name:?} sent twice")));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(multipart_error)?;
+            total += chunk.len();
+            if total > MAX_UPLOAD_BYTES {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            if bytes.len() + chunk.len() > cap {
+                return Err(ApiError::InvalidBody(format!("field {name:?} is too long")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        *slot = Some(bytes);
+    }
+    let source = match source.as_deref() {
+        Some(b"camera") => PhotoSource::Camera,
+        Some(b"album") => PhotoSource::Album,
+        Some(_) => {
+            return Err(ApiError::InvalidBody(
+                "source must be \"camera\" or \"album\"".into(),
+            ))
+        }
+        None => {
+            return Err(ApiError::InvalidBody(
+                "the \"source\" field is missing".into(),
+            ))
+        }
+    };
+    let photo =
+        photo.ok_or_else(|| ApiError::InvalidBody("the \"photo\" field is missing".into()))?;
+    Ok(PhotoUpload { source, photo })
+}
+
+fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
+    use actix_multipart::MultipartError as M;
+    match e {
+        M::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
+        M::ContentTypeMissing | M::ContentTypeParse | M::ContentTypeIncompatible => {
+            ApiError::UnsupportedMediaType
+        }
+        other => ApiError::InvalidBody(format!("malformed multipart body: {other}")),
+    }
+}

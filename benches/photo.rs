@@ -5,30 +5,9 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use elicence::photo::{self, IntakeLimits};
 use elicence::registry::portrait;
-use image::codecs::jpeg::JpegEncoder;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-
-/// The synthetic portrait at phone size with sensor noise, at quality 92: flat shapes alone
-/// would compress to a fraction of a real photo's size, the noise brings it to ~2 MB.
-fn phone_jpeg() -> Vec<u8> {
-    let mut img = portrait::draw(3024, 4032);
-    let mut rng = StdRng::seed_from_u64(92);
-    for p in img.pixels_mut() {
-        let grain: i16 = rng.gen_range(-4..=4);
-        for c in &mut p.0 {
-            *c = (i16::from(*c) + grain + rng.gen_range(-2..=2)).clamp(0, 255) as u8;
-        }
-    }
-    let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, 92)
-        .encode_image(&img)
-        .unwrap();
-    out
-}
 
 fn benches(c: &mut Criterion) {
-    let upload = phone_jpeg();
+    let upload = portrait::phone_jpeg(92);
     let limits = IntakeLimits::default();
     let out = photo::normalise(&upload, &limits).unwrap();
     eprintln!(

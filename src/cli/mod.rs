@@ -64,6 +64,10 @@ enum Command {
     /// (benchmarks of `verify --file`).
     #[command(hide = true)]
     GenCodes(gen_codes::GenCodesArgs),
+    /// Write a phone-sized (12 MP, ~2 MB) synthetic portrait JPEG to FILE (benchmarks of
+    /// photo uploads).
+    #[command(hide = true)]
+    GenPhoto { out: std::path::PathBuf },
 }
 
 /// A failure worth a message and a non-zero exit.
@@ -143,6 +147,9 @@ pub fn run() -> ExitCode {
         } => gen_registry(count, seed, with_photo),
         Command::Verify(args) => verify::run(args),
         Command::GenCodes(args) => gen_codes::run(args),
+        Command::GenPhoto { out } => {
+            std::fs::write(&out, crate::registry::portrait::phone_jpeg(92)).map_err(CliError::new)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

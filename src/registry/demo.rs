@@ -59,11 +59,12 @@ pub fn load(db: &Database, clock: &dyn Clock) -> Result<Vec<DemoToken>, DemoErro
                 .join("+")
         };
         let label = format!(
-            "demo holder {} {} [{}] {}",
+            "demo holder {} {} [{}] {}{}",
             stored.licence.number.as_str(),
             stored.licence.name,
             stored.licence.classes.to_codes(),
-            summary
+            summary,
+            if stored.has_photo { "" } else { ", no photo" }
         );
         let created = auth::create_token(
             &mut conn,

@@ -129,11 +129,11 @@ pub fn queue(
             .into_boxed();
         if let Some((deadline, id)) = &after {
             let d = deadline.naive_utc();
-            q = q.filter(
-                ps::deadline
-                    .gt(d)
-                    .or(ps::deadline.eq(d).and(ps::id.gt(id.clone()))),
-            );
+            // `deadline >= d` lets the index seek straight to the cursor; the second term
+            // skips the rows of that same deadline already shown.
+            q = q
+                .filter(ps::deadline.ge(d))
+                .filter(ps::deadline.gt(d).or(ps::id.gt(id.clone())));
         }
         q.order((ps::deadline.asc(), ps::id.asc()))
             .limit(limit)

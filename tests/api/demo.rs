@@ -91,7 +91,8 @@ async fn demo_tokens_answer_the_walk_through(backend: Backend) {
         assert_eq!(res.status(), 200, "{}", t.label);
         let body: Value = res.json().await.unwrap();
         let verdict = body["eligible"].as_bool().unwrap();
-        assert_eq!(verdict, t.label.ends_with(" eligible"), "{}", t.label);
+        let says_eligible = t.label.split([' ', ',']).any(|w| w == "eligible");
+        assert_eq!(verdict, says_eligible, "{}", t.label);
         eligible += usize::from(verdict);
     }
     assert!(eligible >= 3 && eligible < holders.len());

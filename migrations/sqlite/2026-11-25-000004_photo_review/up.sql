@@ -32,9 +32,9 @@ CREATE TABLE photo_submissions (
 -- One waiting submission per licence: a new upload supersedes the earlier one.
 CREATE UNIQUE INDEX photo_submissions_one_pending ON photo_submissions (licence_number)
     WHERE state = 'pending_review';
--- The queue, oldest deadline first.
-CREATE INDEX photo_submissions_queue ON photo_submissions (deadline, id)
-    WHERE state = 'pending_review';
+-- The queue, oldest deadline first. Not a partial index: queries bind the state as a
+-- parameter, and SQLite cannot prove a bound value matches a partial index's condition.
+CREATE INDEX photo_submissions_queue ON photo_submissions (state, deadline, id);
 CREATE INDEX photo_submissions_by_licence ON photo_submissions (licence_number, submitted_at);
 CREATE INDEX photo_submissions_decisions ON photo_submissions (decided_by, decided_at);
 

@@ -2,6 +2,7 @@ use super::error::ApiError;
 use super::extract::BearerToken;
 use crate::auth::{self, Principal};
 use crate::clock::Clock;
+use crate::service::status_list::StatusLists;
 use crate::signing::KeyRing;
 use crate::storage::{AuditLog, Database, DbConn};
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub renders: Arc<crate::render::cache::RenderCache>,
     /// Group-committed verification audit.
     pub audit: AuditLog,
+    /// The signed offline status list, kept in memory and rebuilt when older than its ttl.
+    pub status_lists: StatusLists,
 }
 
 impl AppState {

@@ -16,5 +16,6 @@ mod import;
 mod me;
 mod offline_verify;
 mod openapi;
+mod status_list;
 mod storage;
 mod verify;

@@ -25,6 +25,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/me/e-licence/card-secondary.png"),
     ("post", "/api/v1/verify"),
     ("get", "/api/v1/e-licences/{id}/photo"),
+    ("get", "/api/v1/status-list"),
 ];
 
 async fn every_route_is_documented_and_every_documented_route_exists(backend: Backend) {

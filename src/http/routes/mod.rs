@@ -10,6 +10,7 @@ pub mod health;
 pub mod jwks;
 pub mod me;
 pub mod openapi;
+pub mod status_list;
 pub mod verify;
 
 use super::error::json_error;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(card_images::card_secondary_png)
         .service(verify::verify)
         .service(verify::photo)
+        .service(status_list::status_list)
         .service(admin);
     cfg.service(health::healthz)
         .service(health::readyz)

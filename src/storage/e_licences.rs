@@ -132,10 +132,11 @@ type StatusColumns = (
 );
 
 /// Every e-licence in serial order, with its licence's eligibility inputs, handed to `each`
-/// one at a time. Read in pages by serial (keyset, over the unique serial index), so memory
-/// stays bounded on both backends; on SQLite all pages come from one read snapshot, on
-/// PostgreSQL each page is its own (read committed), so an entry is as of some instant
-/// during the scan.
+/// one at a time. Read in pages by serial (keyset), so memory stays bounded on both
+/// backends, from the covering index `e_licences_status_scan` (serial, state, licence
+/// number): the table rows, which hold the photos, are not read. On SQLite all pages come
+/// from one read snapshot; on PostgreSQL each page is its own (read committed), so an entry
+/// is as of some instant during the scan.
 pub fn for_each_status_row<E: From<StorageError>>(
     conn: &mut DbConn,
     mut each: impl FnMut(StatusRow) -> Result<(), E>,

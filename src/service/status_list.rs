@@ -256,16 +256,26 @@ impl StatusLists {
     }
 
     /// The list to serve now: the one in memory while it is younger than its `ttl`, or while
-    /// another request is rebuilding it (if it has not expired); otherwise a new one.
+    /// another request is rebuilding it; otherwise a new one. When the rebuild fails (the
+    /// database is unreachable), the one in memory is still served until its `exp`: it is
+    /// signed and dated, and terminals see its age.
     pub async fn current(&self) -> Result<Arc<Published>, StorageError> {
         let now = self.inner.clock.now();
-        if let Some(list) = self.in_memory() {
+        let kept = self.in_memory().filter(|l| !l.is_expired(now));
+        if let Some(list) = &kept {
             let rebuilding = self.inner.building.load(Ordering::Acquire);
-            if list.is_fresh(now) || (rebuilding && !list.is_expired(now)) {
-                return Ok(list);
+            if list.is_fresh(now) || rebuilding {
+                return Ok(list.clone());
             }
         }
-        self.refresh(false).await
+        match (self.refresh(false).await, kept) {
+            (Err(e), Some(list)) => {
+                tracing::warn!(error = %e, age_secs = list.age(now).num_seconds(),
+                    "status list rebuild failed: serving the previous list");
+                Ok(list)
+            }
+            (result, _) => result,
+        }
     }
 
     /// Builds a new list now, however young the one in memory is (tests; after a bulk change).

@@ -296,8 +296,38 @@ async fn requests_that_arrive_together_share_one_build(backend: Backend) {
     ));
 }
 
+/// A rebuild that fails leaves the previous list served until its exp; then the failure
+/// shows (a missing table is an internal error).
+async fn a_failed_rebuild_serves_the_previous_list_until_it_expires(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app(backend).await;
+    crate::helpers::issued(&app).await;
+    let (_, token) = fetch(&app).await;
+    // The scan's table is gone: every rebuild fails from here on.
+    let mut conn = app.test_db.db.get().unwrap();
+    let sql = "ALTER TABLE e_licences RENAME TO e_licences_away";
+    match &mut conn {
+        elicence::storage::DbConn::Sqlite(c) => c.batch_execute(sql),
+        elicence::storage::DbConn::Pg(c) => c.batch_execute(sql),
+    }
+    .unwrap();
+    drop(conn);
+    assert!(app.status_lists.rebuild().await.is_err());
+    app.clock.set(test_now() + STATUS_LIST_TTL);
+    let (headers, served) = fetch(&app).await;
+    assert_eq!(served, token);
+    assert_eq!(headers["cache-control"], "public, max-age=0");
+    app.clock.set(test_now() + STATUS_LIST_LIFETIME);
+    let res = app.get(LIST, None).await;
+    assert_eq!(
+        crate::helpers::error_code(res, 500).await.0,
+        "internal_error"
+    );
+}
+
 crate::both_backends!(
     the_served_list_follows_the_registry_once_its_ttl_has_passed,
+    a_failed_rebuild_serves_the_previous_list_until_it_expires,
     requests_that_arrive_together_share_one_build,
     the_terminal_refuses_a_suspended_e_licence_from_the_served_list,
     a_superseded_e_licence_is_invalid_in_the_list,

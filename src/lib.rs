@@ -7,6 +7,7 @@
 //! - `auth`: bearer tokens and roles;
 //! - `registry`: bulk import and the sample data generator;
 //! - `offline`: verification of roadside codes with the published keys, no I/O;
+//! - `status_list`: the signed list of revoked and suspended e-licences (Token Status List);
 //! - `http`: thin actix-web handlers, the error shape, the OpenAPI document;
 //! - `cli`: the `elicence` command.
 
@@ -23,5 +24,6 @@ pub mod registry;
 pub mod render;
 pub mod service;
 pub mod signing;
+pub mod status_list;
 pub mod storage;
 pub mod telemetry;

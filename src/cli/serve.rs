@@ -6,6 +6,7 @@ use crate::http::startup::Application;
 use crate::http::state::AppState;
 use crate::registry::demo;
 use crate::render::cache::RenderCache;
+use crate::service::status_list::{self, StatusLists};
 use crate::signing::KeyRing;
 use chrono::Datelike;
 
@@ -50,6 +51,22 @@ pub struct ServeArgs {
     /// default: the bundled calendar/china.json.
     #[arg(long, env = "ELICENCE_CALENDAR")]
     calendar: Option<std::path::PathBuf>,
+    /// Where clients reach this service (`https://host`); names the status list (its `sub`).
+    /// Default: http:// and the --bind address.
+    #[arg(long, env = "ELICENCE_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// Seconds the status list is served before it is rebuilt; also its `ttl` for terminals.
+    #[arg(long, env = "ELICENCE_STATUS_LIST_TTL_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    status_list_ttl_secs: u32,
+    /// Seconds an offline terminal may rely on one status list (`exp` − `iat`); after that it
+    /// is stale. At least the ttl.
+    #[arg(
+        long,
+        env = "ELICENCE_STATUS_LIST_LIFETIME_SECS",
+        default_value_t = 86_400
+    )]
+    status_list_lifetime_secs: u32,
 }
 
 /// The working-day calendar: the operator's file, or the bundled one. Years it does not
@@ -84,6 +101,11 @@ fn load_calendar(
 }
 
 pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
+    if args.status_list_lifetime_secs < args.status_list_ttl_secs {
+        return Err(CliError::usage(
+            "--status-list-lifetime-secs must be at least --status-list-ttl-secs",
+        ));
+    }
     let pool = PoolSettings {
         max_size: args.pool_size,
         checkout_timeout: Duration::from_secs(args.pool_timeout_secs),
@@ -121,18 +143,34 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
     tracing::info!(address = %args.bind, workers, blocking_threads, "serving HTTP");
     let calendar = load_calendar(args.calendar.as_deref(), clock.today().year())?;
     let audit = AuditLog::start(db.clone(), AUDIT_MAX_BATCH).map_err(CliError::new)?;
+    let keys = Arc::new(keys);
+    let public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{}", args.bind));
+    let status_lists = StatusLists::new(
+        db.clone(),
+        keys.clone(),
+        clock.clone(),
+        status_list::Settings::new(
+            &public_url,
+            chrono::Duration::seconds(i64::from(args.status_list_ttl_secs)),
+            chrono::Duration::seconds(i64::from(args.status_list_lifetime_secs)),
+        ),
+    );
+    tracing::info!(uri = %status_lists.settings().uri, "status list served");
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(
             AppState {
                 db,
                 clock,
-                keys: Arc::new(keys),
+                keys,
                 code_ttl: chrono::Duration::seconds(i64::from(args.code_ttl_secs)),
                 renders: Arc::new(
                     RenderCache::new(RENDER_CACHE_ENTRIES).with_max_bytes(RENDER_CACHE_BYTES),
                 ),
                 audit,
                 calendar: Arc::new(calendar),
+                status_lists,
             },
             listener,
             workers,

@@ -1,9 +1,13 @@
 //! `elicence verify`: the offline police terminal. Reads codes (as text, from QR images, or a
-//! file of them), verifies them with the published keys (`offline`), prints each verdict.
-//! Exit status: 0 every code valid, 1 any invalid, 2 a usage error (flags, keys, inputs).
+//! file of them), verifies them with the published keys (`offline`) and, with
+//! `--status-list`, the signed list of revoked and suspended e-licences, prints each verdict.
+//! Exit status: 0 every code valid, 1 any invalid (a stale status list makes every code
+//! invalid), 2 a usage error (flags, keys, a refused status list, inputs).
 
 mod jwks;
 mod output;
+mod source;
+mod status_list;
 
 use super::CliError;
 use crate::clock::{Clock, SystemClock};
@@ -24,6 +28,10 @@ pub struct VerifyArgs {
     /// The published keys: a JWKS file, or the http(s) URL of /.well-known/jwks.json.
     #[arg(long, env = "ELICENCE_JWKS", value_name = "FILE_OR_URL")]
     jwks: String,
+    /// The status list (revoked and suspended e-licences): a file, or the http(s) URL of
+    /// /api/v1/status-list. Verified with the same keys; its age is printed on stderr.
+    #[arg(long, env = "ELICENCE_STATUS_LIST", value_name = "FILE_OR_URL")]
+    status_list: Option<String>,
     /// A file of codes, one a line (blank lines skipped); `-` reads standard input.
     #[arg(long, value_name = "CODES.txt")]
     file: Option<String>,
@@ -101,8 +109,18 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     for why in ignored {
         eprintln!("warning: {}: {why}", args.jwks);
     }
+    let mut verifier = Verifier::new(keys);
+    if let Some(source) = &args.status_list {
+        let check = status_list::load(source, verifier.keys()).map_err(CliError::usage)?;
+        let (line, warning) = status_list::describe(check.info(), now, output::beijing);
+        eprintln!("{line}");
+        if let Some(warning) = warning {
+            eprintln!("warning: {warning}");
+        }
+        verifier = verifier.with_check(check);
+    }
     let terminal = Terminal {
-        verifier: Verifier::new(keys),
+        verifier,
         now,
         threads: args
             .threads

@@ -89,8 +89,39 @@ fn overdue(due: Option<NaiveDate>, today: NaiveDate) -> bool {
     due.is_some_and(|d| d < today)
 }
 
+/// The parts of a licence the rules read, and nothing else: what the status list scan loads
+/// for each e-licence instead of the whole record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inputs<'a> {
+    pub valid_from: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    /// Registry states, sorted, without duplicates.
+    pub states: &'a [RegistryState],
+    pub points: u8,
+    pub medical_due: Option<NaiveDate>,
+    pub review_due: Option<NaiveDate>,
+}
+
+impl<'a> From<&'a Licence> for Inputs<'a> {
+    fn from(l: &'a Licence) -> Self {
+        Inputs {
+            valid_from: l.valid_from,
+            valid_until: l.valid_until,
+            states: &l.states,
+            points: l.points,
+            medical_due: l.medical_due,
+            review_due: l.review_due,
+        }
+    }
+}
+
 /// Every reason, in a fixed order: validity, registry states (in their canonical order), points.
 pub fn evaluate(licence: &Licence, today: NaiveDate) -> Eligibility {
+    evaluate_inputs(Inputs::from(licence), today)
+}
+
+/// [`evaluate`] on the inputs alone.
+pub fn evaluate_inputs(licence: Inputs<'_>, today: NaiveDate) -> Eligibility {
     let mut reasons = Vec::new();
     if licence.valid_from > today {
         reasons.push(Reason::NotYetValid {

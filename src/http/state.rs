@@ -2,6 +2,7 @@ use super::error::ApiError;
 use super::extract::BearerToken;
 use crate::auth::{self, Principal};
 use crate::clock::Clock;
+use crate::service::status_list::StatusLists;
 use crate::signing::KeyRing;
 use crate::storage::{AuditLog, Database, DbConn};
 use std::sync::Arc;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub audit: AuditLog,
     /// Working days (Asia/Shanghai) for review deadlines.
     pub calendar: Arc<crate::domain::calendar::WorkingCalendar>,
+    /// The signed offline status list, kept in memory and rebuilt when older than its ttl.
+    pub status_lists: StatusLists,
 }
 
 impl AppState {

@@ -4,14 +4,17 @@
 //! No I/O here: keys arrive as JWKS bytes, images as bytes, and the time as an argument.
 //! [`Verifier::verify`] checks one code the documented way; [`Verifier::verify_all`]
 //! (`batch.rs`) checks many at once with batched signature verification and gives the same
-//! verdicts.
+//! verdicts. A status list (`status`) adds the revocations a terminal learned when it was
+//! last online.
 
 mod batch;
 pub mod keys;
 pub mod scan;
+pub mod status;
 
 pub use batch::CHUNK;
 pub use keys::{JwksError, KeySet};
+pub use status::{ListInfo, StatusListCheck};
 
 use crate::domain::code::{CodeClaims, CODE_TYP};
 use crate::signing::{jws, JwsError};
@@ -31,6 +34,18 @@ pub enum Invalid {
     /// A reason the licence could not be driven on when the code was signed (`s`).
     #[error("the licence was barred when the code was signed: {0}")]
     AtSigning(String),
+    /// The status list marks the e-licence INVALID.
+    #[error("the status list marks the e-licence revoked")]
+    Revoked,
+    /// The status list marks the e-licence SUSPENDED.
+    #[error("the status list marks the e-licence suspended")]
+    Suspended,
+    /// The status list has no entry for the e-licence, or one we do not understand.
+    #[error("the status list says nothing about this e-licence")]
+    StatusUnknown,
+    /// The status list is past its `exp`.
+    #[error("the status list is stale")]
+    StatusStale,
 }
 
 impl Invalid {
@@ -40,12 +55,16 @@ impl Invalid {
             Invalid::Claims => "malformed",
             Invalid::Expired => "expired",
             Invalid::AtSigning(reason) => reason,
+            Invalid::Revoked => "revoked",
+            Invalid::Suspended => "suspended",
+            Invalid::StatusUnknown => "status_unknown",
+            Invalid::StatusStale => "status_stale",
         }
     }
 }
 
 /// A check of the claims of a code whose signature verified. Checks run in order and push
-/// every reason they find. The offline status list (revocations) is meant to be one more.
+/// every reason they find. The offline status list (`status::StatusListCheck`) is one more.
 pub trait ClaimCheck: Send + Sync {
     fn check(&self, claims: &CodeClaims, now: DateTime<Utc>, reasons: &mut Vec<Invalid>);
 }

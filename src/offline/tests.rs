@@ -290,3 +290,111 @@ fn an_added_check_runs_after_the_signature() {
     assert_eq!(revoked.reasons.len(), 1);
     assert_eq!(revoked.reasons[0].code(), "revoked");
 }
+
+/// The ring's status list: serial 7 VALID, 8 INVALID, 9 SUSPENDED, 10 holding 0x03, the
+/// list running to index 15 (four bytes of two bits); issued a day before `now()`, good for
+/// two days.
+fn status_list_token(f: &Fixture) -> String {
+    use crate::status_list::token::{self, StatusListClaims};
+    use crate::status_list::{Bits, Status, StatusList};
+    let mut list = StatusList::new(Bits::TWO);
+    list.set_status(7, Status::Valid).unwrap();
+    list.set_status(8, Status::Invalid).unwrap();
+    list.set_status(9, Status::Suspended).unwrap();
+    list.set(10, 3).unwrap();
+    list.set_status(13, Status::Valid).unwrap();
+    let iat = now().timestamp() - 86_400;
+    token::sign(
+        &f.ring,
+        &StatusListClaims {
+            sub: "https://elicence.example/api/v1/status-list".into(),
+            iat,
+            exp: iat + 2 * 86_400,
+            ttl: 300,
+            status_list: list.encode(),
+        },
+    )
+}
+
+fn with_status_list(f: &Fixture) -> Verifier {
+    let check = StatusListCheck::from_token(&status_list_token(f), f.verifier.keys()).unwrap();
+    assert_eq!(check.info().entries, 16);
+    Verifier::new(f.verifier.keys().clone()).with_check(check)
+}
+
+#[test]
+fn the_status_list_revokes_suspends_and_knows_its_bounds() {
+    let f = fixture();
+    let verifier = with_status_list(&f);
+    let reasons = |serial: i64, moment: DateTime<Utc>| -> Vec<String> {
+        let code = f.sign(&claims(serial));
+        let one = verifier.verify(&code, moment);
+        assert_eq!(
+            verifier.verify_all(&[&code], moment, 1),
+            std::slice::from_ref(&one)
+        );
+        one.reasons.iter().map(|r| r.code().to_owned()).collect()
+    };
+    assert!(reasons(7, now()).is_empty());
+    assert_eq!(reasons(8, now()), ["revoked"]);
+    assert_eq!(reasons(9, now()), ["suspended"]);
+    assert_eq!(reasons(10, now()), ["status_unknown"], "0x03 is not ours");
+    assert!(
+        reasons(15, now()).is_empty(),
+        "the padding of the last byte"
+    );
+    assert_eq!(reasons(16, now()), ["status_unknown"], "past the end");
+    assert_eq!(reasons(-1, now()), ["status_unknown"]);
+    // The code's own expiry comes first, and the list is still consulted.
+    assert_eq!(reasons(8, at(EXP)), ["expired", "revoked"]);
+    // Past the list's exp (a day after now()): every code says so, still looked up.
+    let late = now() + chrono::Duration::days(1);
+    let mut live = claims(7);
+    live.exp = late.timestamp() + 60;
+    let code = f.sign(&live);
+    let v = verifier.verify(&code, late);
+    assert_eq!(v.reasons, [Invalid::StatusStale]);
+    assert!(v.claims.is_some(), "the holder is still shown");
+    live.e_licence = 9;
+    assert_eq!(
+        verifier.verify(&f.sign(&live), late).reasons,
+        [Invalid::StatusStale, Invalid::Suspended]
+    );
+}
+
+#[test]
+fn suspended_at_signing_and_in_the_list_is_said_once() {
+    let f = fixture();
+    let verifier = with_status_list(&f);
+    let mut barred = claims(9);
+    barred.status = "suspended,points_limit".into();
+    let v = verifier.verify(&f.sign(&barred), now());
+    let codes: Vec<&str> = v.reasons.iter().map(Invalid::code).collect();
+    assert_eq!(codes, ["suspended", "points_limit"]);
+}
+
+#[test]
+fn a_status_list_not_signed_by_a_published_key_is_refused() {
+    use crate::status_list::token::TokenError;
+    let f = fixture();
+    let stranger = fixture();
+    let theirs = status_list_token(&stranger);
+    assert_eq!(
+        StatusListCheck::from_token(&theirs, f.verifier.keys()).unwrap_err(),
+        TokenError::Jws(JwsError::UnknownKey)
+    );
+    let ours = status_list_token(&f);
+    let (h, p, s) = segments(&ours);
+    let mut sig = URL_SAFE_NO_PAD.decode(s).unwrap();
+    sig[5] ^= 1;
+    assert_eq!(
+        StatusListCheck::from_token(&format!("{h}.{p}.{}", b64(&sig)), f.verifier.keys())
+            .unwrap_err(),
+        TokenError::Jws(JwsError::BadSignature)
+    );
+    // A roadside code where a list belongs.
+    assert_eq!(
+        StatusListCheck::from_token(&f.sign(&claims(7)), f.verifier.keys()).unwrap_err(),
+        TokenError::Jws(JwsError::WrongType)
+    );
+}

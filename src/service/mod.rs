@@ -1,10 +1,12 @@
 //! Use cases that combine the pure rules, storage and signing: issuing an e-licence, issuing
-//! its display code, verifying a scanned code. Synchronous: callers run them on the blocking
-//! pool through `Database::run`.
+//! its display code, verifying a scanned code, building the offline status list. Synchronous:
+//! callers run them on the blocking pool through `Database::run` (the status list's cache
+//! moves its rebuilds there itself).
 
 pub mod codes;
 pub mod issuance;
 pub mod photo_review;
+pub mod status_list;
 pub mod verification;
 
 use rand::RngCore;

@@ -24,7 +24,7 @@ pub struct JwsHeader {
 /// Why a token was refused. `code()` is the stable reason code shown to verifiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum JwsError {
-    #[error("the token is larger than {MAX_TOKEN_BYTES} bytes")]
+    #[error("the token is larger than its type allows (a roadside code: {MAX_TOKEN_BYTES} bytes)")]
     Oversize,
     #[error("the token is not three base64url segments of JSON")]
     Malformed,
@@ -82,7 +82,15 @@ const FORBIDDEN_HEADERS: [&str; 5] = ["jku", "x5u", "jwk", "x5c", "crit"];
 
 /// Checks the header without any key: the part shared by online and offline verification.
 pub fn parse_header(token: &str, expected_typ: &str) -> Result<JwsHeader, JwsError> {
-    if token.len() > MAX_TOKEN_BYTES {
+    parse_header_within(token, expected_typ, MAX_TOKEN_BYTES)
+}
+
+fn parse_header_within(
+    token: &str,
+    expected_typ: &str,
+    max_bytes: usize,
+) -> Result<JwsHeader, JwsError> {
+    if token.len() > max_bytes {
         return Err(JwsError::Oversize);
     }
     let mut parts = token.split('.');
@@ -120,7 +128,18 @@ pub fn verify_with<'k>(
     expected_typ: &str,
     key_for: impl FnOnce(&str) -> Option<&'k ed25519_dalek::VerifyingKey>,
 ) -> Result<Verified, JwsError> {
-    let header = parse_header(token, expected_typ)?;
+    verify_within(token, expected_typ, MAX_TOKEN_BYTES, key_for)
+}
+
+/// [`verify_with`] for a token type that may be larger than a roadside code (the status
+/// list): the same strict checks, with `max_bytes` in place of [`MAX_TOKEN_BYTES`].
+pub fn verify_within<'k>(
+    token: &str,
+    expected_typ: &str,
+    max_bytes: usize,
+    key_for: impl FnOnce(&str) -> Option<&'k ed25519_dalek::VerifyingKey>,
+) -> Result<Verified, JwsError> {
+    let header = parse_header_within(token, expected_typ, max_bytes)?;
     let key = key_for(&header.kid).ok_or(JwsError::UnknownKey)?;
     let (signing_input, sig_b64) = token.rsplit_once('.').ok_or(JwsError::Malformed)?;
     let sig_bytes: [u8; 64] = URL_SAFE_NO_PAD

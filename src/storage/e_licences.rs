@@ -2,7 +2,7 @@
 
 use super::schema::e_licences;
 use super::{with_conn, DbConn, StorageError};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -113,4 +113,98 @@ pub fn replace_photo(
         ))
         .execute(c))?;
     Ok(())
+}
+
+/// One e-licence as the status list reads it: no photo, no names, only what decides its entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    pub serial: i64,
+    /// `current` or `superseded`.
+    pub state: String,
+    /// The eligibility inputs of its licence; `None` when the licence row is missing.
+    pub licence: Option<LicenceRulesRow>,
+}
+
+/// The columns of a licence that eligibility reads, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenceRulesRow {
+    pub valid_from: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    /// Registry state codes, comma-separated.
+    pub statuses: String,
+    pub points: i32,
+    pub medical_due: Option<NaiveDate>,
+    pub review_due: Option<NaiveDate>,
+}
+
+/// Rows per page of [`for_each_status_row`]: a page is a few hundred KB, whatever the total.
+pub const STATUS_PAGE_ROWS: i64 = 10_000;
+
+type StatusColumns = (
+    i64,
+    String,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+    Option<String>,
+    Option<i32>,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+);
+
+/// Every e-licence in serial order, with its licence's eligibility inputs, handed to `each`
+/// one at a time. Read in pages by serial (keyset), so memory stays bounded on both
+/// backends, from the covering index `e_licences_status_scan` (serial, state, licence
+/// number): the table rows, which hold the photos, are not read. On SQLite all pages come
+/// from one read snapshot; on PostgreSQL each page is its own (read committed), so an entry
+/// is as of some instant during the scan.
+pub fn for_each_status_row<E: From<StorageError>>(
+    conn: &mut DbConn,
+    mut each: impl FnMut(StatusRow) -> Result<(), E>,
+) -> Result<(), E> {
+    use super::schema::licences;
+    conn.read_snapshot(|conn| {
+        let mut after = i64::MIN;
+        loop {
+            let page: Vec<StatusColumns> = with_conn!(conn, |c| e_licences::table
+                .left_join(licences::table)
+                .filter(e_licences::serial.gt(after))
+                .order(e_licences::serial.asc())
+                .limit(STATUS_PAGE_ROWS)
+                .select((
+                    e_licences::serial,
+                    e_licences::state,
+                    licences::valid_from.nullable(),
+                    licences::valid_until.nullable(),
+                    licences::statuses.nullable(),
+                    licences::points.nullable(),
+                    licences::medical_due.nullable(),
+                    licences::review_due.nullable(),
+                ))
+                .load(c))
+            .map_err(StorageError::from)?;
+            let full = page.len() as i64 == STATUS_PAGE_ROWS;
+            for (serial, state, from, until, statuses, points, medical, review) in page {
+                after = serial;
+                let licence = match (from, statuses, points) {
+                    (Some(valid_from), Some(statuses), Some(points)) => Some(LicenceRulesRow {
+                        valid_from,
+                        valid_until: until,
+                        statuses,
+                        points,
+                        medical_due: medical,
+                        review_due: review,
+                    }),
+                    _ => None,
+                };
+                each(StatusRow {
+                    serial,
+                    state,
+                    licence,
+                })?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    })
 }

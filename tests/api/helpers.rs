@@ -13,6 +13,7 @@ use elicence::domain::record::RegistryRecord;
 use elicence::domain::role::Role;
 use elicence::http::startup::Application;
 use elicence::http::state::AppState;
+use elicence::service::status_list::{self, StatusLists};
 use elicence::signing::KeyRing;
 use elicence::storage::{licences, Database};
 use serde_json::Value;
@@ -26,6 +27,11 @@ pub enum Backend {
 }
 
 pub const PG_ENV: &str = "ELICENCE_TEST_POSTGRES_URL";
+
+/// The served status list is rebuilt when older than this (the serve default), and is good
+/// for a day.
+pub const STATUS_LIST_TTL: chrono::Duration = chrono::Duration::seconds(300);
+pub const STATUS_LIST_LIFETIME: chrono::Duration = chrono::Duration::seconds(86_400);
 
 /// Today, for tests: 2026-11-22 at noon in Beijing.
 pub fn test_now() -> DateTime<Utc> {
@@ -126,6 +132,8 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub address: String,
+    /// The served status list: `rebuild()` builds a new one now, whatever its age.
+    pub status_lists: StatusLists,
     pub keys_dir: std::path::PathBuf,
     _keys: Arc<tempfile::TempDir>,
     pub clock: FixedClock,
@@ -147,22 +155,32 @@ pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) 
     elicence::telemetry::init("error");
     let clock = FixedClock::at(test_now());
     let (ring, _) = KeyRing::open_or_generate(keys.path(), test_now()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let keys_in_use = Arc::new(ring);
+    let clock_in_use: Arc<dyn elicence::clock::Clock> = Arc::new(clock.clone());
+    let status_lists = StatusLists::new(
+        test_db.db.clone(),
+        keys_in_use.clone(),
+        clock_in_use.clone(),
+        status_list::Settings::new(&address, STATUS_LIST_TTL, STATUS_LIST_LIFETIME),
+    );
     let state = AppState {
         db: test_db.db.clone(),
-        clock: Arc::new(clock.clone()),
-        keys: Arc::new(ring),
+        clock: clock_in_use,
+        keys: keys_in_use,
         code_ttl: chrono::Duration::seconds(180),
         renders: Arc::new(elicence::render::cache::RenderCache::new(64)),
         audit: elicence::storage::AuditLog::start(test_db.db.clone(), 64).unwrap(),
         calendar: Arc::new(elicence::domain::calendar::WorkingCalendar::china()),
+        status_lists: status_lists.clone(),
     };
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let app = Application::build(state, listener, 2, 4).unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
+        status_lists,
         keys_dir: keys.path().to_owned(),
         _keys: keys,
         clock,

@@ -19,5 +19,6 @@ mod offline_verify;
 mod openapi;
 mod photo_review;
 mod review_console;
+mod status_list;
 mod storage;
 mod verify;

@@ -9,10 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the real binary off the server's runtime (it fetches from that server).
-async fn verify(args: Vec<String>, jwks_env: Option<String>) -> Output {
+pub(crate) async fn verify(args: Vec<String>, jwks_env: Option<String>) -> Output {
     actix_web::rt::task::spawn_blocking(move || {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_elicence"));
-        cmd.arg("verify").args(&args).env_remove("ELICENCE_JWKS");
+        cmd.arg("verify")
+            .args(&args)
+            .env_remove("ELICENCE_JWKS")
+            .env_remove("ELICENCE_STATUS_LIST");
         if let Some(jwks) = jwks_env {
             cmd.env("ELICENCE_JWKS", jwks);
         }
@@ -22,34 +25,34 @@ async fn verify(args: Vec<String>, jwks_env: Option<String>) -> Output {
     .unwrap()
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn args(list: &[&str]) -> Vec<String> {
+pub(crate) fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-fn path(p: &Path) -> &str {
+pub(crate) fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
 /// The server's clock, which is what the codes were signed by.
-fn now_flag(offset_secs: i64) -> String {
+pub(crate) fn now_flag(offset_secs: i64) -> String {
     (test_now() + chrono::Duration::seconds(offset_secs)).to_rfc3339()
 }
 
-struct Scene {
-    app: TestApp,
-    dir: tempfile::TempDir,
-    code: String,
+pub(crate) struct Scene {
+    pub(crate) app: TestApp,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) code: String,
     qr: PathBuf,
-    jwks_url: String,
-    jwks_file: PathBuf,
+    pub(crate) jwks_url: String,
+    pub(crate) jwks_file: PathBuf,
 }
 
 /// A holder with an e-licence, the QR image their app shows, and the published keys.
-async fn scene(backend: Backend) -> Scene {
+pub(crate) async fn scene(backend: Backend) -> Scene {
     let app = spawn_app(backend).await;
     let (holder, code, _) = issued(&app).await;
     let dir = tempfile::tempdir().unwrap();

@@ -39,6 +39,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/review"),
     ("get", "/review/app.js"),
     ("get", "/review/app.css"),
+    ("get", "/api/v1/status-list"),
 ];
 
 async fn every_route_is_documented_and_every_documented_route_exists(backend: Backend) {

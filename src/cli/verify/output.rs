@@ -33,7 +33,7 @@ fn valid_until(c: &CodeClaims) -> String {
 }
 
 /// Beijing time, as the officer's watch shows it.
-fn beijing(t: DateTime<Utc>) -> String {
+pub fn beijing(t: DateTime<Utc>) -> String {
     let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
     t.with_timezone(&offset).to_rfc3339()
 }

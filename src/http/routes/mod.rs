@@ -13,6 +13,7 @@ pub mod me;
 pub mod openapi;
 pub mod photo_upload;
 pub mod review;
+pub mod status_list;
 pub mod verify;
 
 use super::error::json_error;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(review::reject_reasons)
         .service(verify::verify)
         .service(verify::photo)
+        .service(status_list::status_list)
         .service(admin);
     cfg.service(health::healthz)
         .service(console::page)

@@ -1,0 +1,203 @@
+//! Criterion benchmarks of the offline status list.
+//!
+//! - `status_list_build/{entries}/{bits}`: the list of 1 M and 10 M e-licences with 1 % revoked
+//!   at random (seeded) indexes: every entry packed, ZLIB at the highest level, base64url, the
+//!   claims signed. The sizes (compressed list, token) are printed before the timings.
+//! - `status_list_db/…`: the same from a SQLite file of e-licences and their licences (the
+//!   storage scan, eligibility per row, packing, signing): `service::status_list::build`.
+//!   `STATUS_LIST_DB_ROWS` sets how many (default 100,000; 0 skips it), each e-licence with a
+//!   photo of `STATUS_LIST_DB_PHOTO_BYTES` (default 16 KiB, about a 330×480 portrait), the
+//!   licences themselves generated (`registry::generate`: about 3 % barred in some way).
+
+use chrono::{DateTime, Utc};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use elicence::config::{DatabaseUrl, PoolSettings};
+use elicence::registry::generate;
+use elicence::service::status_list::{self, Settings};
+use elicence::signing::KeyRing;
+use elicence::status_list::token::{self, StatusListClaims};
+use elicence::status_list::{Bits, Status, StatusList};
+use elicence::storage::e_licences::{self, NewELicence};
+use elicence::storage::{licences, Database, StorageError};
+use rand::rngs::StdRng;
+use rand::seq::index::sample;
+use rand::SeedableRng;
+
+fn now() -> DateTime<Utc> {
+    "2026-11-22T04:00:00Z".parse().unwrap()
+}
+
+/// `n` statuses, `revoked` of every 10,000 not VALID, at seeded random indexes; a
+/// `suspended_share` of those SUSPENDED, the rest INVALID.
+pub fn statuses(n: usize, revoked_per_10k: usize, suspended_share: f64, seed: u64) -> Vec<Status> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = vec![Status::Valid; n];
+    let marked = sample(&mut rng, n, n * revoked_per_10k / 10_000).into_vec();
+    let suspended = (marked.len() as f64 * suspended_share) as usize;
+    for (k, i) in marked.into_iter().enumerate() {
+        out[i] = if k < suspended {
+            Status::Suspended
+        } else {
+            Status::Invalid
+        };
+    }
+    out
+}
+
+/// Packs, compresses, encodes and signs: what the server does after the scan.
+fn build(ring: &KeyRing, bits: Bits, statuses: &[Status]) -> String {
+    let mut list = StatusList::new(bits);
+    for (i, s) in statuses.iter().enumerate() {
+        list.set_status(i as u64, *s).unwrap();
+    }
+    let iat = now().timestamp();
+    token::sign(
+        ring,
+        &StatusListClaims {
+            sub: "https://elicence.example/api/v1/status-list".into(),
+            iat,
+            exp: iat + 86_400,
+            ttl: 300,
+            status_list: list.encode(),
+        },
+    )
+}
+
+fn sizes(ring: &KeyRing, label: &str, bits: Bits, statuses: &[Status]) {
+    let token = build(ring, bits, statuses);
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let lst = claims["status_list"]["lst"].as_str().unwrap();
+    let compressed = lst.len() * 3 / 4;
+    eprintln!(
+        "size {label} bits={}: raw {} B, compressed {compressed} B, lst {} chars, token {} B",
+        bits.get(),
+        statuses.len().div_ceil(8 / bits.get() as usize),
+        lst.len(),
+        token.len()
+    );
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let (ring, _) = KeyRing::open_or_generate(dir.path(), now()).unwrap();
+    let mut g = c.benchmark_group("status_list_build");
+    g.sample_size(10);
+    for n in [1_000_000usize, 10_000_000] {
+        let all_invalid = statuses(n, 100, 0.0, 1);
+        let half_suspended = statuses(n, 100, 0.5, 1);
+        for bits in [Bits::ONE, Bits::TWO] {
+            sizes(&ring, &format!("{n} 1% invalid"), bits, &all_invalid);
+        }
+        sizes(
+            &ring,
+            &format!("{n} 1% half suspended"),
+            Bits::TWO,
+            &half_suspended,
+        );
+        for bits in [Bits::ONE, Bits::TWO] {
+            g.bench_with_input(
+                BenchmarkId::new(format!("{n}"), format!("bits={}", bits.get())),
+                &all_invalid,
+                |b, statuses| b.iter(|| build(&ring, bits, statuses)),
+            );
+        }
+    }
+    g.finish();
+    database(c, &ring);
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A SQLite file of `rows` generated licences, each with a current e-licence carrying a photo
+/// of `photo_bytes`.
+fn seeded_database(dir: &std::path::Path, rows: usize, photo_bytes: usize) -> Database {
+    let url = DatabaseUrl::Sqlite(dir.join("status-list-bench.db"));
+    let db = Database::connect(&url, &PoolSettings::default()).unwrap();
+    let today = now().date_naive();
+    let mut rng = StdRng::seed_from_u64(3);
+    let photo: Vec<u8> = (0..photo_bytes).map(|i| (i * 31 % 251) as u8).collect();
+    let mut conn = db.get().unwrap();
+    for start in (0..rows).step_by(10_000) {
+        let records: Vec<_> = (start..(start + 10_000).min(rows))
+            .map(|i| {
+                generate::record(&mut rng, i as u64, today)
+                    .validate()
+                    .unwrap()
+            })
+            .collect();
+        licences::upsert_many(&mut conn, &records, now()).unwrap();
+        conn.write_transaction(|conn| {
+            for r in &records {
+                let number = r.licence.number.as_str();
+                e_licences::insert_current(
+                    conn,
+                    &NewELicence {
+                        id: &format!("el_{number}"),
+                        licence_number: number,
+                        photo_source: "on_file",
+                        photo: &photo,
+                        photo_media_type: "image/jpeg",
+                        photo_sha256: "-",
+                        generated_at: now(),
+                    },
+                )?;
+            }
+            Ok::<_, StorageError>(())
+        })
+        .unwrap();
+    }
+    db
+}
+
+/// The whole server-side build from SQLite: scan, eligibility, packing, ZLIB, signature.
+fn database(c: &mut Criterion, ring: &KeyRing) {
+    let rows = env_usize("STATUS_LIST_DB_ROWS", 100_000);
+    if rows == 0 {
+        return;
+    }
+    let photo_bytes = env_usize("STATUS_LIST_DB_PHOTO_BYTES", 16 << 10);
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let db = seeded_database(dir.path(), rows, photo_bytes);
+    let file = std::fs::metadata(dir.path().join("status-list-bench.db"))
+        .unwrap()
+        .len();
+    eprintln!(
+        "database: {rows} e-licences with {photo_bytes}-byte photos, {} MB file, seeded in {:.1} s",
+        file >> 20,
+        started.elapsed().as_secs_f64()
+    );
+    let settings = Settings::new(
+        "https://elicence.example",
+        chrono::Duration::seconds(300),
+        chrono::Duration::seconds(86_400),
+    );
+    let mut conn = db.get().unwrap();
+    let list = status_list::build(&mut conn, ring, &settings, now()).unwrap();
+    eprintln!(
+        "database list: {} entries, {:?}, compressed {} B, token {} B",
+        list.entries,
+        list.counts,
+        list.compressed_bytes,
+        list.token.len()
+    );
+    let mut g = c.benchmark_group("status_list_db");
+    g.sample_size(10);
+    g.bench_function(BenchmarkId::new("sqlite", rows), |b| {
+        b.iter(|| status_list::build(&mut conn, ring, &settings, now()).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(status_list, benches);
+criterion_main!(status_list);

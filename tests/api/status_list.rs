@@ -1,0 +1,334 @@
+//! The offline status list: served by a live server, read back with a stock JOSE library and
+//! zlib as a terminal vendor would, and used by `elicence verify --status-list`.
+
+use crate::helpers::{
+    record_with_photo, spawn_app, test_now, Backend, TestApp, NUMBER, STATUS_LIST_LIFETIME,
+    STATUS_LIST_TTL,
+};
+use crate::offline_verify::{args, now_flag, path, scene, text, verify, Scene};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use elicence::domain::role::Role;
+use serde_json::{json, Value};
+use std::io::Read;
+
+const LIST: &str = "/api/v1/status-list";
+
+/// The `e` claim of a code, read without verifying (the server issued it).
+fn serial_of(code: &str) -> u64 {
+    let payload = code.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["e"].as_u64().unwrap()
+}
+
+/// What a vendor's terminal does with stock parts: jsonwebtoken checks the JWS against the
+/// published JWKS (EdDSA, typ, kid), flate2 inflates `lst`. Returns the claims and the bytes.
+async fn stock_read(app: &TestApp, token: &str) -> (Value, Vec<u8>) {
+    use jsonwebtoken::{decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation};
+    let jwks: JwkSet = app
+        .get("/.well-known/jwks.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let header = decode_header(token).unwrap();
+    assert_eq!(header.alg, Algorithm::EdDSA);
+    assert_eq!(header.typ.as_deref(), Some("statuslist+jwt"));
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("our kid");
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    // The test clock is not the wall clock: `exp` is checked against the server's below.
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["sub", "iat", "exp"]);
+    let claims = decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+        .unwrap()
+        .claims;
+    let compressed = URL_SAFE_NO_PAD
+        .decode(claims["status_list"]["lst"].as_str().unwrap())
+        .unwrap();
+    let mut bytes = Vec::new();
+    flate2::read::ZlibDecoder::new(&compressed[..])
+        .read_to_end(&mut bytes)
+        .unwrap();
+    (claims, bytes)
+}
+
+/// The two-bit entry at `index`, by the draft's rule, written out independently of ours.
+fn entry(bytes: &[u8], index: u64) -> u8 {
+    (bytes[(index / 4) as usize] >> ((index % 4) * 2)) & 0b11
+}
+
+async fn fetch(app: &TestApp) -> (reqwest::header::HeaderMap, String) {
+    let res = app.get(LIST, None).await;
+    assert_eq!(res.status(), 200);
+    let headers = res.headers().clone();
+    (headers, res.text().await.unwrap())
+}
+
+async fn if_none_match(app: &TestApp, etag: &str) -> reqwest::Response {
+    let req = app.client.get(app.url(LIST)).header("If-None-Match", etag);
+    req.send().await.unwrap()
+}
+
+/// The registry record of the issued e-licence's licence, with these registry states.
+async fn set_statuses(app: &TestApp, statuses: Value) {
+    let admin = app.token(Role::Admin, None);
+    let mut record = record_with_photo(NUMBER);
+    record["statuses"] = statuses;
+    let res = app
+        .put_json(&format!("/api/v1/admin/licences/{NUMBER}"), &admin, &record)
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+async fn the_served_list_follows_the_registry_once_its_ttl_has_passed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, code, _) = crate::helpers::issued(&app).await;
+    let e = serial_of(&code);
+
+    let (headers, token) = fetch(&app).await;
+    assert_eq!(headers["content-type"], "application/statuslist+jwt");
+    assert_eq!(headers["cache-control"], "public, max-age=300");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (claims, bytes) = stock_read(&app, &token).await;
+    assert_eq!(claims["sub"], app.url(LIST));
+    assert_eq!(claims["iat"], test_now().timestamp());
+    assert_eq!(
+        claims["exp"],
+        (test_now() + STATUS_LIST_LIFETIME).timestamp()
+    );
+    assert_eq!(claims["ttl"], STATUS_LIST_TTL.num_seconds());
+    assert_eq!(claims["status_list"]["bits"], 2);
+    assert_eq!(entry(&bytes, e), 0, "VALID");
+    assert_eq!(
+        bytes.len() as u64,
+        e / 4 + 1,
+        "the list ends at the last serial's byte"
+    );
+
+    // The same list again: 304 with its tag.
+    let res = if_none_match(&app, &etag).await;
+    assert_eq!(res.status(), 304);
+    assert_eq!(res.headers()["etag"], etag.as_str());
+    assert!(res.bytes().await.unwrap().is_empty());
+
+    // Suspended through the registry: the list in memory is served until its ttl is up…
+    set_statuses(&app, json!(["suspended"])).await;
+    app.clock.set(test_now() + chrono::Duration::seconds(100));
+    let (headers, same) = fetch(&app).await;
+    assert_eq!(same, token);
+    assert_eq!(headers["cache-control"], "public, max-age=200");
+    // … then rebuilt: SUSPENDED at the e-licence's index, under a new tag.
+    let later = test_now() + STATUS_LIST_TTL;
+    app.clock.set(later);
+    let (headers, rebuilt) = fetch(&app).await;
+    assert_ne!(headers["etag"], etag.as_str());
+    let (claims, bytes) = stock_read(&app, &rebuilt).await;
+    assert_eq!(claims["iat"], later.timestamp());
+    assert_eq!(entry(&bytes, e), 2, "SUSPENDED");
+    let res = if_none_match(&app, &etag).await;
+    assert_eq!(res.status(), 200, "an old tag gets the new list");
+
+    // Revoked at the registry: INVALID, once rebuilt.
+    set_statuses(&app, json!(["revoked", "suspended"])).await;
+    app.status_lists.rebuild().await.unwrap();
+    let (_, token) = fetch(&app).await;
+    assert_eq!(entry(&stock_read(&app, &token).await.1, e), 1, "INVALID");
+    // Cleared at the registry: VALID again.
+    set_statuses(&app, json!([])).await;
+    app.status_lists.rebuild().await.unwrap();
+    let (_, token) = fetch(&app).await;
+    assert_eq!(entry(&stock_read(&app, &token).await.1, e), 0);
+}
+
+/// `elicence verify` with the keys and the list as a terminal fetches them.
+async fn run(s: &Scene, list: &str, now: &str, extra: &[&str]) -> std::process::Output {
+    let mut a = args(&[&s.code, "--jwks", &s.jwks_url, "--status-list", list]);
+    a.extend(args(&["--now", now]));
+    a.extend(args(extra));
+    verify(a, None).await
+}
+
+async fn the_terminal_refuses_a_suspended_e_licence_from_the_served_list(backend: Backend) {
+    let s = scene(backend).await;
+    let list_url = s.app.url(LIST);
+    let out = run(&s, &list_url, &now_flag(60), &[]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("VALID"), "{stdout}");
+    assert!(
+        stderr.contains("status list: ") && stderr.contains("(2 bits)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(age 1m 0s)"), "{stderr}");
+
+    set_statuses(&s.app, json!(["suspended"])).await;
+    s.app.status_lists.rebuild().await.unwrap();
+    let out = run(&s, &list_url, &now_flag(60), &[]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("INVALID (suspended)"), "{stdout}");
+    assert!(stdout.contains("status at signing  ok"), "{stdout}");
+    let json = run(&s, &list_url, &now_flag(60), &["--json"]).await;
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["reasons"], json!(["suspended"]));
+
+    // Offline: the list saved to a file, read two days later, past its exp.
+    let list_file = s.dir.path().join("status-list.jwt");
+    let token = s.app.get(LIST, None).await.text().await.unwrap();
+    std::fs::write(&list_file, &token).unwrap();
+    let out = run(&s, path(&list_file), &now_flag(2 * 86_400), &["--json"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("warning: status list is stale (age 2d 0h"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["reasons"],
+        json!(["expired", "status_stale", "suspended"])
+    );
+
+    // A list whose signature does not match is refused outright: usage error, nothing checked.
+    let (signing_input, signature) = token.rsplit_once('.').unwrap();
+    let mut sig = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    sig[0] ^= 1;
+    std::fs::write(
+        &list_file,
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)),
+    )
+    .unwrap();
+    let out = run(&s, path(&list_file), &now_flag(60), &[]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the status list is refused: bad_signature"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+
+    // The same list with the e-licence cleared in `lst`, the signature kept.
+    let (header, rest) = token.split_once('.').unwrap();
+    let (payload, signature) = rest.split_once('.').unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let all_valid =
+        elicence::status_list::StatusList::from_bytes(elicence::status_list::Bits::TWO, vec![0; 4]);
+    claims["status_list"] = serde_json::to_value(all_valid.encode()).unwrap();
+    let forged = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    std::fs::write(&list_file, format!("{header}.{forged}.{signature}")).unwrap();
+    let out = run(&s, path(&list_file), &now_flag(60), &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("bad_signature"));
+
+    // Another server's list (its own key): not ours.
+    let other = spawn_app(backend).await;
+    let out = run(&s, &other.url(LIST), &now_flag(60), &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown_kid"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The JWKS where the list belongs.
+    let out = run(&s, path(&s.jwks_file), &now_flag(60), &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("malformed"));
+}
+
+async fn a_superseded_e_licence_is_invalid_in_the_list(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let s = scene(backend).await;
+    let e = serial_of(&s.code);
+    // The lifecycle events come later: mark it in the database directly.
+    let sql = format!(
+        "UPDATE e_licences SET state = 'superseded', superseded_at = '2026-11-22 04:00:30' \
+         WHERE serial = {e}"
+    );
+    let mut conn = s.app.test_db.db.get().unwrap();
+    match &mut conn {
+        elicence::storage::DbConn::Sqlite(c) => c.batch_execute(&sql),
+        elicence::storage::DbConn::Pg(c) => c.batch_execute(&sql),
+    }
+    .unwrap();
+    drop(conn);
+    s.app.status_lists.rebuild().await.unwrap();
+    let (_, token) = fetch(&s.app).await;
+    assert_eq!(entry(&stock_read(&s.app, &token).await.1, e), 1, "INVALID");
+
+    let out = run(&s, &s.app.url(LIST), &now_flag(60), &[]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("INVALID (revoked)"), "{stdout}");
+}
+
+/// Requests that arrive together share one build. With no list yet they all wait for it;
+/// once a list is out of its ttl, the one request that starts the rebuild waits for it and
+/// the others get the previous list meanwhile (it has not expired).
+async fn requests_that_arrive_together_share_one_build(backend: Backend) {
+    use std::sync::Arc;
+    let app = spawn_app(backend).await;
+    crate::helpers::issued(&app).await;
+    let together = || futures_util::future::join_all((0..8).map(|_| app.status_lists.current()));
+    let first: Vec<_> = together().await.into_iter().map(Result::unwrap).collect();
+    assert!(first.iter().all(|l| Arc::ptr_eq(l, &first[0])));
+    assert_eq!(first[0].issued_at, test_now());
+
+    let later = test_now() + STATUS_LIST_TTL;
+    app.clock.set(later);
+    let second: Vec<_> = together().await.into_iter().map(Result::unwrap).collect();
+    let rebuilt: Vec<_> = second
+        .iter()
+        .filter(|l| !Arc::ptr_eq(l, &first[0]))
+        .collect();
+    assert!(
+        !rebuilt.is_empty(),
+        "the request that found it old got a new one"
+    );
+    assert!(
+        rebuilt.iter().all(|l| Arc::ptr_eq(l, rebuilt[0])),
+        "one build"
+    );
+    assert_eq!(rebuilt[0].issued_at, later);
+    assert!(Arc::ptr_eq(
+        &app.status_lists.current().await.unwrap(),
+        rebuilt[0]
+    ));
+}
+
+/// A rebuild that fails leaves the previous list served until its exp; then the failure
+/// shows (a missing table is an internal error).
+async fn a_failed_rebuild_serves_the_previous_list_until_it_expires(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app(backend).await;
+    crate::helpers::issued(&app).await;
+    let (_, token) = fetch(&app).await;
+    // The scan's table is gone: every rebuild fails from here on.
+    let mut conn = app.test_db.db.get().unwrap();
+    let sql = "ALTER TABLE e_licences RENAME TO e_licences_away";
+    match &mut conn {
+        elicence::storage::DbConn::Sqlite(c) => c.batch_execute(sql),
+        elicence::storage::DbConn::Pg(c) => c.batch_execute(sql),
+    }
+    .unwrap();
+    drop(conn);
+    assert!(app.status_lists.rebuild().await.is_err());
+    app.clock.set(test_now() + STATUS_LIST_TTL);
+    let (headers, served) = fetch(&app).await;
+    assert_eq!(served, token);
+    assert_eq!(headers["cache-control"], "public, max-age=0");
+    app.clock.set(test_now() + STATUS_LIST_LIFETIME);
+    let res = app.get(LIST, None).await;
+    assert_eq!(
+        crate::helpers::error_code(res, 500).await.0,
+        "internal_error"
+    );
+}
+
+crate::both_backends!(
+    the_served_list_follows_the_registry_once_its_ttl_has_passed,
+    a_failed_rebuild_serves_the_previous_list_until_it_expires,
+    requests_that_arrive_together_share_one_build,
+    the_terminal_refuses_a_suspended_e_licence_from_the_served_list,
+    a_superseded_e_licence_is_invalid_in_the_list,
+);

@@ -74,6 +74,20 @@ pub struct RegistryPhoto {
     pub bytes: Vec<u8>,
     pub format: PhotoFormat,
     pub taken: Option<NaiveDate>,
+    /// The photo made ready for an e-licence when it arrived (`crate::photo::prepare`), so
+    /// issuance never decodes it on its hot path; `None` until then.
+    pub prepared: Option<PreparedPhoto>,
+}
+
+/// A photo on file normalised and pre-checked ahead of use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedPhoto {
+    /// SHA-256 (base64url) of `jpeg`; empty when the photo could not be read.
+    pub sha256: String,
+    /// The normalised 330×480 JPEG; empty when the photo could not be read.
+    pub jpeg: Vec<u8>,
+    /// The pre-checks it fails (`unreadable` if it could not be decoded); empty: usable.
+    pub failed_checks: Vec<&'static str>,
 }
 
 /// A photo on file may be at most this large once decoded from base64.
@@ -233,6 +247,7 @@ impl RegistryRecord {
             .as_deref()
             .and_then(|b64| match decode_photo(b64) {
                 Ok((bytes, format)) => Some(RegistryPhoto {
+                    prepared: None,
                     bytes,
                     format,
                     taken: self.photo_taken,

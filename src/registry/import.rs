@@ -72,6 +72,13 @@ fn read_bounded_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Re
     Ok(Some(true))
 }
 
+/// The batch with its photos on file normalised and pre-checked (on every core), so
+/// issuance later never decodes them on its hot path.
+fn prepared(mut batch: Vec<ValidRecord>) -> Vec<ValidRecord> {
+    crate::photo::prepare_all(&mut batch);
+    batch
+}
+
 /// Imports `input` into `db`. `on_reject` hears of each bad line as it is found.
 pub fn import_ndjson(
     db: &Database,
@@ -115,7 +122,10 @@ pub fn import_ndjson(
                             batch.push(record);
                             if batch.len() == BATCH
                                 && tx
-                                    .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                                    .send(prepared(std::mem::replace(
+                                        &mut batch,
+                                        Vec::with_capacity(BATCH),
+                                    )))
                                     .is_err()
                             {
                                 break Ok(()); // the writer stopped; its error is reported below
@@ -134,7 +144,7 @@ pub fn import_ndjson(
             }
         };
         if !batch.is_empty() {
-            let _ = tx.send(batch);
+            let _ = tx.send(prepared(batch));
         }
         drop(tx);
         let written = writer

@@ -4,11 +4,8 @@
 use crate::domain::eligibility::{evaluate, Reason};
 use crate::domain::licence::LicenceNumber;
 use crate::storage::e_licences::{self, ELicenceRow, NewELicence};
-use crate::storage::{licences, DbConn, StorageError};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::storage::{licences, photos, DbConn, StorageError};
 use chrono::{DateTime, NaiveDate, Utc};
-use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
@@ -34,7 +31,7 @@ pub struct Issued {
 }
 
 pub fn photo_digest(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
+    crate::photo::digest(bytes)
 }
 
 /// Generates the current e-licence of `number` with this photo. The caller has checked that
@@ -75,8 +72,7 @@ pub fn issue_with_photo_on_file(
     if let Some(issued) = existing_or_refusal(conn, number, today)? {
         return Ok(issued);
     }
-    let on_file = licences::find_photo(conn, number)?.ok_or(IssueError::PhotoRequired)?;
-    let photo = usable_photo(&on_file.bytes)?;
+    let photo = usable_photo(conn, number, now)?;
     let attempt = conn.write_transaction(|conn| {
         // Checked again under the write lock: the licence or a concurrent request may have
         // changed things since the reads above.
@@ -124,20 +120,35 @@ fn existing_or_refusal(
     )
 }
 
-/// The photo on file as an e-licence photo: normalised (the same 22:32 JPEG an upload
-/// becomes) if it passes every automatic pre-check.
-fn usable_photo(bytes: &[u8]) -> Result<Vec<u8>, IssueError> {
-    let normalised = crate::photo::normalise(bytes, &crate::photo::IntakeLimits::default())
-        .map_err(|_| IssueError::PhotoOnFileUnusable(vec!["unreadable"]))?;
-    let failed: Vec<&'static str> = normalised
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| c.code)
-        .collect();
-    if failed.is_empty() {
-        Ok(normalised.jpeg)
-    } else {
-        Err(IssueError::PhotoOnFileUnusable(failed))
+/// The photo on file as an e-licence photo: the normalised copy prepared when the registry
+/// sent it, if it passed every automatic pre-check. A photo that arrived before preparation
+/// existed (or by another path) is prepared here, once, and remembered.
+fn usable_photo(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>, IssueError> {
+    let (sha256, failed) = match licences::prepared_photo(conn, number)? {
+        None => return Err(IssueError::LicenceNotFound),
+        Some((Some(sha256), Some(failed))) => (sha256, failed),
+        Some(_) => {
+            let on_file = licences::find_photo(conn, number)?.ok_or(IssueError::PhotoRequired)?;
+            let prepared = crate::photo::prepare(&on_file.bytes);
+            conn.write_transaction(|conn| licences::set_prepared(conn, number, &prepared, now))?;
+            if prepared.failed_checks.is_empty() {
+                return Ok(prepared.jpeg);
+            }
+            return Err(IssueError::PhotoOnFileUnusable(prepared.failed_checks));
+        }
+    };
+    if !failed.is_empty() {
+        return Err(IssueError::PhotoOnFileUnusable(
+            failed.split(',').map(crate::photo::check_code).collect(),
+        ));
     }
+    photos::get(conn, &sha256)?
+        .map(|(bytes, _)| bytes)
+        .ok_or_else(|| {
+            StorageError::Corrupt(format!("prepared photo {sha256} is not stored")).into()
+        })
 }

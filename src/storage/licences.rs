@@ -1,10 +1,10 @@
 //! The local copy of the licence registry.
 
 use super::schema::licences;
-use super::{with_conn, DbConn, StorageError};
+use super::{photos, with_conn, DbConn, StorageError};
 use crate::domain::licence::{Licence, LicenceNumber, Sex};
 use crate::domain::licence_class::ClassSet;
-use crate::domain::record::{PhotoFormat, RegistryPhoto, ValidRecord};
+use crate::domain::record::{PhotoFormat, PreparedPhoto, RegistryPhoto, ValidRecord};
 use crate::domain::registry_state::{states_from_codes, states_to_codes};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -104,6 +104,8 @@ struct NewLicenceRow<'a> {
     photo_taken: Option<NaiveDate>,
     synced_at: NaiveDateTime,
     created_at: NaiveDateTime,
+    photo_prepared: Option<&'a str>,
+    photo_checks_failed: Option<String>,
 }
 
 impl<'a> NewLicenceRow<'a> {
@@ -131,8 +133,29 @@ impl<'a> NewLicenceRow<'a> {
             photo_taken: record.photo.as_ref().and_then(|p| p.taken),
             synced_at: now,
             created_at: now,
+            photo_prepared: prepared(record).map(|p| p.sha256.as_str()),
+            photo_checks_failed: prepared(record).map(|p| p.failed_checks.join(",")),
         }
     }
+}
+
+fn prepared(record: &ValidRecord) -> Option<&PreparedPhoto> {
+    record.photo.as_ref().and_then(|p| p.prepared.as_ref())
+}
+
+/// Stores the normalised copies of the records' prepared photos (a photo already stored is
+/// kept: the store is keyed by content).
+fn store_prepared(
+    conn: &mut DbConn,
+    records: &[&ValidRecord],
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    for p in records.iter().filter_map(|r| prepared(r)) {
+        if !p.sha256.is_empty() {
+            photos::put(conn, &p.sha256, "image/jpeg", &p.jpeg, now)?;
+        }
+    }
+    Ok(())
 }
 
 /// Every column an upsert replaces: all but the key and `created_at`.
@@ -158,11 +181,13 @@ macro_rules! replaced_columns {
             licences::photo_media_type.eq(excluded(licences::photo_media_type)),
             licences::photo_taken.eq(excluded(licences::photo_taken)),
             licences::synced_at.eq(excluded(licences::synced_at)),
+            licences::photo_prepared.eq(excluded(licences::photo_prepared)),
+            licences::photo_checks_failed.eq(excluded(licences::photo_checks_failed)),
         )
     };
 }
 
-/// Rows per INSERT statement: 21 parameters a row stays under both backends' limits
+/// Rows per INSERT statement: 23 parameters a row stays under both backends' limits
 /// (SQLite 32,766, PostgreSQL 65,535).
 const ROWS_PER_STATEMENT: usize = 1_000;
 
@@ -174,18 +199,21 @@ pub fn upsert_many(
     records: &[ValidRecord],
     now: DateTime<Utc>,
 ) -> Result<usize, StorageError> {
+    let at = now;
     let now = now.naive_utc();
     let mut last_index: HashMap<&str, usize> = HashMap::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         last_index.insert(r.licence.number.as_str(), i);
     }
-    let rows: Vec<NewLicenceRow> = records
+    let kept: Vec<&ValidRecord> = records
         .iter()
         .enumerate()
         .filter(|(i, r)| last_index[r.licence.number.as_str()] == *i)
-        .map(|(_, r)| NewLicenceRow::new(r, now))
+        .map(|(_, r)| r)
         .collect();
+    let rows: Vec<NewLicenceRow> = kept.iter().map(|r| NewLicenceRow::new(r, now)).collect();
     conn.write_transaction(|conn| {
+        store_prepared(conn, &kept, at)?;
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             with_conn!(conn, |c| diesel::insert_into(licences::table)
                 .values(chunk)
@@ -208,6 +236,7 @@ pub fn upsert(
 ) -> Result<bool, StorageError> {
     let row = NewLicenceRow::new(record, now.naive_utc());
     conn.write_transaction(|conn| {
+        store_prepared(conn, &[record], now)?;
         with_conn!(conn, |c| {
             let inserted = diesel::insert_into(licences::table)
                 .values(&row)
@@ -238,6 +267,40 @@ pub fn find(
     row.map(StoredLicence::try_from).transpose()
 }
 
+/// How far the photo on file was prepared: `None` when there is no licence; otherwise the
+/// normalised copy's key and the failed pre-checks, both `None` when not prepared yet.
+pub fn prepared_photo(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+) -> Result<Option<(Option<String>, Option<String>)>, StorageError> {
+    Ok(with_conn!(conn, |c| licences::table
+        .find(number.as_str())
+        .select((licences::photo_prepared, licences::photo_checks_failed))
+        .get_result(c)
+        .optional())?)
+}
+
+/// Records the photo on file as prepared (issuance prepares a photo the import did not).
+pub fn set_prepared(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+    prepared: &PreparedPhoto,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    if !prepared.sha256.is_empty() {
+        photos::put(conn, &prepared.sha256, "image/jpeg", &prepared.jpeg, now)?;
+    }
+    with_conn!(conn, |c| diesel::update(
+        licences::table.find(number.as_str())
+    )
+    .set((
+        licences::photo_prepared.eq(&prepared.sha256),
+        licences::photo_checks_failed.eq(prepared.failed_checks.join(",")),
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
 /// The photo on file, if any.
 pub fn find_photo(
     conn: &mut DbConn,
@@ -253,6 +316,7 @@ pub fn find_photo(
         let bytes: Vec<u8> = bytes?;
         let format = PhotoFormat::sniff(&bytes)?;
         Some(RegistryPhoto {
+            prepared: None,
             bytes,
             format,
             taken,

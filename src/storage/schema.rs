@@ -23,6 +23,8 @@ diesel::table! {
         photo_taken -> Nullable<Date>,
         synced_at -> Timestamp,
         created_at -> Timestamp,
+        photo_prepared -> Nullable<Text>,
+        photo_checks_failed -> Nullable<Text>,
     }
 }
 

@@ -86,7 +86,38 @@ async fn a_large_import_spans_several_batches(backend: Backend) {
     assert_eq!(licences::count(&mut t.db.get().unwrap()).unwrap(), 12_345);
 }
 
+/// Photos on file are normalised and pre-checked when they arrive, not when a holder applies.
+async fn photos_on_file_are_prepared_on_import(backend: Backend) {
+    use base64::Engine;
+    let t = TestDb::new(backend);
+    let mut good = crate::helpers::record_with_photo(NUMBER);
+    good["photo_taken"] = json!("2026-05-01");
+    let mut grey = record(OTHER_NUMBER);
+    grey["photo"] = json!(
+        base64::engine::general_purpose::STANDARD.encode(crate::images::grey_background_jpeg())
+    );
+    let input = format!("{}\n{}\n", line(&good), line(&grey));
+    import_ndjson(&t.db, input.as_bytes(), test_now(), |_| {}).unwrap();
+    let mut conn = t.db.get().unwrap();
+    let number = LicenceNumber::parse(NUMBER).unwrap();
+    let (sha, failed) = licences::prepared_photo(&mut conn, &number)
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.as_deref(), Some(""));
+    let (stored, media_type) = elicence::storage::photos::get(&mut conn, &sha.unwrap())
+        .unwrap()
+        .expect("the normalised copy is stored");
+    assert_eq!(media_type, "image/jpeg");
+    assert_eq!(image::load_from_memory(&stored).unwrap().width(), 330);
+    let other = LicenceNumber::parse(OTHER_NUMBER).unwrap();
+    let (_, failed) = licences::prepared_photo(&mut conn, &other)
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.as_deref(), Some("background_not_white"));
+}
+
 crate::both_backends!(
+    photos_on_file_are_prepared_on_import,
     good_duplicate_and_broken_lines,
     import_is_an_idempotent_upsert_that_records_sync_time,
     a_large_import_spans_several_batches,

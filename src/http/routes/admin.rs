@@ -54,7 +54,7 @@ pub async fn put_licence(
 ) -> Result<HttpResponse, ApiError> {
     let number = parse_number(&path)?;
     let record = body.into_inner();
-    let valid = record.validate().map_err(ApiError::InvalidRecord)?;
+    let mut valid = record.validate().map_err(ApiError::InvalidRecord)?;
     if valid.licence.number != number {
         return Err(ApiError::InvalidRecord(vec![FieldError {
             field: "number",
@@ -67,6 +67,9 @@ pub async fn put_licence(
     let (created, view) = state
         .authorized(token, move |conn, principal| {
             principal.require(Role::Admin)?;
+            // Made ready for an e-licence now, once, not on the issuance path (after the role
+            // check: decoding is work a stranger must not be able to cause).
+            crate::photo::prepare_all(std::slice::from_mut(&mut valid));
             let created = licences::upsert(conn, &valid, now)?;
             tracing::info!(licence = %number.masked(), created, "registry record upserted");
             Ok((created, admin_view(conn, &number, &app, lang)?))

@@ -267,12 +267,15 @@ pub fn find(
     row.map(StoredLicence::try_from).transpose()
 }
 
-/// How far the photo on file was prepared: `None` when there is no licence; otherwise the
-/// normalised copy's key and the failed pre-checks, both `None` when not prepared yet.
+/// The prepared photo columns: the normalised copy's key and the comma-separated failed
+/// pre-checks, both `None` when the photo on file was not prepared yet.
+pub type PreparedColumns = (Option<String>, Option<String>);
+
+/// How far the photo on file was prepared: `None` when there is no licence.
 pub fn prepared_photo(
     conn: &mut DbConn,
     number: &LicenceNumber,
-) -> Result<Option<(Option<String>, Option<String>)>, StorageError> {
+) -> Result<Option<PreparedColumns>, StorageError> {
     Ok(with_conn!(conn, |c| licences::table
         .find(number.as_str())
         .select((licences::photo_prepared, licences::photo_checks_failed))

@@ -3,7 +3,8 @@
 //! slow password hash to protect against, and every request pays for the lookup.
 
 use crate::domain::licence::LicenceNumber;
-use crate::domain::role::Role;
+use crate::domain::purpose::Purpose;
+use crate::domain::role::{Binding, Role};
 use crate::storage::{licences, tokens, DbConn, StorageError};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -20,6 +21,8 @@ pub struct Principal {
     /// Set exactly for holders: the one licence they may see.
     pub licence: Option<LicenceNumber>,
     pub label: Option<String>,
+    /// Set exactly for clerks (their issuing authority) and partners (their purpose code).
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +33,8 @@ pub enum AuthError {
     Forbidden(Role),
     #[error("a holder token needs --licence; other roles take none")]
     LicenceBinding,
+    #[error("a clerk token needs --authority, a partner token --purpose (rental, insurance or employment); other roles take neither")]
+    ScopeBinding,
     #[error("no licence {0:?} in the registry")]
     UnknownLicence(LicenceNumber),
     #[error(transparent)]
@@ -57,6 +62,26 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// Is `scope` what a token of `role` must carry? An authority is a non-blank name; a purpose
+/// is a minimal one (police use officer tokens, never partner ones).
+fn scope_fits(role: Role, scope: Option<&str>) -> bool {
+    match (role.binding(), scope) {
+        (Binding::Authority, Some(a)) => !a.trim().is_empty() && a.len() <= 200,
+        (Binding::Purpose, Some(p)) => p.parse::<Purpose>().is_ok_and(Purpose::is_minimal),
+        (Binding::None | Binding::Licence, None) => true,
+        _ => false,
+    }
+}
+
+/// What a token is bound to, besides its role.
+#[derive(Debug, Clone, Default)]
+pub struct TokenBinding<'a> {
+    pub licence: Option<LicenceNumber>,
+    /// A clerk's issuing authority or a partner's purpose code.
+    pub scope: Option<&'a str>,
+    pub label: Option<&'a str>,
+}
+
 pub fn create_token(
     conn: &mut DbConn,
     role: Role,
@@ -64,8 +89,34 @@ pub fn create_token(
     label: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<CreatedToken, AuthError> {
+    create_bound_token(
+        conn,
+        role,
+        TokenBinding {
+            licence,
+            scope: None,
+            label,
+        },
+        now,
+    )
+}
+
+pub fn create_bound_token(
+    conn: &mut DbConn,
+    role: Role,
+    binding: TokenBinding<'_>,
+    now: DateTime<Utc>,
+) -> Result<CreatedToken, AuthError> {
+    let TokenBinding {
+        licence,
+        scope,
+        label,
+    } = binding;
     if role.is_bound_to_licence() != licence.is_some() {
         return Err(AuthError::LicenceBinding);
+    }
+    if !scope_fits(role, scope) {
+        return Err(AuthError::ScopeBinding);
     }
     if let Some(number) = &licence {
         if !licences::exists(conn, number)? {
@@ -86,6 +137,7 @@ pub fn create_token(
             licence_number: licence.as_ref().map(LicenceNumber::as_str),
             label,
             created_at: now.naive_utc(),
+            scope,
         },
     )?;
     Ok(CreatedToken { id, secret })
@@ -117,11 +169,15 @@ pub fn authenticate(conn: &mut DbConn, secret: &str) -> Result<Principal, AuthEr
             StorageError::Corrupt(format!("token {}: holder without licence", row.id)).into(),
         );
     }
+    if !scope_fits(role, row.scope.as_deref()) {
+        return Err(StorageError::Corrupt(format!("token {}: scope", row.id)).into());
+    }
     Ok(Principal {
         token_id: row.id,
         role,
         licence,
         label: row.label,
+        scope: row.scope,
     })
 }
 
@@ -141,6 +197,23 @@ impl Principal {
         self.licence
             .as_ref()
             .ok_or(AuthError::Forbidden(Role::Holder))
+    }
+
+    /// A clerk's issuing authority; only clerks have one.
+    pub fn clerk_authority(&self) -> Result<&str, AuthError> {
+        self.require(Role::Clerk)?;
+        self.scope
+            .as_deref()
+            .ok_or(AuthError::Forbidden(Role::Clerk))
+    }
+
+    /// A partner's purpose; only partners have one.
+    pub fn partner_purpose(&self) -> Result<Purpose, AuthError> {
+        self.require(Role::Partner)?;
+        self.scope
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .ok_or(AuthError::Forbidden(Role::Partner))
     }
 }
 
@@ -163,11 +236,35 @@ mod tests {
             role: Role::Officer,
             licence: None,
             label: None,
+            scope: None,
         };
         assert!(p.require(Role::Officer).is_ok());
-        for other in [Role::Holder, Role::Reviewer, Role::Admin] {
+        assert!(p.clerk_authority().is_err());
+        assert!(p.partner_purpose().is_err());
+        for other in [
+            Role::Holder,
+            Role::Reviewer,
+            Role::Admin,
+            Role::Clerk,
+            Role::Partner,
+        ] {
             assert!(matches!(p.require(other), Err(AuthError::Forbidden(_))));
         }
         assert!(p.holder_licence().is_err());
+    }
+
+    #[test]
+    fn scopes_fit_their_roles_only() {
+        assert!(scope_fits(Role::Clerk, Some("北京市公安局公安交通管理局")));
+        assert!(!scope_fits(Role::Clerk, Some("  ")));
+        assert!(!scope_fits(Role::Clerk, None));
+        assert!(scope_fits(Role::Partner, Some("rental")));
+        assert!(!scope_fits(Role::Partner, Some("roadside")));
+        assert!(!scope_fits(Role::Partner, Some("police")));
+        assert!(!scope_fits(Role::Partner, None));
+        for r in [Role::Holder, Role::Reviewer, Role::Officer, Role::Admin] {
+            assert!(scope_fits(r, None));
+            assert!(!scope_fits(r, Some("rental")));
+        }
     }
 }

@@ -2,6 +2,7 @@ use super::{open_database, small_pool, CliError};
 use crate::auth;
 use crate::clock::{Clock, SystemClock};
 use crate::domain::licence::LicenceNumber;
+use crate::domain::purpose::Purpose;
 use crate::domain::role::Role;
 use crate::storage::tokens;
 use clap::Subcommand;
@@ -20,6 +21,12 @@ pub enum TokenCommand {
         /// `NUMBER TOKEN` lines; all are created in one transaction, or none.
         #[arg(long)]
         licence_file: Option<std::path::PathBuf>,
+        /// The issuing authority a clerk token serves (clerks only), e.g. 北京市公安局公安交通管理局.
+        #[arg(long, conflicts_with = "purpose")]
+        authority: Option<String>,
+        /// The purpose a partner token verifies (partners only): rental, insurance, employment.
+        #[arg(long, value_enum)]
+        purpose: Option<Purpose>,
         #[arg(long)]
         label: Option<String>,
     },
@@ -44,17 +51,23 @@ pub fn run(url: &str, action: TokenCommand) -> Result<(), CliError> {
             licence,
             label,
             licence_file: None,
+            authority,
+            purpose,
         } => {
             let licence = licence
                 .as_deref()
                 .map(LicenceNumber::parse)
                 .transpose()
                 .map_err(CliError::usage)?;
-            let created = auth::create_token(
+            let scope = authority.as_deref().or(purpose.map(Purpose::code));
+            let created = auth::create_bound_token(
                 &mut conn,
                 role,
-                licence,
-                label.as_deref(),
+                auth::TokenBinding {
+                    licence,
+                    scope,
+                    label: label.as_deref(),
+                },
                 SystemClock.now(),
             )?;
             eprintln!("created token {} ({})", created.id, role.code());
@@ -63,14 +76,17 @@ pub fn run(url: &str, action: TokenCommand) -> Result<(), CliError> {
         TokenCommand::List => {
             println!(
                 "{:<18} {:<9} {:<20} {:<20} {:<9} label",
-                "id", "role", "licence", "created (UTC)", "state"
+                "id", "role", "licence/scope", "created (UTC)", "state"
             );
             for t in tokens::list(&mut conn)? {
                 println!(
                     "{:<18} {:<9} {:<20} {:<20} {:<9} {}",
                     t.id,
                     t.role,
-                    t.licence_number.as_deref().unwrap_or("-"),
+                    t.licence_number
+                        .as_deref()
+                        .or(t.scope.as_deref())
+                        .unwrap_or("-"),
                     t.created_at.format("%Y-%m-%d %H:%M:%S"),
                     if t.revoked_at.is_some() {
                         "revoked"

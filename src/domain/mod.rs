@@ -6,6 +6,7 @@ pub mod eligibility;
 pub mod licence;
 pub mod licence_class;
 pub mod photo_rules;
+pub mod purpose;
 pub mod record;
 pub mod registry_state;
 pub mod role;

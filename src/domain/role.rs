@@ -25,10 +25,36 @@ pub enum Role {
     Officer,
     /// Operates the service: registry upserts and audit.
     Admin,
+    /// A clerk at a vehicle administration office (车辆管理所), bound to one issuing
+    /// authority: serves holders of that authority's licences at the counter.
+    Clerk,
+    /// A business that checks a driving qualification (car rental, insurer, employer), bound
+    /// to one purpose: verifies that purpose's minimal codes only.
+    Partner,
+}
+
+/// What a token of a role is bound to, besides the role itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// Nothing: the role alone decides (reviewer, officer, admin).
+    None,
+    /// One licence (holders).
+    Licence,
+    /// One issuing authority (clerks), kept in the token's scope.
+    Authority,
+    /// One minimal purpose (partners), kept in the token's scope.
+    Purpose,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Holder, Role::Reviewer, Role::Officer, Role::Admin];
+    pub const ALL: [Role; 6] = [
+        Role::Holder,
+        Role::Reviewer,
+        Role::Officer,
+        Role::Admin,
+        Role::Clerk,
+        Role::Partner,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -36,12 +62,23 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::Officer => "officer",
             Role::Admin => "admin",
+            Role::Clerk => "clerk",
+            Role::Partner => "partner",
+        }
+    }
+
+    pub fn binding(self) -> Binding {
+        match self {
+            Role::Holder => Binding::Licence,
+            Role::Clerk => Binding::Authority,
+            Role::Partner => Binding::Purpose,
+            Role::Reviewer | Role::Officer | Role::Admin => Binding::None,
         }
     }
 
     /// Holder tokens are bound to a licence; no other role is.
     pub fn is_bound_to_licence(self) -> bool {
-        matches!(self, Role::Holder)
+        self.binding() == Binding::Licence
     }
 }
 
@@ -76,5 +113,14 @@ mod tests {
             .filter(|r| r.is_bound_to_licence())
             .collect();
         assert_eq!(bound, vec![Role::Holder]);
+    }
+
+    #[test]
+    fn clerks_are_bound_to_an_authority_and_partners_to_a_purpose() {
+        assert_eq!(Role::Clerk.binding(), Binding::Authority);
+        assert_eq!(Role::Partner.binding(), Binding::Purpose);
+        for r in [Role::Reviewer, Role::Officer, Role::Admin] {
+            assert_eq!(r.binding(), Binding::None);
+        }
     }
 }

@@ -397,7 +397,7 @@ impl From<AuthError> for ApiError {
         match e {
             AuthError::InvalidToken => ApiError::InvalidToken,
             AuthError::Forbidden(_) => ApiError::Forbidden,
-            AuthError::LicenceBinding | AuthError::UnknownLicence(_) => {
+            AuthError::LicenceBinding | AuthError::ScopeBinding | AuthError::UnknownLicence(_) => {
                 ApiError::InvalidBody(e.to_string())
             }
             AuthError::Storage(s) => s.into(),

@@ -37,6 +37,7 @@ diesel::table! {
         label -> Nullable<Text>,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        scope -> Nullable<Text>,
     }
 }
 
@@ -52,6 +53,9 @@ diesel::table! {
         generated_at -> Timestamp,
         superseded_at -> Nullable<Timestamp>,
         serial -> BigInt,
+        superseded_reason -> Nullable<Text>,
+        issued_via -> Text,
+        issued_by -> Nullable<Text>,
     }
 }
 
@@ -63,6 +67,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         jti -> Nullable<Text>,
+        purpose -> Text,
     }
 }
 
@@ -135,6 +140,7 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> licences (licence_number));
 diesel::joinable!(e_licences -> licences (licence_number));
+diesel::joinable!(registry_events -> licences (licence_number));
 diesel::allow_tables_to_appear_in_same_query!(
     licences,
     api_tokens,
@@ -144,5 +150,33 @@ diesel::allow_tables_to_appear_in_same_query!(
     photo_store,
     photo_submissions,
     review_audit,
-    notifications
+    notifications,
+    registry_events,
+    counter_audit
 );
+
+diesel::table! {
+    registry_events (id) {
+        id -> BigInt,
+        licence_number -> Text,
+        kind -> Text,
+        detail -> Text,
+        source -> Text,
+        actor -> Nullable<Text>,
+        superseded_e_licence -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    counter_audit (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        clerk_token_id -> Text,
+        authority -> Text,
+        action -> Text,
+        licence_number -> Text,
+        outcome -> Text,
+        detail -> Nullable<Text>,
+    }
+}

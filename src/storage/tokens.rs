@@ -14,6 +14,8 @@ pub struct TokenRow {
     pub label: Option<String>,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    /// A clerk's issuing authority or a partner's purpose.
+    pub scope: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -25,6 +27,7 @@ pub struct NewToken<'a> {
     pub licence_number: Option<&'a str>,
     pub label: Option<&'a str>,
     pub created_at: NaiveDateTime,
+    pub scope: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConn, token: &NewToken<'_>) -> Result<(), StorageError> {

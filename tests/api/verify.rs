@@ -387,6 +387,7 @@ async fn codes_outlive_a_rotation_but_not_a_retirement(backend: Backend) {
         role: Role::Officer,
         licence: None,
         label: None,
+        scope: None,
     };
     let old_kid = KeyRing::open(&app.keys_dir)
         .unwrap()

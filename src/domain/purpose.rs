@@ -1,0 +1,84 @@
+//! What a display code is shown for. Police at the roadside see the whole licence; car-rental
+//! firms, insurers and employers check only the driving qualification, so their codes carry
+//! far less (no address, no licence number in clear, no points).
+
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Police at the roadside or at the counter: the full roadside code.
+    #[default]
+    Roadside,
+    /// A car-rental firm checking that the renter may drive the vehicle's class.
+    Rental,
+    /// An insurer checking the driver's qualification.
+    Insurance,
+    /// An employer checking a driver's qualification.
+    Employment,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 4] = [
+        Purpose::Roadside,
+        Purpose::Rental,
+        Purpose::Insurance,
+        Purpose::Employment,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Purpose::Roadside => "roadside",
+            Purpose::Rental => "rental",
+            Purpose::Insurance => "insurance",
+            Purpose::Employment => "employment",
+        }
+    }
+
+    /// The minimal purposes: qualification only, for businesses rather than police.
+    pub fn is_minimal(self) -> bool {
+        self != Purpose::Roadside
+    }
+}
+
+impl FromStr for Purpose {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Purpose::ALL
+            .into_iter()
+            .find(|p| p.code() == s)
+            .ok_or_else(|| {
+                format!("unknown purpose {s:?} (roadside, rental, insurance, employment)")
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_only_roadside_is_full() {
+        for p in Purpose::ALL {
+            assert_eq!(p.code().parse::<Purpose>(), Ok(p));
+            assert_eq!(p.is_minimal(), p != Purpose::Roadside);
+        }
+        assert!("police".parse::<Purpose>().is_err());
+        assert!("Rental".parse::<Purpose>().is_err());
+        assert_eq!(Purpose::default(), Purpose::Roadside);
+    }
+}

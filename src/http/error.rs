@@ -26,6 +26,8 @@ pub enum ApiError {
     Forbidden,
     #[error("licence not found")]
     LicenceNotFound,
+    #[error("the licence was issued by another authority")]
+    OtherAuthority,
     #[error("no e-licence issued")]
     ELicenceNotFound,
     #[error("not eligible")]
@@ -83,6 +85,7 @@ impl ApiError {
             ApiError::InvalidToken => "invalid_token",
             ApiError::Forbidden => "forbidden",
             ApiError::LicenceNotFound => "licence_not_found",
+            ApiError::OtherAuthority => "other_authority",
             ApiError::ELicenceNotFound => "e_licence_not_found",
             ApiError::NotEligible(_) => "not_eligible",
             ApiError::PhotoRequired => "photo_required",
@@ -126,6 +129,10 @@ impl ApiError {
             ApiError::LicenceNotFound => {
                 ("未找到该驾驶证", "no such licence in the registry".into())
             }
+            ApiError::OtherAuthority => (
+                "该驾驶证不属于本车辆管理所，请到发证机关办理",
+                "the licence was issued by another authority: it is served there".into(),
+            ),
             ApiError::ELicenceNotFound => (
                 "尚未申领电子驾驶证",
                 "no e-licence has been issued for this licence".into(),
@@ -323,7 +330,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::OtherAuthority => StatusCode::FORBIDDEN,
             ApiError::LicenceNotFound | ApiError::ELicenceNotFound | ApiError::RouteNotFound => {
                 StatusCode::NOT_FOUND
             }
@@ -507,6 +514,7 @@ mod tests {
             ApiError::InvalidToken,
             ApiError::Forbidden,
             ApiError::LicenceNotFound,
+            ApiError::OtherAuthority,
             ApiError::ELicenceNotFound,
             ApiError::NotEligible(vec![]),
             ApiError::PhotoRequired,

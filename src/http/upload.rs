@@ -63,44 +63,12 @@ pub async fn read_photo_upload(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<PhotoUpload, ApiError> {
-    if !is_multipart(req) {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    if declared_length(req).is_some_and(|n| n > MAX_UPLOAD_BYTES) {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    let mut form = Multipart::new(req.headers(), payload);
-    let (mut source, mut photo): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
-    let mut total = 0usize;
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(multipart_error)?;
-        let name = field.name().unwrap_or_default().to_owned();
-        let (slot, cap) = match name.as_str() {
-            "source" => (&mut source, MAX_SOURCE_BYTES),
-            "photo" => (&mut photo, MAX_UPLOAD_BYTES),
-            other => {
-                return Err(ApiError::InvalidBody(format!(
-                    "unknown field {other:?}: send \"source\" and \"photo\""
-                )))
-            }
-        };
-        if slot.is_some() {
-            return Err(ApiError::InvalidBody(format!("field {name:?} sent twice")));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(multipart_error)?;
-            total += chunk.len();
-            if total > MAX_UPLOAD_BYTES {
-                return Err(ApiError::PayloadTooLarge);
-            }
-            if bytes.len() + chunk.len() > cap {
-                return Err(ApiError::InvalidBody(format!("field {name:?} is too long")));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        *slot = Some(bytes);
-    }
+    let [source, photo] = read_fields(
+        req,
+        payload,
+        [("source", MAX_SOURCE_BYTES), ("photo", MAX_UPLOAD_BYTES)],
+    )
+    .await?;
     let source = match source.as_deref() {
         Some(b"camera") => PhotoSource::Camera,
         Some(b"album") => PhotoSource::Album,
@@ -118,6 +86,63 @@ pub async fn read_photo_upload(
     let photo =
         photo.ok_or_else(|| ApiError::InvalidBody("the \"photo\" field is missing".into()))?;
     Ok(PhotoUpload { source, photo })
+}
+
+/// Reads a photo taken at the counter: multipart with the one field `photo`, under the same
+/// streaming limit and with the same refusals as an app upload.
+pub async fn read_counter_photo(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Vec<u8>, ApiError> {
+    let [photo] = read_fields(req, payload, [("photo", MAX_UPLOAD_BYTES)]).await?;
+    photo.ok_or_else(|| ApiError::InvalidBody("the \"photo\" field is missing".into()))
+}
+
+/// Reads the multipart fields named in `fields` (each at most its size, all together at most
+/// `MAX_UPLOAD_BYTES`), each at most once, and no other.
+async fn read_fields<const N: usize>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    fields: [(&str, usize); N],
+) -> Result<[Option<Vec<u8>>; N], ApiError> {
+    if !is_multipart(req) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    if declared_length(req).is_some_and(|n| n > MAX_UPLOAD_BYTES) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut form = Multipart::new(req.headers(), payload);
+    let mut values: [Option<Vec<u8>>; N] = std::array::from_fn(|_| None);
+    let mut total = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(multipart_error)?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let Some(index) = fields.iter().position(|(n, _)| *n == name) else {
+            let expected: Vec<String> = fields.iter().map(|(n, _)| format!("{n:?}")).collect();
+            return Err(ApiError::InvalidBody(format!(
+                "unknown field {name:?}: send {}",
+                expected.join(" and ")
+            )));
+        };
+        if values[index].is_some() {
+            return Err(ApiError::InvalidBody(format!("field {name:?} sent twice")));
+        }
+        let cap = fields[index].1;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(multipart_error)?;
+            total += chunk.len();
+            if total > MAX_UPLOAD_BYTES {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            if bytes.len() + chunk.len() > cap {
+                return Err(ApiError::InvalidBody(format!("field {name:?} is too long")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        values[index] = Some(bytes);
+    }
+    Ok(values)
 }
 
 fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {

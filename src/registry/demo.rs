@@ -29,7 +29,7 @@ pub enum DemoError {
 }
 
 /// Loads the demo registry (idempotent) and creates fresh tokens: one per demo holder, then
-/// one reviewer, one officer and one admin.
+/// one reviewer, one officer, one admin and one clerk (of the first holder's authority).
 pub fn load(db: &Database, clock: &dyn Clock) -> Result<Vec<DemoToken>, DemoError> {
     let report = import_ndjson(db, DEMO_REGISTRY.as_bytes(), clock.now(), |_| {})?;
     if let Some(bad) = report.rejected.first() {
@@ -41,12 +41,15 @@ pub fn load(db: &Database, clock: &dyn Clock) -> Result<Vec<DemoToken>, DemoErro
     let mut conn = db.get().map_err(ImportError::from)?;
     let today = clock.today();
     let mut tokens = Vec::new();
+    // The clerk serves the authority of the first (default) demo holder.
+    let mut clerk_authority: Option<String> = None;
     for line in DEMO_REGISTRY.lines().filter(|l| !l.trim().is_empty()) {
         let record = super::import::parse_line(line.as_bytes())
             .map_err(|reason| DemoError::BadDemoLine { line: 0, reason })?;
         let stored =
             licences::find(&mut conn, &record.licence.number).map_err(ImportError::from)?;
         let Some(stored) = stored else { continue };
+        clerk_authority.get_or_insert_with(|| stored.licence.issuing_authority.clone());
         let verdict = evaluate(&stored.licence, today);
         let summary = if verdict.is_eligible() {
             "eligible".to_owned()
@@ -84,6 +87,24 @@ pub fn load(db: &Database, clock: &dyn Clock) -> Result<Vec<DemoToken>, DemoErro
         let created = auth::create_token(&mut conn, role, None, Some(&label), clock.now())?;
         tokens.push(DemoToken {
             role,
+            label,
+            secret: created.secret,
+        });
+    }
+    if let Some(authority) = clerk_authority {
+        let label = format!("demo clerk at {authority}");
+        let created = auth::create_bound_token(
+            &mut conn,
+            Role::Clerk,
+            auth::TokenBinding {
+                licence: None,
+                scope: Some(&authority),
+                label: Some(&label),
+            },
+            clock.now(),
+        )?;
+        tokens.push(DemoToken {
+            role: Role::Clerk,
             label,
             secret: created.secret,
         });

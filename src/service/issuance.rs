@@ -60,6 +60,21 @@ pub(crate) fn create(
     e_licences::find(conn, &id)?.ok_or_else(|| StorageError::Corrupt(format!("{id} vanished")))
 }
 
+/// Generates the current e-licence at the counter (车辆管理所): as [`create`], with a
+/// normalised JPEG, recorded as issued there by the clerk's token `clerk_token_id`.
+pub(crate) fn create_at_counter(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+    photo_source: &str,
+    jpeg: &[u8],
+    clerk_token_id: &str,
+    now: DateTime<Utc>,
+) -> Result<ELicenceRow, StorageError> {
+    let created = create(conn, number, photo_source, jpeg, "image/jpeg", now)?;
+    e_licences::set_issued_via(conn, &created.id, "counter", Some(clerk_token_id))?;
+    Ok(created)
+}
+
 /// Issues the e-licence with the registry's photo, normalised and pre-checked like an upload.
 /// The photo work (decode, checks, re-encode: milliseconds) runs before the write
 /// transaction, so it never holds the write lock.
@@ -123,7 +138,7 @@ fn existing_or_refusal(
 /// The photo on file as an e-licence photo: the normalised copy prepared when the registry
 /// sent it, if it passed every automatic pre-check. A photo that arrived before preparation
 /// existed (or by another path) is prepared here, once, and remembered.
-fn usable_photo(
+pub(crate) fn usable_photo(
     conn: &mut DbConn,
     number: &LicenceNumber,
     now: DateTime<Utc>,

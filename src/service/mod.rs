@@ -4,6 +4,7 @@
 //! moves its rebuilds there itself).
 
 pub mod codes;
+pub mod counter;
 pub mod issuance;
 pub mod photo_review;
 pub mod status_list;

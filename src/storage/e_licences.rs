@@ -115,6 +115,32 @@ pub fn replace_photo(
     Ok(())
 }
 
+/// Records how an e-licence was issued: `via` is `app` (the default) or `counter`, `by` the
+/// clerk's token id for a counter issuance.
+pub fn set_issued_via(
+    conn: &mut DbConn,
+    id: &str,
+    via: &str,
+    by: Option<&str>,
+) -> Result<(), StorageError> {
+    with_conn!(conn, |c| diesel::update(e_licences::table.find(id))
+        .set((e_licences::issued_via.eq(via), e_licences::issued_by.eq(by)))
+        .execute(c))?;
+    Ok(())
+}
+
+/// How an e-licence was issued: (`app` | `counter`, the clerk's token id).
+pub fn issued_via(
+    conn: &mut DbConn,
+    id: &str,
+) -> Result<Option<(String, Option<String>)>, StorageError> {
+    Ok(with_conn!(conn, |c| e_licences::table
+        .find(id)
+        .select((e_licences::issued_via, e_licences::issued_by))
+        .get_result(c)
+        .optional())?)
+}
+
 /// One e-licence as the status list reads it: no photo, no names, only what decides its entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusRow {

@@ -9,6 +9,7 @@
 pub mod audit;
 mod audit_log;
 pub mod barcodes;
+pub mod counter_audit;
 pub mod e_licences;
 mod error;
 pub mod licences;

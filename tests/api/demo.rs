@@ -74,7 +74,7 @@ async fn demo_tokens_answer_the_walk_through(backend: Backend) {
     // Loading twice is idempotent for the registry and simply adds fresh tokens.
     let again = demo::load(&app.test_db.db, &clock).unwrap();
     assert_eq!(tokens.len(), again.len());
-    for role in [Role::Reviewer, Role::Officer, Role::Admin] {
+    for role in [Role::Reviewer, Role::Officer, Role::Admin, Role::Clerk] {
         assert_eq!(tokens.iter().filter(|t| t.role == role).count(), 1);
     }
     let holders: Vec<_> = tokens.iter().filter(|t| t.role == Role::Holder).collect();
@@ -124,6 +124,24 @@ async fn demo_tokens_answer_the_walk_through(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(v["valid"], true, "{v}");
+
+    // The demo clerk serves the default holder's authority and sees that e-licence.
+    let clerk = &tokens
+        .iter()
+        .find(|t| t.role == Role::Clerk)
+        .unwrap()
+        .secret;
+    let number = doc["front_page"]["licence_number"].as_str().unwrap();
+    let seen: Value = app
+        .get(&format!("/api/v1/counter/licences/{number}"), Some(clerk))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen["e_licence"]["e_licence_id"], doc["e_licence_id"],
+        "{seen}"
+    );
 }
 
 crate::both_backends!(demo_tokens_answer_the_walk_through);

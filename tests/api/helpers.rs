@@ -347,3 +347,35 @@ pub fn record_with_photo(number: &str) -> Value {
     r["photo_taken"] = serde_json::json!("2026-05-01");
     r
 }
+
+/// A clerk token bound to the issuing `authority`: (token id, secret).
+pub fn clerk_token(app: &TestApp, authority: &str) -> (String, String) {
+    let created = auth::create_bound_token(
+        &mut app.test_db.db.get().unwrap(),
+        Role::Clerk,
+        auth::TokenBinding {
+            licence: None,
+            scope: Some(authority),
+            label: Some("test clerk"),
+        },
+        test_now(),
+    )
+    .unwrap();
+    (created.id, created.secret)
+}
+
+/// A partner token bound to `purpose` (rental, insurance, employment).
+pub fn partner_token(app: &TestApp, purpose: &str) -> String {
+    auth::create_bound_token(
+        &mut app.test_db.db.get().unwrap(),
+        Role::Partner,
+        auth::TokenBinding {
+            licence: None,
+            scope: Some(purpose),
+            label: Some("test partner"),
+        },
+        test_now(),
+    )
+    .unwrap()
+    .secret
+}

@@ -9,6 +9,7 @@ mod auth;
 mod card_images;
 mod cli;
 mod concurrency;
+mod counter;
 mod demo;
 mod e_licence;
 mod errors;

@@ -40,6 +40,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/review/app.js"),
     ("get", "/review/app.css"),
     ("get", "/api/v1/status-list"),
+    ("get", "/api/v1/counter/licences/{number}"),
+    ("post", "/api/v1/counter/licences/{number}/e-licence"),
+    ("get", "/api/v1/admin/audit/counter"),
 ];
 
 async fn every_route_is_documented_and_every_documented_route_exists(backend: Backend) {

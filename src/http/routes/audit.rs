@@ -45,6 +45,21 @@ pub struct AuditPage {
     pub next: Option<i64>,
 }
 
+/// The page size asked for: 1 to 500, 100 when not given.
+pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if (1..=500).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::InvalidPath("limit is between 1 and 500".into()))
+    }
+}
+
+/// The `next` cursor of a keyset page: its last id when the page is full, else none.
+pub(super) fn next_cursor(last_id: Option<i64>, rows: usize, limit: i64) -> Option<i64> {
+    last_id.filter(|_| rows as i64 == limit)
+}
+
 #[utoipa::path(tag = "admin", security(("bearer" = [])), params(AuditQuery), responses(
     (status = 200, body = AuditPage),
     (status = 400, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
@@ -56,10 +71,7 @@ pub async fn verifications(
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditPage>, ApiError> {
     let q = query.into_inner();
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::InvalidPath("limit is between 1 and 500".into()));
-    }
+    let limit = page_limit(q.limit)?;
     let filter = AuditFilter {
         officer_token_id: q.officer,
         e_licence_id: q.e_licence,
@@ -75,9 +87,7 @@ pub async fn verifications(
             Ok(audit::page(conn, &filter)?)
         })
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
+    let next = next_cursor(rows.last().map(|r| r.id), rows.len(), limit);
     let entries = rows
         .into_iter()
         .map(|r| AuditEntry {

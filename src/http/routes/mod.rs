@@ -6,6 +6,7 @@ pub mod audit;
 pub mod card_images;
 pub mod code_images;
 pub mod console;
+pub mod counter;
 pub mod e_licence;
 pub mod health;
 pub mod jwks;
@@ -33,7 +34,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         )
         .service(admin::put_licence)
         .service(admin::get_licence)
-        .service(audit::verifications);
+        .service(audit::verifications)
+        .service(counter::audit);
     let api = scope::scope("/api/v1")
         .service(openapi::openapi_json)
         .service(me::get_licence)
@@ -62,6 +64,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(verify::verify)
         .service(verify::photo)
         .service(status_list::status_list)
+        .service(counter::licence)
+        .service(counter::issue)
         .service(admin);
     cfg.service(health::healthz)
         .service(console::page)

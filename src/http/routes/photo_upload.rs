@@ -37,6 +37,21 @@ fn failed_checks(n: &Normalised, lang: Lang) -> Vec<ReasonView> {
         .collect()
 }
 
+/// The intake of an uploaded photo, app or counter alike: decoded under the limits, normalised
+/// and pre-checked; refused (with every failed check) unless all pass.
+pub(super) async fn intake(photo: Vec<u8>, lang: Lang) -> Result<Normalised, ApiError> {
+    // Decoding and re-encoding is CPU work of milliseconds: off the async executor.
+    let normalised = web::block(move || crate::photo::normalise(&photo, &IntakeLimits::default()))
+        .await
+        .map_err(|_| ApiError::Unavailable("photo processing was cancelled".into()))?
+        .map_err(photo_error)?;
+    let failed = failed_checks(&normalised, lang);
+    if !failed.is_empty() {
+        return Err(ApiError::PhotoRejected(failed));
+    }
+    Ok(normalised)
+}
+
 /// Checks what can be checked before the upload is read: the caller is a holder whose
 /// licence may apply now, and has (or has not) an e-licence as `purpose` needs.
 async fn precondition(
@@ -80,15 +95,7 @@ pub(super) async fn submit_upload(
 ) -> Result<HttpResponse, ApiError> {
     let number = precondition(&state, token, lang, purpose).await?;
     let PhotoUpload { source, photo } = read_photo_upload(&req, payload).await?;
-    // Decoding and re-encoding is CPU work of milliseconds: off the async executor.
-    let normalised = web::block(move || crate::photo::normalise(&photo, &IntakeLimits::default()))
-        .await
-        .map_err(|_| ApiError::Unavailable("photo processing was cancelled".into()))?
-        .map_err(photo_error)?;
-    let failed = failed_checks(&normalised, lang);
-    if !failed.is_empty() {
-        return Err(ApiError::PhotoRejected(failed));
-    }
+    let normalised = intake(photo, lang).await?;
     let prechecks =
         serde_json::to_string(&normalised.checks).map_err(|e| ApiError::Internal(e.to_string()))?;
     let (today, now) = (state.clock.today(), state.clock.now());

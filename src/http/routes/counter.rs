@@ -1,0 +1,483 @@
+//! The counter (车辆管理所), role `clerk`: look up a licence of the clerk's own issuing
+//! authority, and issue its e-licence on the holder's behalf with the photo on file or one
+//! taken at the counter. Every action, refusals included, lands in the counter audit, which
+//! admins page at `/api/v1/admin/audit/counter`.
+
+use super::audit::{next_cursor, page_limit};
+use super::e_licence::{IssueRequest, PhotoChoice};
+use super::photo_upload::intake;
+use super::DEFAULT_JSON_LIMIT;
+use crate::domain::licence::LicenceNumber;
+use crate::domain::photo_rules::precheck_message;
+use crate::domain::role::Role;
+use crate::http::error::{ApiError, ErrorEnvelopeDoc};
+use crate::http::extract::BearerToken;
+use crate::http::state::AppState;
+use crate::http::upload::{is_multipart, read_counter_photo};
+use crate::http::views::{reason_view, EligibilityView, ReasonView};
+use crate::i18n::Lang;
+use crate::service::counter::{
+    self, Clerk, CounterError, CounterIssued, CounterPhoto, CurrentELicence, Lookup, PhotoOnFile,
+};
+use crate::storage::counter_audit::{self, CounterAuditFilter};
+use crate::storage::submissions::SubmissionRow;
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+fn parse_number(raw: &str) -> Result<LicenceNumber, ApiError> {
+    LicenceNumber::parse(raw).map_err(|e| ApiError::InvalidPath(e.to_string()))
+}
+
+/// The one mapping of the counter use case's errors to HTTP.
+fn counter_error(e: CounterError, lang: Lang) -> ApiError {
+    let reasons = |codes: Vec<&'static str>| {
+        codes
+            .into_iter()
+            .map(|c| ReasonView {
+                code: c,
+                message: precheck_message(c, lang).to_owned(),
+            })
+            .collect()
+    };
+    match e {
+        CounterError::LicenceNotFound => ApiError::LicenceNotFound,
+        CounterError::OtherAuthority => ApiError::OtherAuthority,
+        CounterError::NotEligible(why) => {
+            ApiError::NotEligible(why.iter().map(|r| reason_view(r, lang)).collect())
+        }
+        CounterError::ELicenceExists => ApiError::ELicenceExists,
+        CounterError::PhotoRequired => ApiError::PhotoRequired,
+        CounterError::PhotoOnFileUnusable(codes) => ApiError::PhotoOnFileUnusable(reasons(codes)),
+        CounterError::Storage(s) => s.into(),
+    }
+}
+
+/// The licence as the clerk needs it at the counter.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterLicenceSummary {
+    pub licence_number: String,
+    pub name: String,
+    /// "M" or "F".
+    pub sex: &'static str,
+    pub birth_date: NaiveDate,
+    pub classes: Vec<&'static str>,
+    pub issuing_authority: String,
+    pub valid_from: NaiveDate,
+    /// `null` for long-term validity.
+    pub valid_until: Option<NaiveDate>,
+    pub points: u8,
+    /// Registry state codes as the registry sent them.
+    pub registry_states: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhotoOnFileView {
+    pub present: bool,
+    /// `passed`, `failed`, `not_checked` (checked when first used) or `none` (no photo).
+    pub prechecks: &'static str,
+    /// The automatic checks the photo on file fails: it cannot be used, take one at the
+    /// counter.
+    pub failed_checks: Vec<ReasonView>,
+}
+
+impl PhotoOnFileView {
+    fn new(p: PhotoOnFile, lang: Lang) -> Self {
+        let (present, prechecks, failed) = match p {
+            PhotoOnFile::None => (false, "none", Vec::new()),
+            PhotoOnFile::NotChecked => (true, "not_checked", Vec::new()),
+            PhotoOnFile::Passed => (true, "passed", Vec::new()),
+            PhotoOnFile::Failed(codes) => (true, "failed", codes),
+        };
+        PhotoOnFileView {
+            present,
+            prechecks,
+            failed_checks: failed
+                .into_iter()
+                .map(|c| ReasonView {
+                    code: c,
+                    message: precheck_message(c, lang).to_owned(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The current e-licence, without its codes: the clerk never gets a code to show.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterELicenceView {
+    pub e_licence_id: String,
+    pub state: String,
+    pub generated_at: DateTime<Utc>,
+    /// `app` or `counter`.
+    pub issued_via: String,
+    /// The clerk's token id when issued at the counter.
+    pub issued_by: Option<String>,
+    /// on_file | camera | album | counter
+    pub photo_source: String,
+}
+
+impl From<CurrentELicence> for CounterELicenceView {
+    fn from(e: CurrentELicence) -> Self {
+        CounterELicenceView {
+            generated_at: e.row.generated_at_utc(),
+            e_licence_id: e.row.id,
+            state: e.row.state,
+            issued_via: e.issued_via,
+            issued_by: e.issued_by,
+            photo_source: e.row.photo_source,
+        }
+    }
+}
+
+/// A photo the holder sent from the app, waiting for remote review.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingSubmissionView {
+    pub id: String,
+    /// first_application | photo_change
+    pub purpose: String,
+    /// camera | album
+    pub source: String,
+    pub submitted_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+}
+
+impl From<SubmissionRow> for PendingSubmissionView {
+    fn from(s: SubmissionRow) -> Self {
+        PendingSubmissionView {
+            submitted_at: s.submitted_at.and_utc(),
+            deadline: s.deadline.and_utc(),
+            id: s.id,
+            purpose: s.purpose,
+            source: s.source,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterLicenceView {
+    pub licence: CounterLicenceSummary,
+    /// Live eligibility with every reason, and when the licence was last synchronised.
+    pub eligibility: EligibilityView,
+    pub photo_on_file: PhotoOnFileView,
+    pub e_licence: Option<CounterELicenceView>,
+    /// Issuing at the counter supersedes it.
+    pub pending_submission: Option<PendingSubmissionView>,
+}
+
+impl CounterLicenceView {
+    fn new(found: Lookup, today: NaiveDate, lang: Lang) -> Self {
+        let l = &found.licence.licence;
+        let eligibility = crate::domain::eligibility::evaluate(l, today);
+        CounterLicenceView {
+            licence: CounterLicenceSummary {
+                licence_number: l.number.as_str().to_owned(),
+                name: l.name.clone(),
+                sex: l.sex.code(),
+                birth_date: l.birth_date,
+                classes: l.classes.as_slice().iter().map(|c| c.code()).collect(),
+                issuing_authority: l.issuing_authority.clone(),
+                valid_from: l.valid_from,
+                valid_until: l.valid_until,
+                points: l.points,
+                registry_states: l.states.iter().map(|s| s.code()).collect(),
+            },
+            eligibility: EligibilityView::new(&eligibility, lang, today, found.licence.synced_at),
+            photo_on_file: PhotoOnFileView::new(found.photo_on_file, lang),
+            e_licence: found.e_licence.map(Into::into),
+            pending_submission: found.pending_submission.map(Into::into),
+        }
+    }
+}
+
+/// A licence of the clerk's authority: summary, live eligibility (every reason), the photo on
+/// file and its pre-checks, the current e-licence and any photo waiting for remote review.
+/// Another authority's licence is refused (403 `other_authority`); both are audited.
+#[utoipa::path(tag = "clerk", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Licence number")),
+    responses(
+        (status = 200, body = CounterLicenceView),
+        (status = 400, body = ErrorEnvelopeDoc), (status = 401, body = ErrorEnvelopeDoc),
+        (status = 403, body = ErrorEnvelopeDoc, description = "forbidden (not a clerk), other_authority"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "licence_not_found"),
+    ))]
+#[get("/counter/licences/{number}")]
+pub async fn licence(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+    path: web::Path<String>,
+) -> Result<web::Json<CounterLicenceView>, ApiError> {
+    let number = parse_number(&path)?;
+    let (today, now) = (state.clock.today(), state.clock.now());
+    let found = state
+        .authorized(token, move |conn, p| {
+            let clerk = Clerk::of(&p)?;
+            counter::look_up(conn, &clerk, &number, now).map_err(|e| counter_error(e, lang))
+        })
+        .await?;
+    Ok(web::Json(CounterLicenceView::new(found, today, lang)))
+}
+
+/// What a counter issuance did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterIssueView {
+    /// `issue` (generated now) or `photo_change` (the counter photo went on the current one).
+    pub action: &'static str,
+    pub e_licence: CounterELicenceView,
+    /// The holder's photo that was waiting for remote review: the counter decided instead.
+    pub superseded_submission: Option<String>,
+}
+
+/// The multipart form of a counter photo, for the OpenAPI document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CounterPhotoDoc {
+    /// The JPEG or PNG taken at the counter, at most 5 MB.
+    #[schema(format = Binary, value_type = String)]
+    photo: Vec<u8>,
+}
+
+/// Reads `{"photo":"on_file"}` by hand (not the extractor), so that a refused body is audited
+/// like any other refusal.
+async fn read_choice(req: &HttpRequest, payload: web::Payload) -> Result<PhotoChoice, ApiError> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes = payload
+        .to_bytes_limited(DEFAULT_JSON_LIMIT)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?
+        .map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    let body: IssueRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        if e.is_data() {
+            ApiError::InvalidBody(e.to_string())
+        } else {
+            ApiError::MalformedJson(e.to_string())
+        }
+    })?;
+    Ok(body.photo)
+}
+
+/// The photo to issue with: the one on file, or the counter photo through the same intake as
+/// an app upload (streaming limit, sniffing, bounded decoding, EXIF orientation,
+/// normalisation, pre-checks), with the same refusals.
+async fn counter_photo(
+    req: &HttpRequest,
+    payload: web::Payload,
+    lang: Lang,
+) -> Result<CounterPhoto, ApiError> {
+    if !is_multipart(req) {
+        let PhotoChoice::OnFile = read_choice(req, payload).await?;
+        return Ok(CounterPhoto::OnFile);
+    }
+    let bytes = read_counter_photo(req, payload).await?;
+    let normalised = intake(bytes, lang).await?;
+    Ok(CounterPhoto::Taken {
+        jpeg: normalised.jpeg,
+    })
+}
+
+/// What the audit keeps of a refused photo or body.
+fn refusal_detail(e: &ApiError) -> Option<Value> {
+    match e {
+        ApiError::PhotoRejected(failed) => Some(json!({
+            "failed_checks": failed.iter().map(|r| r.code).collect::<Vec<_>>()
+        })),
+        ApiError::PhotoUnreadable(why) => Some(json!({ "reason": why })),
+        _ => None,
+    }
+}
+
+/// Issue the e-licence on the holder's behalf. JSON `{"photo":"on_file"}`: with the photo on
+/// file (the same pre-checks as the app; 409 `e_licence_exists` when there is one already).
+/// Multipart with the field `photo`: the photo taken at the counter, checked like an app
+/// upload; the clerk's approval replaces remote review. With a current e-licence the counter
+/// photo replaces its photo (200, its codes re-signed); otherwise the e-licence is generated
+/// (201). A pending remote submission is superseded; the holder is notified.
+#[utoipa::path(tag = "clerk", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Licence number")),
+    request_body(content(
+        (IssueRequest = "application/json"),
+        (CounterPhotoDoc = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, body = CounterIssueView, description = "Generated"),
+        (status = 200, body = CounterIssueView, description = "The counter photo went on the current e-licence"),
+        (status = 403, body = ErrorEnvelopeDoc, description = "forbidden (not a clerk), other_authority"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "licence_not_found"),
+        (status = 409, body = ErrorEnvelopeDoc, description = "e_licence_exists, photo_required"),
+        (status = 413, body = ErrorEnvelopeDoc, description = "payload_too_large"),
+        (status = 415, body = ErrorEnvelopeDoc, description = "unsupported_photo_format, unsupported_media_type"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "not_eligible (every reason), photo_on_file_unusable, photo_rejected, photo_unreadable"),
+    ))]
+#[post("/counter/licences/{number}/e-licence")]
+pub async fn issue(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    lang: Lang,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let number = parse_number(&path)?;
+    let (today, now) = (state.clock.today(), state.clock.now());
+    // Before the body is read: a clerk of this licence's authority, the licence eligible.
+    let admitted = number.clone();
+    let clerk = state
+        .authorized(token, move |conn, p| {
+            let clerk = Clerk::of(&p)?;
+            counter::admit(conn, &clerk, &admitted, today, now)
+                .map_err(|e| counter_error(e, lang))?;
+            Ok(clerk)
+        })
+        .await?;
+    let photo = match counter_photo(&req, payload, lang).await {
+        Ok(photo) => photo,
+        Err(refused) => {
+            let (who, which, detail) = (clerk.clone(), number.clone(), refusal_detail(&refused));
+            let code = refused.code();
+            let audited = state
+                .db
+                .run(move |conn| {
+                    counter::refuse(
+                        conn,
+                        &who,
+                        &which,
+                        counter::ISSUE,
+                        code,
+                        detail.as_ref(),
+                        now,
+                    )
+                })
+                .await;
+            if let Err(e) = audited {
+                tracing::error!(error = %e, "a refused counter photo could not be audited");
+                return Err(e.into());
+            }
+            return Err(refused);
+        }
+    };
+    let masked = number.masked();
+    let done: CounterIssued = state
+        .db
+        .run(move |conn| {
+            counter::issue(conn, &clerk, &number, &photo, today, now)
+                .map_err(|e| counter_error(e, lang))
+        })
+        .await?;
+    let action = if done.created {
+        counter::ISSUE
+    } else {
+        counter::PHOTO_CHANGE
+    };
+    tracing::info!(licence = %masked, e_licence = %done.e_licence.row.id, action, "counter issuance");
+    let view = CounterIssueView {
+        action,
+        e_licence: done.e_licence.into(),
+        superseded_submission: done.superseded_submission,
+    };
+    Ok(if done.created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(view))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CounterAuditQuery {
+    /// Only actions of this clerk token id.
+    pub clerk: Option<String>,
+    /// Only actions on this licence number.
+    pub licence: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<i64>,
+    /// 1 to 500, default 100.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterAuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub clerk_token_id: String,
+    pub authority: String,
+    /// lookup | issue | photo_change
+    pub action: String,
+    pub licence_number: String,
+    /// `ok`, or the error code the clerk was answered with.
+    pub outcome: String,
+    #[schema(value_type = Object)]
+    pub detail: Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterAuditPage {
+    pub entries: Vec<CounterAuditEntry>,
+    /// Pass as `after` for the next page; null when this page is the last.
+    pub next: Option<i64>,
+}
+
+/// The counter audit, oldest first: every clerk action, refusals included.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(CounterAuditQuery), responses(
+    (status = 200, body = CounterAuditPage),
+    (status = 400, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
+))]
+#[get("/audit/counter")]
+pub async fn audit(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    query: web::Query<CounterAuditQuery>,
+) -> Result<web::Json<CounterAuditPage>, ApiError> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let filter = CounterAuditFilter {
+        clerk_token_id: q.clerk,
+        licence_number: q.licence,
+        from: q.from,
+        to: q.to,
+        after_id: q.after,
+        limit,
+    };
+    let rows = state
+        .authorized(token, move |conn, p| {
+            p.require(Role::Admin)?;
+            Ok(counter_audit::page(conn, &filter)?)
+        })
+        .await?;
+    let next = next_cursor(rows.last().map(|r| r.id), rows.len(), limit);
+    let entries = rows
+        .into_iter()
+        .map(|r| CounterAuditEntry {
+            id: r.id,
+            at: r.at.and_utc(),
+            clerk_token_id: r.clerk_token_id,
+            authority: r.authority,
+            action: r.action,
+            licence_number: r.licence_number,
+            outcome: r.outcome,
+            detail: r
+                .detail
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok())
+                .unwrap_or(Value::Null),
+        })
+        .collect();
+    Ok(web::Json(CounterAuditPage { entries, next }))
+}

@@ -103,7 +103,8 @@ mod yyyymmdd {
 
 /// The date a `YYYYMMDD` number names (years 1000-9999), or `None`.
 pub fn date_of_number(n: u32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100).filter(|d| d.year() >= 1000)
+    NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100)
+        .filter(|d| d.year() >= 1000)
 }
 
 /// A date as the `YYYYMMDD` number the codes carry.

@@ -259,16 +259,23 @@ mod tests {
         assert_eq!(
             hex,
             concat!(
-                "a3",                 // map(3)
-                "04", "1a6b039418",   // 4 (exp): 1795396632
-                "07", "46416243644566", // 7 (cti): h'416243644566' ("AbCdEf")
-                "3a00010000",         // -65537
-                "a5",                 // map(5)
-                "01", "69e5bca0e5b08fe4bc9f", // 1: "张小伟"
-                "02", "624331",       // 2: "C1"
-                "03", "1a013573f1",   // 3: 20280305
-                "04", "00",           // 4: 0 (valid)
-                "05", "01",           // 5: 1 (rental)
+                "a3", // map(3)
+                "04",
+                "1a6b039418", // 4 (exp): 1795396632
+                "07",
+                "46416243644566", // 7 (cti): h'416243644566' ("AbCdEf")
+                "3a00010000",     // -65537
+                "a5",             // map(5)
+                "01",
+                "69e5bca0e5b08fe4bc9f", // 1: "张小伟"
+                "02",
+                "624331", // 2: "C1"
+                "03",
+                "1a013573f1", // 3: 20280305
+                "04",
+                "00", // 4: 0 (valid)
+                "05",
+                "01", // 5: 1 (rental)
             )
         );
         assert_eq!(bytes.len(), 46);
@@ -320,7 +327,10 @@ mod tests {
             (key::PURPOSE, Value::Integer(0.into())),
             (key::PURPOSE, Value::Integer(4.into())),
         ] {
-            assert!(MinimalClaims::from_cbor(&edited(k, Some(bad))).is_err(), "{k}");
+            assert!(
+                MinimalClaims::from_cbor(&edited(k, Some(bad))).is_err(),
+                "{k}"
+            );
         }
         // A key twice in our map.
         let mut v = value(&claims());

@@ -191,7 +191,11 @@ fn check_code(
         Ok(c) => c,
         Err(_) => return Ok(Outcome::refused(Check::Fail, Check::Skipped, "malformed")),
     };
-    let outcome = Outcome::checked(Check::Pass, claims.is_expired(now), Some(claims.jti.clone()));
+    let outcome = Outcome::checked(
+        Check::Pass,
+        claims.is_expired(now),
+        Some(claims.jti.clone()),
+    );
     let e_licence = e_licences::find_by_serial(conn, claims.e_licence)?;
     live_status(conn, outcome, e_licence, Some(&claims.sub), today)
 }

@@ -13,8 +13,8 @@
 
 use super::base45;
 use super::keys::KeyRing;
-use coset::{iana, CoseSign1, CoseSign1Builder, HeaderBuilder};
 use coset::TaggedCborSerializable;
+use coset::{iana, CoseSign1, CoseSign1Builder, HeaderBuilder};
 use ed25519_dalek::{Signature, VerifyingKey};
 
 /// Why a text was refused. `code()` is the stable reason code shown to verifiers.
@@ -212,8 +212,14 @@ mod tests {
             (format!("{PREFIX}{}", "0".repeat(1100)), CoseError::Oversize),
             (format!("X1:{body}"), CoseError::BadPrefix),
             (body.to_owned(), CoseError::BadPrefix),
-            (format!("{PREFIX}{}", body.to_lowercase()), CoseError::BadBase45),
-            (format!("{PREFIX}{}", &body[..body.len() - 1]), CoseError::BadBase45),
+            (
+                format!("{PREFIX}{}", body.to_lowercase()),
+                CoseError::BadBase45,
+            ),
+            (
+                format!("{PREFIX}{}", &body[..body.len() - 1]),
+                CoseError::BadBase45,
+            ),
             (enc(&flipped), CoseError::BadSignature),
             (enc(&bytes[..bytes.len() - 10]), CoseError::Malformed),
             (enc(&bytes[1..]), CoseError::Malformed),

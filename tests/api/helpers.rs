@@ -347,3 +347,19 @@ pub fn record_with_photo(number: &str) -> Value {
     r["photo_taken"] = serde_json::json!("2026-05-01");
     r
 }
+
+/// A partner's token (a car-rental firm, insurer or employer) bound to `purpose`.
+pub fn partner_token(app: &TestApp, purpose: &str) -> String {
+    elicence::auth::create_bound_token(
+        &mut app.test_db.db.get().unwrap(),
+        Role::Partner,
+        elicence::auth::TokenBinding {
+            licence: None,
+            scope: Some(purpose),
+            label: Some("partner desk"),
+        },
+        test_now(),
+    )
+    .unwrap()
+    .secret
+}

@@ -3,11 +3,11 @@
 
 use crate::auth::Principal;
 use crate::domain::photo_rules::precheck_message;
+use crate::domain::purpose::Purpose;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
 use crate::http::upload::is_multipart;
-use crate::domain::purpose::Purpose;
 use crate::http::views::{reason_view, DisplayCodeView, ELicenceView, LicenceDocument, ReasonView};
 use crate::i18n::Lang;
 use crate::service::codes;
@@ -218,7 +218,14 @@ pub async fn code(
     let code = state
         .authorized(token, move |conn, p| {
             let (e, stored) = current(conn, &p)?;
-            Ok(codes::issue_for(conn, &app.keys, purpose, &e, &stored, moment(&app))?)
+            Ok(codes::issue_for(
+                conn,
+                &app.keys,
+                purpose,
+                &e,
+                &stored,
+                moment(&app),
+            )?)
         })
         .await?;
     Ok(web::Json(code.into()))

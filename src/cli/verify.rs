@@ -11,6 +11,7 @@ mod status_list;
 
 use super::CliError;
 use crate::clock::{Clock, SystemClock};
+use crate::domain::purpose::Purpose;
 use crate::offline::scan::{self, ScanError};
 use crate::offline::{Verdict, Verifier};
 use chrono::{DateTime, Utc};
@@ -41,6 +42,10 @@ pub struct VerifyArgs {
     /// One JSON object a line per code instead of text.
     #[arg(long)]
     json: bool,
+    /// The purpose the codes must be made for: roadside (police, the default) or a minimal
+    /// one (rental, insurance, employment); codes for any other purpose are purpose_mismatch.
+    #[arg(long, value_enum, default_value_t = Purpose::Roadside)]
+    purpose: Purpose,
     /// Threads verifying signatures (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<NonZeroUsize>,
@@ -109,13 +114,21 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     for why in ignored {
         eprintln!("warning: {}: {why}", args.jwks);
     }
-    let mut verifier = Verifier::new(keys);
+    let mut verifier = Verifier::for_purpose(keys, args.purpose);
     if let Some(source) = &args.status_list {
         let check = status_list::load(source, verifier.keys()).map_err(CliError::usage)?;
         let (line, warning) = status_list::describe(check.info(), now, output::beijing);
         eprintln!("{line}");
         if let Some(warning) = warning {
             eprintln!("warning: {warning}");
+        }
+        if args.purpose.is_minimal() {
+            // Minimal codes carry no e-licence serial (docs/code-format.md, "Purposes").
+            eprintln!(
+                "warning: {} codes carry no e-licence serial: the status list is not used; \
+                 each code's verdict at signing (at most its lifetime old) stands",
+                args.purpose.code()
+            );
         }
         verifier = verifier.with_check(check);
     }

@@ -81,7 +81,7 @@ pub fn photo_tag_of_digest(sha256: &[u8; 32]) -> String {
 
 /// `Option<NaiveDate>` as a `YYYYMMDD` number, or null.
 mod yyyymmdd {
-    use chrono::{Datelike, NaiveDate};
+    use chrono::NaiveDate;
     use serde::{de, Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
@@ -95,14 +95,20 @@ mod yyyymmdd {
         let Some(n) = Option::<u32>::deserialize(d)? else {
             return Ok(None);
         };
-        NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100)
-            .filter(|d| d.year() >= 1000)
+        super::date_of_number(n)
             .map(Some)
             .ok_or_else(|| de::Error::custom(format!("{n} is not a YYYYMMDD date")))
     }
 }
 
-fn date_number(d: NaiveDate) -> u32 {
+/// The date a `YYYYMMDD` number names (years 1000-9999), or `None`.
+pub fn date_of_number(n: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100)
+        .filter(|d| d.year() >= 1000)
+}
+
+/// A date as the `YYYYMMDD` number the codes carry.
+pub fn date_number(d: NaiveDate) -> u32 {
     // Licence dates are years 1900-9999: always eight digits.
     d.year().clamp(0, 9999) as u32 * 10_000 + d.month() * 100 + d.day()
 }

@@ -5,6 +5,7 @@ pub mod code;
 pub mod eligibility;
 pub mod licence;
 pub mod licence_class;
+pub mod minimal;
 pub mod photo_rules;
 pub mod purpose;
 pub mod record;

@@ -222,11 +222,15 @@ pub struct AdminLicenceView {
 /// The short-lived codes the app shows: QR text and barcode digits.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DisplayCodeView {
-    /// Compact JWS for the QR code (see docs/code-format.md).
+    /// The QR text (see docs/code-format.md): a compact JWS for `roadside`, `EL1:` and a
+    /// Base45 COSE_Sign1 for a minimal purpose.
     pub code: String,
-    /// Numeric one-time token for the Code 128 barcode; resolves online only.
+    /// Numeric one-time token for the Code 128 barcode; resolves online only, for a verifier
+    /// of this purpose only.
     pub barcode: String,
     pub expires_at: DateTime<Utc>,
+    /// What both were made for: roadside, rental, insurance or employment.
+    pub purpose: crate::domain::purpose::Purpose,
 }
 
 impl From<crate::service::codes::DisplayCode> for DisplayCodeView {
@@ -235,6 +239,7 @@ impl From<crate::service::codes::DisplayCode> for DisplayCodeView {
             code: d.code,
             barcode: d.barcode,
             expires_at: d.expires_at,
+            purpose: d.purpose,
         }
     }
 }
@@ -302,6 +307,56 @@ pub struct LiveEligibility {
     pub eligible: bool,
     pub reasons: Vec<ReasonView>,
     pub synced_at: DateTime<Utc>,
+}
+
+/// What a partner (rental, insurance, employment) learns from a scan: the qualification, never
+/// the licence number, address, points, photo or why a licence may not drive.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerVerificationView {
+    pub valid: bool,
+    /// The purpose the partner verifies for; codes made for any other are `purpose_mismatch`.
+    pub purpose: crate::domain::purpose::Purpose,
+    pub checks: ChecksView,
+    /// Set when the code or barcode named a current holder.
+    pub holder: Option<QualificationView>,
+    /// Set with `holder`: may this licence drive now (the registry copy today)?
+    pub valid_now: Option<bool>,
+    /// When the scanned QR code expires (not set for a barcode, which is used up by the scan).
+    pub code_expires_at: Option<DateTime<Utc>>,
+    /// Every reason the scan is invalid: about the code (`bad_signature`, `expired`,
+    /// `purpose_mismatch`, `barcode_used`, …), and `not_valid_now` for the licence.
+    pub reasons: Vec<String>,
+}
+
+/// The driving qualification, as a partner sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QualificationView {
+    pub name: String,
+    pub classes: Vec<&'static str>,
+    /// The classes these allow (a C1 licence drives C2, C3 and C4 vehicles too).
+    pub drivable_classes: Vec<&'static str>,
+    /// `null` is long-term (长期).
+    pub valid_until: Option<NaiveDate>,
+}
+
+impl QualificationView {
+    pub fn new(l: &Licence) -> Self {
+        let summary = LicenceSummary::new(l);
+        QualificationView {
+            name: summary.name,
+            classes: summary.classes,
+            drivable_classes: summary.drivable_classes,
+            valid_until: summary.valid_until,
+        }
+    }
+}
+
+/// The answer to a scan: an officer's, or a partner's minimal one.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum VerifyAnswer {
+    Officer(VerificationView),
+    Partner(PartnerVerificationView),
 }
 
 #[derive(Debug, Serialize, ToSchema)]

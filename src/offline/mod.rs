@@ -9,6 +9,7 @@
 
 mod batch;
 pub mod keys;
+pub mod minimal;
 pub mod scan;
 pub mod status;
 
@@ -17,6 +18,9 @@ pub use keys::{JwksError, KeySet};
 pub use status::{ListInfo, StatusListCheck};
 
 use crate::domain::code::{CodeClaims, CODE_TYP};
+use crate::domain::minimal::{MinimalClaims, MINIMAL_PREFIX};
+use crate::domain::purpose::Purpose;
+use crate::signing::cose::CoseError;
 use crate::signing::{jws, JwsError};
 use chrono::{DateTime, Utc};
 
@@ -26,6 +30,15 @@ pub enum Invalid {
     /// The header, the key or the signature.
     #[error(transparent)]
     Jws(#[from] JwsError),
+    /// The prefix, the Base45, the COSE_Sign1, the key or the signature of a minimal code.
+    #[error(transparent)]
+    Cose(#[from] CoseError),
+    /// A code we signed, for another purpose than the verifier's.
+    #[error("the code was made for another purpose")]
+    PurposeMismatch,
+    /// A minimal code whose verdict at signing was "may not drive" (the reason is not said).
+    #[error("the licence was not valid when the code was signed")]
+    NotValidAtSigning,
     /// Signed by us, but the claims are not the documented ones.
     #[error("the claims are missing or malformed")]
     Claims,
@@ -52,6 +65,9 @@ impl Invalid {
     pub fn code(&self) -> &str {
         match self {
             Invalid::Jws(e) => e.code(),
+            Invalid::Cose(e) => e.code(),
+            Invalid::PurposeMismatch => "purpose_mismatch",
+            Invalid::NotValidAtSigning => "not_valid_now",
             Invalid::Claims => "malformed",
             Invalid::Expired => "expired",
             Invalid::AtSigning(reason) => reason,
@@ -105,6 +121,8 @@ pub struct Verdict {
     /// The claims: set only once the signature verified and the claims parsed, so nothing
     /// about a holder is ever shown from a code we did not sign.
     pub claims: Option<CodeClaims>,
+    /// The claims of a minimal code, for a verifier of that purpose (same rule).
+    pub minimal: Option<MinimalClaims>,
     /// Every reason the code is not valid; empty when it is.
     pub reasons: Vec<Invalid>,
 }
@@ -122,19 +140,32 @@ impl Verdict {
     }
 }
 
-/// The published keys and the checks applied after the signature.
+/// The published keys, the purpose the codes must be for, and the checks applied after the
+/// signature of a roadside code.
 pub struct Verifier {
     keys: KeySet,
+    purpose: Purpose,
     checks: Vec<Box<dyn ClaimCheck>>,
 }
 
 impl Verifier {
-    /// The documented checks: expiry, then the status at signing.
+    /// A roadside verifier with the documented checks: expiry, then the status at signing.
     pub fn new(keys: KeySet) -> Verifier {
+        Verifier::for_purpose(keys, Purpose::Roadside)
+    }
+
+    /// A verifier of the codes made for `purpose`. For a minimal purpose, the checks after
+    /// the signature are fixed: expiry, then the verdict at signing.
+    pub fn for_purpose(keys: KeySet, purpose: Purpose) -> Verifier {
         Verifier {
             keys,
+            purpose,
             checks: vec![Box::new(NotExpired), Box::new(DrivableAtSigning)],
         }
+    }
+
+    pub fn purpose(&self) -> Purpose {
+        self.purpose
     }
 
     /// Adds a check run after the documented ones (the seam for the offline status list).
@@ -151,12 +182,41 @@ impl Verifier {
     /// header (strict), key from our JWKS by `kid`, strict Ed25519 signature, claims, then the
     /// checks at `now`. The time is given, never read here.
     pub fn verify(&self, code: &str, now: DateTime<Utc>) -> Verdict {
+        if self.purpose.is_minimal() {
+            return self.verify_minimal(code, now);
+        }
+        if code.starts_with(MINIMAL_PREFIX) {
+            return Verdict::refused(minimal::for_roadside(code, |kid| self.keys.get(kid)));
+        }
         let verified = match jws::verify_with(code, CODE_TYP, |kid| self.keys.get(kid)) {
             Ok(v) => v,
             Err(e) => return Verdict::refused(e),
         };
         let key = self.keys.index_of(&verified.header.kid);
         self.after_signature(key, &verified.payload, now)
+    }
+
+    /// A minimal code, as docs/code-format.md ("Purposes") tells partners: prefix, Base45,
+    /// COSE_Sign1 (strict), key by `kid`, signature, claims, purpose, then `now < exp` and the
+    /// verdict at signing.
+    fn verify_minimal(&self, code: &str, now: DateTime<Utc>) -> Verdict {
+        let (kid, claims) = match minimal::read(code, self.purpose, |kid| self.keys.get(kid)) {
+            Ok(read) => read,
+            Err(e) => return Verdict::refused(e),
+        };
+        let mut reasons = Vec::new();
+        if claims.is_expired(now) {
+            reasons.push(Invalid::Expired);
+        }
+        if !claims.valid_at_signing {
+            reasons.push(Invalid::NotValidAtSigning);
+        }
+        Verdict {
+            key: self.keys.index_of(&kid),
+            minimal: Some(claims),
+            reasons,
+            ..Verdict::default()
+        }
     }
 
     /// Everything after a verified signature: the claims and the checks.
@@ -175,6 +235,7 @@ impl Verifier {
             key,
             claims: Some(claims),
             reasons,
+            minimal: None,
         }
     }
 }

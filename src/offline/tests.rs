@@ -398,3 +398,211 @@ fn a_status_list_not_signed_by_a_published_key_is_refused() {
         TokenError::Jws(JwsError::WrongType)
     );
 }
+
+mod minimal_codes {
+    use super::*;
+    use crate::domain::minimal::{example_minimal, MinimalClaims, MINIMAL_PREFIX};
+    use crate::domain::purpose::Purpose;
+    use crate::render::qr::QrMatrix;
+    use crate::signing::{base45, cose};
+
+    impl Fixture {
+        fn sign_minimal(&self, claims: &MinimalClaims) -> String {
+            cose::sign_text(&self.ring, MINIMAL_PREFIX, claims.to_cbor())
+        }
+
+        fn verifier_for(&self, purpose: Purpose) -> Verifier {
+            let jwks = serde_json::to_vec(&self.ring.jwks()).unwrap();
+            Verifier::for_purpose(KeySet::from_jwks_json(&jwks).unwrap().0, purpose)
+        }
+    }
+
+    fn minimal() -> MinimalClaims {
+        example_minimal(EXP)
+    }
+
+    fn reasons(v: &Verifier, code: &str, now: DateTime<Utc>) -> Vec<String> {
+        let one = v.verify(code, now);
+        assert_eq!(
+            v.verify_all(&[code], now, 2),
+            std::slice::from_ref(&one),
+            "{code}"
+        );
+        one.reasons.iter().map(|r| r.code().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_minimal_code_verifies_for_its_purpose_and_no_other() {
+        let f = fixture();
+        let code = f.sign_minimal(&minimal());
+        let rental = f.verifier_for(Purpose::Rental);
+        let v = rental.verify(&code, now());
+        assert!(v.is_valid(), "{:?}", v.reasons);
+        assert_eq!(v.minimal, Some(minimal()));
+        assert_eq!(v.claims, None);
+        assert_eq!(rental.keys().kid(v.key.unwrap()), f.ring.active_kid());
+        for other in [Purpose::Insurance, Purpose::Employment, Purpose::Roadside] {
+            let v = f.verifier_for(other).verify(&code, now());
+            assert_eq!(v.reasons, [Invalid::PurposeMismatch], "{other:?}");
+            assert_eq!((v.minimal, v.claims), (None, None), "nothing is shown");
+        }
+        // A roadside code shown to a partner, and a minimal one mixed into an officer's file.
+        let roadside = f.sign(&claims(7));
+        assert_eq!(reasons(&rental, &roadside, now()), ["purpose_mismatch"]);
+        let mixed = vec![roadside.clone(), code.clone(), roadside];
+        let all = f.verifier.verify_all(&mixed, now(), 1);
+        assert!(all[0].is_valid() && all[2].is_valid());
+        assert_eq!(all[1].reasons, [Invalid::PurposeMismatch]);
+    }
+
+    #[test]
+    fn expiry_and_the_verdict_at_signing_follow_the_claims() {
+        let f = fixture();
+        let rental = f.verifier_for(Purpose::Rental);
+        let code = f.sign_minimal(&minimal());
+        assert!(reasons(&rental, &code, at(EXP - 1)).is_empty());
+        assert_eq!(reasons(&rental, &code, at(EXP)), ["expired"]);
+        let barred = MinimalClaims {
+            valid_at_signing: false,
+            ..minimal()
+        };
+        let code = f.sign_minimal(&barred);
+        assert_eq!(reasons(&rental, &code, now()), ["not_valid_now"]);
+        assert_eq!(
+            reasons(&rental, &code, at(EXP + 5)),
+            ["expired", "not_valid_now"]
+        );
+    }
+
+    #[test]
+    fn broken_minimal_codes_are_refused_with_their_codes() {
+        let f = fixture();
+        let stranger = fixture();
+        let rental = f.verifier_for(Purpose::Rental);
+        let code = f.sign_minimal(&minimal());
+        let bytes = base45::decode(&code[MINIMAL_PREFIX.len()..]).unwrap();
+        let enc = |b: &[u8]| format!("{MINIMAL_PREFIX}{}", base45::encode(b));
+        let mut tampered = bytes.clone();
+        // A byte of the name (inside the payload) changed, the signature kept.
+        let at_name = bytes.windows(3).position(|w| w == "张".as_bytes()).unwrap();
+        tampered[at_name + 2] ^= 1;
+        // Signed by us, but claims that are not ours.
+        let not_claims = cose::sign_text(&f.ring, MINIMAL_PREFIX, b"\xa0".to_vec());
+        for (text, reason) in [
+            (enc(&tampered), "bad_signature"),
+            (enc(&bytes[..bytes.len() - 1]), "malformed"),
+            (code[..code.len() - 3].to_owned(), "malformed"),
+            // A length of 1 modulo 3 (a lone character): never Base45.
+            (
+                code[..4 + (code.len() - 4) / 3 * 3 - 2].to_owned(),
+                "bad_base45",
+            ),
+            (code.replacen("EL1:", "HC1:", 1), "bad_prefix"),
+            (code.to_lowercase(), "bad_prefix"),
+            (format!("{}a", &code), "bad_base45"),
+            ("EL1:".to_owned() + &"0".repeat(2000), "oversize"),
+            (String::new(), "bad_prefix"),
+            (not_claims, "malformed"),
+            (stranger.sign_minimal(&minimal()), "unknown_kid"),
+        ] {
+            assert_eq!(reasons(&rental, &text, now()), [reason], "{text:.40}");
+            // An officer's terminal says the same of a broken minimal code.
+            if text.starts_with(MINIMAL_PREFIX) {
+                assert_eq!(reasons(&f.verifier, &text, now()), [reason], "{text:.40}");
+            }
+        }
+    }
+
+    /// The QR versions of docs/code-format.md ("Purposes"), measured on signed codes.
+    #[test]
+    fn the_minimal_code_fits_version_10_and_the_sizes_are_the_documented_ones() {
+        let f = fixture();
+        let measure = |name: &str, classes: &str, valid_until: Option<&str>| {
+            let code = f.sign_minimal(&MinimalClaims {
+                name: name.into(),
+                classes: classes.into(),
+                valid_until: valid_until.map(|d| d.parse().unwrap()),
+                ..minimal()
+            });
+            let qr = QrMatrix::encode(&code).unwrap();
+            eprintln!(
+                "{name} / {classes}: {} chars, version {}",
+                code.len(),
+                qr.version()
+            );
+            (code.len(), qr.version())
+        };
+        let day = Some("2028-03-05");
+        // The typical holder: three Chinese characters, C1.
+        assert_eq!(measure("张小伟", "C1", day), (256, 9));
+        assert_eq!(measure("张小伟", "C1,D", day), (259, 9));
+        assert_eq!(measure("欧阳小伟", "A1,A2,D", day), (268, 10));
+        // A 20-character foreign name, with a date and long-term.
+        assert_eq!(measure("MUHAMMAD ALI RAHMANI", "C1", day), (273, 10));
+        assert_eq!(measure("MUHAMMAD ALI RAHMANI", "C1", None), (267, 10));
+        // The longest names that still fit version 10 with C1, and one character more.
+        assert_eq!(measure(&"A".repeat(44), "C1", day), (310, 10));
+        assert_eq!(measure(&"A".repeat(45), "C1", day), (312, 11));
+        assert_eq!(measure(&"张".repeat(14), "C1", day), (307, 10));
+        assert_eq!(measure(&"张".repeat(15), "C1", day), (312, 11));
+        // The worst the registry allows: 64 characters of 3 bytes, every class.
+        let all = "A1,A2,A3,B1,B2,C1,C2,C3,C4,C5,C6,D,E,F,M,N,P";
+        assert_eq!(measure(&"龘".repeat(64), all, day), (598, 15));
+    }
+}
+
+/// The worked example of docs/code-format.md ("Purposes"), signed by a fixed key: Ed25519 is
+/// deterministic, so the code in the document is exactly what we sign and it verifies.
+mod documented_example {
+    use super::*;
+    use crate::domain::minimal::{MinimalClaims, MINIMAL_PREFIX};
+    use crate::domain::purpose::Purpose;
+    use crate::signing::cose;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A key ring holding only the key of seed 7·32 (a test key, never a real one).
+    fn fixed_ring() -> (tempfile::TempDir, KeyRing) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let kid = crate::signing::thumbprint(&key.verifying_key());
+        let pem_path = dir.path().join(format!("{kid}.pem"));
+        let pem = key
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .unwrap();
+        std::fs::write(&pem_path, pem.as_bytes()).unwrap();
+        std::fs::set_permissions(&pem_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let manifest = json!({"keys": [{"kid": kid, "state": "active",
+            "created_at": "2026-11-25T00:00:00Z"}]});
+        std::fs::write(dir.path().join("keyring.json"), manifest.to_string()).unwrap();
+        let ring = KeyRing::open(dir.path()).unwrap();
+        (dir, ring)
+    }
+
+    #[test]
+    fn the_documented_minimal_code_is_what_we_sign() {
+        let (_dir, ring) = fixed_ring();
+        let claims = MinimalClaims {
+            purpose: Purpose::Rental,
+            name: "张伟".into(),
+            classes: "C1,D".into(),
+            valid_until: "2028-03-05".parse().ok(),
+            valid_at_signing: true,
+            exp: 1_795_598_879,
+            cti: *b"zGb3vE",
+        };
+        let code = cose::sign_text(&ring, MINIMAL_PREFIX, claims.to_cbor());
+        let jwks = serde_json::to_string(&ring.jwks()).unwrap();
+        let bytes = crate::signing::base45::decode(&code[4..]).unwrap();
+        // ZLIB (as the COVID certificate used) would make it longer, not shorter.
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut z, &bytes).unwrap();
+        assert_eq!((bytes.len(), z.finish().unwrap().len()), (167, 178));
+        let (keys, _) = KeySet::from_jwks_json(jwks.as_bytes()).unwrap();
+        let v = Verifier::for_purpose(keys, Purpose::Rental).verify(&code, at(1_795_598_800));
+        assert!(v.is_valid(), "{:?}", v.reasons);
+        assert_eq!(code, DOCUMENTED_CODE);
+    }
+
+    const DOCUMENTED_CODE: &str = "EL1:RRQW6BSLK/-4Q6B0W5$%6AY9LUD+1A-PEDJDDFFRQE6C9SDB0ZAQM6Q1C2N8DIA6QDNKE+Y9 8DT2CCRDS6BHRKDF3-$0N-3.+8419YM6$X8100000V%KG0D3%NB-SQ4KHUCX96-Q8.C33Y65LU500T70T98OQOGBD9PFLSK%+SBN1ZH5T1MBML2JB2P8W8JA6OBT4Q%U8*9.I77ROA83A IHG70.21ODB1URR3:-R$THI-ICPCUK8V5N90";
+}

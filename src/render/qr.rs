@@ -1,4 +1,5 @@
 use super::{png_from_luma, push_dark_runs, svg_document, RenderError};
+use crate::signing::base45;
 use qrcode::bits::{encode_auto, Bits};
 use qrcode::{Color, EcLevel, QrCode, Version};
 
@@ -12,15 +13,24 @@ pub struct QrMatrix {
 }
 
 impl QrMatrix {
-    /// Encodes at error-correction level M in the smallest version that holds `text`.
+    /// Encodes at error-correction level M in the smallest version that holds `text`. Text
+    /// entirely in the alphanumeric set (a minimal code: prefix and Base45) is one
+    /// alphanumeric segment, 5.5 bits a character.
     pub fn encode(text: &str) -> Result<QrMatrix, RenderError> {
         let data = text.as_bytes();
-        let auto = encode_auto(data, EcLevel::M).map_err(|_| RenderError::QrTooLong)?;
-        // The crate's segmenter pays for mode switches around stray digit runs, so base64url
-        // text can land one version above what plain byte mode needs: try that version too.
-        let bits = match auto.version() {
-            Version::Normal(v) if v > 1 => byte_mode(data, v - 1).unwrap_or(auto),
-            _ => auto,
+        let bits = if base45::is_qr_alphanumeric(text) {
+            (1..=40)
+                .find_map(|v| alphanumeric_mode(data, v))
+                .ok_or(RenderError::QrTooLong)?
+        } else {
+            let auto = encode_auto(data, EcLevel::M).map_err(|_| RenderError::QrTooLong)?;
+            // The crate's segmenter pays for mode switches around stray digit runs, so
+            // base64url text can land one version above what plain byte mode needs: try that
+            // version too.
+            match auto.version() {
+                Version::Normal(v) if v > 1 => byte_mode(data, v - 1).unwrap_or(auto),
+                _ => auto,
+            }
         };
         let code = QrCode::with_bits(bits, EcLevel::M).map_err(|_| RenderError::QrTooLong)?;
         let version = match code.version() {
@@ -82,6 +92,14 @@ impl QrMatrix {
     }
 }
 
+/// `data` as one alphanumeric segment in `version` at level M, if it fits.
+fn alphanumeric_mode(data: &[u8], version: i16) -> Option<Bits> {
+    let mut bits = Bits::new(Version::Normal(version));
+    bits.push_alphanumeric_data(data).ok()?;
+    bits.push_terminator(EcLevel::M).ok()?;
+    Some(bits)
+}
+
 /// `data` as one byte-mode segment in `version` at level M, if it fits.
 fn byte_mode(data: &[u8], version: i16) -> Option<Bits> {
     let mut bits = Bits::new(Version::Normal(version));
@@ -103,6 +121,21 @@ mod tests {
         assert_eq!(QrMatrix::encode(&"a".repeat(534)).unwrap().version(), 18);
         assert_eq!(
             QrMatrix::encode(&"a".repeat(5000)).err(),
+            Some(RenderError::QrTooLong)
+        );
+    }
+
+    #[test]
+    fn alphanumeric_text_is_one_alphanumeric_segment() {
+        // Alphanumeric capacities at level M: version 9 holds 262, 10 holds 311. A text of
+        // digits and letters would need version 13 in byte mode (311 bytes).
+        let text = |n: usize| "EL1:0A%".repeat(50)[..n].to_owned();
+        assert_eq!(QrMatrix::encode(&text(262)).unwrap().version(), 9);
+        assert_eq!(QrMatrix::encode(&text(263)).unwrap().version(), 10);
+        assert_eq!(QrMatrix::encode(&text(311)).unwrap().version(), 10);
+        assert_eq!(QrMatrix::encode(&text(312)).unwrap().version(), 11);
+        assert_eq!(
+            QrMatrix::encode(&"A".repeat(5000)).err(),
             Some(RenderError::QrTooLong)
         );
     }

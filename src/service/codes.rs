@@ -1,11 +1,16 @@
-//! Display codes: a short-lived signed JWS for the QR code and a one-time numeric token for
+//! Display codes: a short-lived signed code for the QR code and a one-time numeric token for
 //! the barcode, both expiring together. The app fetches a fresh pair each time it shows them.
+//! A roadside code is a JWS with the whole licence; a code for a minimal purpose (rental,
+//! insurance, employment) is a COSE_Sign1 in Base45 with the qualification only
+//! (`domain::minimal`). Each pair is stored with its purpose, which a scan must match.
 
 use crate::domain::code::{
     photo_tag_of_digest, CodeClaims, BARCODE_DIGITS, CODE_TYP, JTI_BYTES, STATUS_OK,
 };
 use crate::domain::eligibility::evaluate;
-use crate::signing::{jws, KeyRing};
+use crate::domain::minimal::{MinimalClaims, MINIMAL_PREFIX};
+use crate::domain::purpose::Purpose;
+use crate::signing::{cose, jws, KeyRing};
 use crate::storage::barcodes::{self, NewDisplayCode};
 use crate::storage::e_licences::ELicenceRow;
 use crate::storage::licences::StoredLicence;
@@ -20,6 +25,7 @@ pub struct DisplayCode {
     pub code: String,
     pub barcode: String,
     pub expires_at: DateTime<Utc>,
+    pub purpose: Purpose,
 }
 
 /// "ok", or the reason codes that stood at signing.
@@ -43,15 +49,62 @@ fn barcode_token() -> String {
         .collect()
 }
 
-fn code_id() -> String {
+fn code_id_bytes() -> [u8; JTI_BYTES] {
     let mut bytes = [0u8; JTI_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    bytes
+}
+
+/// The code's text and its `jti` (for a minimal code, its `cti` in base64url).
+fn signed_code(
+    ring: &KeyRing,
+    purpose: Purpose,
+    e_licence: &ELicenceRow,
+    stored: &StoredLicence,
+    today: NaiveDate,
+    expires_at: DateTime<Utc>,
+) -> Result<(String, String), StorageError> {
+    let l = &stored.licence;
+    let id = code_id_bytes();
+    if purpose.is_minimal() {
+        let claims = MinimalClaims {
+            purpose,
+            name: l.name.clone(),
+            classes: l.classes.to_codes(),
+            valid_until: l.valid_until,
+            valid_at_signing: evaluate(l, today).is_eligible(),
+            exp: expires_at.timestamp(),
+            cti: id,
+        };
+        let code = cose::sign_text(ring, MINIMAL_PREFIX, claims.to_cbor());
+        return Ok((code, claims.jti()));
+    }
+    let photo: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(&e_licence.photo_sha256)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| {
+            StorageError::Corrupt(format!("e-licence {}: photo digest", e_licence.id))
+        })?;
+    let claims = CodeClaims {
+        e_licence: e_licence.serial,
+        sub: l.number.as_str().to_owned(),
+        name: l.name.clone(),
+        classes: l.classes.to_codes(),
+        valid_until: l.valid_until,
+        status: status_at(stored, today),
+        photo: photo_tag_of_digest(&photo),
+        exp: expires_at.timestamp(),
+        jti: URL_SAFE_NO_PAD.encode(id),
+    };
+    let payload = serde_json::to_vec(&claims).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    Ok((jws::sign(ring, CODE_TYP, &payload), claims.jti))
 }
 
 /// Random ids collide about never; a collision is still handled by drawing again.
 const COLLISION_ATTEMPTS: usize = 4;
 
+/// A roadside display code (the JWS and its barcode).
 pub fn issue(
     conn: &mut DbConn,
     ring: &KeyRing,
@@ -61,41 +114,42 @@ pub fn issue(
     now: DateTime<Utc>,
     ttl: Duration,
 ) -> Result<DisplayCode, StorageError> {
+    let at = Moment { today, now, ttl };
+    issue_for(conn, ring, Purpose::Roadside, e_licence, stored, at)
+}
+
+/// When a code is signed and how long it lives.
+#[derive(Debug, Clone, Copy)]
+pub struct Moment {
+    pub today: NaiveDate,
+    pub now: DateTime<Utc>,
+    pub ttl: Duration,
+}
+
+/// A display code for `purpose`: the QR text and a barcode that resolves for that purpose only.
+pub fn issue_for(
+    conn: &mut DbConn,
+    ring: &KeyRing,
+    purpose: Purpose,
+    e_licence: &ELicenceRow,
+    stored: &StoredLicence,
+    at: Moment,
+) -> Result<DisplayCode, StorageError> {
+    let Moment { today, now, ttl } = at;
     // Whole seconds: `exp` is in seconds, and the barcode must not outlive its code.
     let expires_at = DateTime::from_timestamp((now + ttl).timestamp(), 0).unwrap_or(now + ttl);
-    let l = &stored.licence;
-    let photo: [u8; 32] = URL_SAFE_NO_PAD
-        .decode(&e_licence.photo_sha256)
-        .ok()
-        .and_then(|d| d.try_into().ok())
-        .ok_or_else(|| {
-            StorageError::Corrupt(format!("e-licence {}: photo digest", e_licence.id))
-        })?;
-    let mut claims = CodeClaims {
-        e_licence: e_licence.serial,
-        sub: l.number.as_str().to_owned(),
-        name: l.name.clone(),
-        classes: l.classes.to_codes(),
-        valid_until: l.valid_until,
-        status: status_at(stored, today),
-        photo: photo_tag_of_digest(&photo),
-        exp: expires_at.timestamp(),
-        jti: String::new(),
-    };
     for _ in 0..COLLISION_ATTEMPTS {
-        claims.jti = code_id();
-        let payload =
-            serde_json::to_vec(&claims).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        let code = jws::sign(ring, CODE_TYP, &payload);
+        let (code, jti) = signed_code(ring, purpose, e_licence, stored, today, expires_at)?;
         let barcode = barcode_token();
         let stored = barcodes::insert(
             conn,
             &NewDisplayCode {
                 token: &barcode,
-                jti: &claims.jti,
+                jti: &jti,
                 e_licence_id: &e_licence.id,
                 code: &code,
                 expires_at,
+                purpose: purpose.code(),
             },
         )?;
         if stored {
@@ -103,6 +157,7 @@ pub fn issue(
                 code,
                 barcode,
                 expires_at,
+                purpose,
             });
         }
     }
@@ -111,8 +166,8 @@ pub fn issue(
     ))
 }
 
-/// The display code the app is showing now: the newest one still unexpired and unscanned,
-/// or a fresh one. Lets the image routes render the same code the app shows.
+/// The roadside display code the app is showing now: the newest one still unexpired and
+/// unscanned, or a fresh one. Lets the image routes render the same code the app shows.
 pub fn current_or_issue(
     conn: &mut DbConn,
     ring: &KeyRing,
@@ -122,12 +177,26 @@ pub fn current_or_issue(
     now: DateTime<Utc>,
     ttl: Duration,
 ) -> Result<DisplayCode, StorageError> {
-    match barcodes::latest_live(conn, &e_licence.id, now)? {
+    let at = Moment { today, now, ttl };
+    current_or_issue_for(conn, ring, Purpose::Roadside, e_licence, stored, at)
+}
+
+/// [`current_or_issue`] for `purpose`: the newest live code made for it, or a fresh one.
+pub fn current_or_issue_for(
+    conn: &mut DbConn,
+    ring: &KeyRing,
+    purpose: Purpose,
+    e_licence: &ELicenceRow,
+    stored: &StoredLicence,
+    at: Moment,
+) -> Result<DisplayCode, StorageError> {
+    match barcodes::latest_live(conn, &e_licence.id, purpose.code(), at.now)? {
         Some((barcode, code, expires_at)) => Ok(DisplayCode {
             code,
             barcode,
             expires_at,
+            purpose,
         }),
-        None => issue(conn, ring, e_licence, stored, today, now, ttl),
+        None => issue_for(conn, ring, purpose, e_licence, stored, at),
     }
 }

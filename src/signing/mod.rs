@@ -1,9 +1,12 @@
-//! Signing: Ed25519 keys on disk (`keys/`), their public JWK form, and compact JWS.
+//! Signing: Ed25519 keys on disk (`keys/`), their public JWK form, compact JWS, and
+//! COSE_Sign1 in Base45 for the purpose-bound QR codes that must stay small.
 //!
 //! Nothing here knows about licences: it signs and verifies bytes under a key ring. The
 //! claims of an e-licence code are defined elsewhere; the algorithm and the key are always
 //! chosen here, never taken from a token.
 
+pub mod base45;
+pub mod cose;
 pub mod jwk;
 pub mod jws;
 pub mod keys;

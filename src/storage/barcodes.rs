@@ -5,14 +5,15 @@ use super::{with_conn, DbConn, StorageError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-/// A display code to store: its barcode token, its `jti`, the signed QR text and when both
-/// expire.
+/// A display code to store: its barcode token, its `jti`, the signed QR text, when both
+/// expire and the purpose both were made for (`roadside`, `rental`, …).
 pub struct NewDisplayCode<'a> {
     pub token: &'a str,
     pub jti: &'a str,
     pub e_licence_id: &'a str,
     pub code: &'a str,
     pub expires_at: DateTime<Utc>,
+    pub purpose: &'a str,
 }
 
 /// Stores a display code. False when its token or `jti` is taken already (a random
@@ -25,6 +26,7 @@ pub fn insert(conn: &mut DbConn, d: &NewDisplayCode<'_>) -> Result<bool, Storage
         barcode_tokens::e_licence_id.eq(d.e_licence_id),
         barcode_tokens::code.eq(d.code),
         barcode_tokens::expires_at.eq(d.expires_at.naive_utc()),
+        barcode_tokens::purpose.eq(d.purpose),
     );
     let inserted = with_conn!(conn, |c| diesel::insert_into(barcode_tokens::table)
         .values(values)
@@ -41,28 +43,36 @@ pub enum Redeemed {
     /// Used before: replay.
     AlreadyUsed(String),
     Expired(String),
+    /// Made for another purpose than the scanner's: left unused, for the right verifier.
+    OtherPurpose,
 }
 
 /// Marks a token used, exactly once even under concurrent scans: the `used_at IS NULL`
-/// condition makes the update itself the arbiter.
+/// condition makes the update itself the arbiter. A token made for another purpose than
+/// `purpose` is neither used nor described.
 pub fn redeem(
     conn: &mut DbConn,
     token: &str,
+    purpose: &str,
     now: DateTime<Utc>,
 ) -> Result<Redeemed, StorageError> {
-    let row: Option<(String, NaiveDateTime, Option<NaiveDateTime>)> =
+    let row: Option<(String, NaiveDateTime, Option<NaiveDateTime>, String)> =
         with_conn!(conn, |c| barcode_tokens::table
             .find(token)
             .select((
                 barcode_tokens::e_licence_id,
                 barcode_tokens::expires_at,
-                barcode_tokens::used_at
+                barcode_tokens::used_at,
+                barcode_tokens::purpose
             ))
             .get_result(c)
             .optional())?;
-    let Some((e_licence_id, expires_at, used_at)) = row else {
+    let Some((e_licence_id, expires_at, used_at, made_for)) = row else {
         return Ok(Redeemed::Unknown);
     };
+    if made_for != purpose {
+        return Ok(Redeemed::OtherPurpose);
+    }
     if used_at.is_some() {
         return Ok(Redeemed::AlreadyUsed(e_licence_id));
     }
@@ -80,15 +90,27 @@ pub fn redeem(
     })
 }
 
-/// The newest display code of an e-licence that is still unexpired and unscanned:
-/// (barcode token, QR text, expiry).
+/// The e-licence a display code was issued for, by the code's `jti`, and the purpose it was
+/// made for.
+pub fn by_jti(conn: &mut DbConn, jti: &str) -> Result<Option<(String, String)>, StorageError> {
+    Ok(with_conn!(conn, |c| barcode_tokens::table
+        .filter(barcode_tokens::jti.eq(jti))
+        .select((barcode_tokens::e_licence_id, barcode_tokens::purpose))
+        .first(c)
+        .optional())?)
+}
+
+/// The newest display code of an e-licence for `purpose` that is still unexpired and
+/// unscanned: (barcode token, QR text, expiry).
 pub fn latest_live(
     conn: &mut DbConn,
     e_licence_id: &str,
+    purpose: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(String, String, DateTime<Utc>)>, StorageError> {
     let row: Option<(String, String, NaiveDateTime)> = with_conn!(conn, |c| barcode_tokens::table
         .filter(barcode_tokens::e_licence_id.eq(e_licence_id))
+        .filter(barcode_tokens::purpose.eq(purpose))
         .filter(barcode_tokens::expires_at.gt(now.naive_utc()))
         .filter(barcode_tokens::used_at.is_null())
         .order(barcode_tokens::expires_at.desc())

@@ -372,7 +372,7 @@ pub fn partner_token(app: &TestApp, purpose: &str) -> String {
         auth::TokenBinding {
             licence: None,
             scope: Some(purpose),
-            label: Some("test partner"),
+            label: Some("partner desk"),
         },
         test_now(),
     )

@@ -19,6 +19,7 @@ mod me;
 mod offline_verify;
 mod openapi;
 mod photo_review;
+mod purposes;
 mod review_console;
 mod status_list;
 mod storage;

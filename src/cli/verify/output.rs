@@ -2,6 +2,7 @@
 //! per code of a `--file`, or one JSON object per code with `--json`.
 
 use crate::domain::code::CodeClaims;
+use crate::domain::minimal::MinimalClaims;
 use crate::offline::{KeySet, Verdict};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
@@ -28,8 +29,24 @@ fn reason_codes(v: &Verdict) -> Vec<&str> {
 }
 
 fn valid_until(c: &CodeClaims) -> String {
-    c.valid_until
-        .map_or_else(|| "长期".to_owned(), |d| d.to_string())
+    until(c.valid_until)
+}
+
+fn until(d: Option<chrono::NaiveDate>) -> String {
+    d.map_or_else(|| "长期".to_owned(), |d| d.to_string())
+}
+
+fn minimal_expires(m: &MinimalClaims) -> String {
+    m.expires_at()
+        .map_or_else(|| format!("exp {}", m.exp), beijing)
+}
+
+fn verdict_at_signing(m: &MinimalClaims) -> &'static str {
+    if m.valid_at_signing {
+        "valid"
+    } else {
+        "not valid"
+    }
 }
 
 /// Beijing time, as the officer's watch shows it.
@@ -75,6 +92,19 @@ pub fn write(
                     kid.unwrap_or("-")
                 )?;
             }
+            if let Some(m) = &v.minimal {
+                write!(
+                    out,
+                    " | {} {} until {} for {} at signing {} expires {} kid {}",
+                    m.name,
+                    m.classes,
+                    until(m.valid_until),
+                    m.purpose.code(),
+                    verdict_at_signing(m),
+                    minimal_expires(m),
+                    kid.unwrap_or("-")
+                )?;
+            }
             writeln!(out)
         }
         Format::Block => {
@@ -96,6 +126,19 @@ pub fn write(
                     writeln!(out, "  {label:<18} {value}")?;
                 }
             }
+            if let Some(m) = &v.minimal {
+                for (label, value) in [
+                    ("name", m.name.as_str()),
+                    ("classes", &m.classes),
+                    ("valid until", &until(m.valid_until)),
+                    ("purpose", m.purpose.code()),
+                    ("verdict at signing", verdict_at_signing(m)),
+                    ("code expires at", &minimal_expires(m)),
+                    ("signed by key", kid.unwrap_or("-")),
+                ] {
+                    writeln!(out, "  {label:<18} {value}")?;
+                }
+            }
             Ok(())
         }
     }
@@ -109,6 +152,21 @@ struct Report<'a> {
     reasons: Vec<&'a str>,
     kid: Option<&'a str>,
     holder: Option<Holder<'a>>,
+    /// A minimal code's qualification (with `--purpose rental` and the like).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qualification: Option<Qualification<'a>>,
+}
+
+#[derive(Serialize)]
+struct Qualification<'a> {
+    purpose: &'static str,
+    name: &'a str,
+    classes: Vec<&'a str>,
+    /// `null` is long-term (长期).
+    valid_until: Option<String>,
+    valid_at_signing: bool,
+    expires_at: Option<DateTime<Utc>>,
+    cti: String,
 }
 
 #[derive(Serialize)]
@@ -142,6 +200,15 @@ impl<'a> Report<'a> {
                 e_licence: c.e_licence,
                 photo_tag: &c.photo,
                 jti: &c.jti,
+            }),
+            qualification: v.minimal.as_ref().map(|m| Qualification {
+                purpose: m.purpose.code(),
+                name: &m.name,
+                classes: m.classes.split(',').filter(|s| !s.is_empty()).collect(),
+                valid_until: m.valid_until.map(|d| d.to_string()),
+                valid_at_signing: m.valid_at_signing,
+                expires_at: m.expires_at(),
+                cti: m.jti(),
             }),
         }
     }

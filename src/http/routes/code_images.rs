@@ -1,7 +1,10 @@
 //! The display code as images for the app: QR code and barcode, PNG and SVG. They show the
-//! code the app shows (the newest live one, else a fresh one), and each code is rendered once.
+//! code the app shows for the purpose asked (`?purpose=`, roadside by default: the newest
+//! live one made for it, else a fresh one), and each code is rendered once.
 
+use super::e_licence::{moment, PurposeQuery};
 use crate::auth::Principal;
+use crate::domain::purpose::Purpose;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
@@ -21,22 +24,24 @@ const QR_MODULE_PX: u32 = 6;
 const BARCODE_MODULE_PX: u32 = 3;
 const BARCODE_HEIGHT_PX: u32 = 120;
 
-/// The holder's e-licence, licence, and the display code the app shows.
+/// The holder's e-licence, licence, and the roadside display code the app shows.
 pub(super) fn current_display(
     conn: &mut DbConn,
     app: &AppState,
     p: &Principal,
 ) -> Result<(ELicenceRow, StoredLicence, DisplayCode), ApiError> {
+    current_display_for(conn, app, p, Purpose::Roadside)
+}
+
+/// [`current_display`] for `purpose`.
+fn current_display_for(
+    conn: &mut DbConn,
+    app: &AppState,
+    p: &Principal,
+    purpose: Purpose,
+) -> Result<(ELicenceRow, StoredLicence, DisplayCode), ApiError> {
     let (e, stored) = super::e_licence::current(conn, p)?;
-    let code = codes::current_or_issue(
-        conn,
-        &app.keys,
-        &e,
-        &stored,
-        app.clock.today(),
-        app.clock.now(),
-        app.code_ttl,
-    )?;
+    let code = codes::current_or_issue_for(conn, &app.keys, purpose, &e, &stored, moment(app))?;
     Ok((e, stored, code))
 }
 
@@ -65,10 +70,14 @@ async fn image(
     state: web::Data<AppState>,
     token: BearerToken,
     kind: CodeImage,
+    query: PurposeQuery,
 ) -> Result<HttpResponse, ApiError> {
     let app = state.get_ref().clone();
+    let purpose = query.purpose();
     let (_, _, code) = state
-        .authorized(token, move |conn, p| current_display(conn, &app, &p))
+        .authorized(token, move |conn, p| {
+            current_display_for(conn, &app, &p, purpose)
+        })
         .await?;
     let cache = state.renders.clone();
     let expires_at = code.expires_at;
@@ -91,7 +100,7 @@ async fn image(
 }
 
 /// The QR code of the current display code, PNG (6 px a module, 4-module quiet zone).
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
     (status = 200, content_type = "image/png", description = "QR code; header x-code-expires-at"),
     (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
 ))]
@@ -99,12 +108,13 @@ async fn image(
 pub async fn qr_png(
     state: web::Data<AppState>,
     token: BearerToken,
+    query: web::Query<PurposeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    image(state, token, CodeImage::QrPng).await
+    image(state, token, CodeImage::QrPng, query.into_inner()).await
 }
 
 /// The QR code of the current display code, SVG.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
     (status = 200, content_type = "image/svg+xml", description = "QR code"),
     (status = 404, body = ErrorEnvelopeDoc),
 ))]
@@ -112,12 +122,13 @@ pub async fn qr_png(
 pub async fn qr_svg(
     state: web::Data<AppState>,
     token: BearerToken,
+    query: web::Query<PurposeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    image(state, token, CodeImage::QrSvg).await
+    image(state, token, CodeImage::QrSvg, query.into_inner()).await
 }
 
 /// The Code 128 barcode of the current display code, PNG (10-module quiet zones).
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
     (status = 200, content_type = "image/png", description = "Code 128 barcode"),
     (status = 404, body = ErrorEnvelopeDoc),
 ))]
@@ -125,12 +136,13 @@ pub async fn qr_svg(
 pub async fn barcode_png(
     state: web::Data<AppState>,
     token: BearerToken,
+    query: web::Query<PurposeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    image(state, token, CodeImage::BarcodePng).await
+    image(state, token, CodeImage::BarcodePng, query.into_inner()).await
 }
 
 /// The Code 128 barcode of the current display code, SVG.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
     (status = 200, content_type = "image/svg+xml", description = "Code 128 barcode"),
     (status = 404, body = ErrorEnvelopeDoc),
 ))]
@@ -138,6 +150,7 @@ pub async fn barcode_png(
 pub async fn barcode_svg(
     state: web::Data<AppState>,
     token: BearerToken,
+    query: web::Query<PurposeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    image(state, token, CodeImage::BarcodeSvg).await
+    image(state, token, CodeImage::BarcodeSvg, query.into_inner()).await
 }

@@ -3,6 +3,7 @@
 
 use crate::auth::Principal;
 use crate::domain::photo_rules::precheck_message;
+use crate::domain::purpose::Purpose;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
@@ -11,7 +12,7 @@ use crate::http::views::{reason_view, DisplayCodeView, ELicenceView, LicenceDocu
 use crate::i18n::Lang;
 use crate::service::codes;
 use crate::service::issuance::{self, IssueError};
-use crate::service::photo_review::Purpose;
+use crate::service::photo_review::Purpose as PhotoPurpose;
 use crate::storage::e_licences::{self, ELicenceRow};
 use crate::storage::licences::{self, StoredLicence};
 use crate::storage::DbConn;
@@ -100,7 +101,7 @@ pub async fn issue(
             lang,
             req,
             payload,
-            Purpose::FirstApplication,
+            PhotoPurpose::FirstApplication,
         )
         .await?);
     }
@@ -174,28 +175,56 @@ pub async fn get(
     Ok(web::Json(view))
 }
 
-/// A fresh display code: QR text (signed, short-lived) and one-time barcode digits.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+/// `?purpose=`: what a display code is for; roadside when absent.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PurposeQuery {
+    /// roadside (police: the whole licence, the default), or rental, insurance, employment
+    /// (partners: name, classes, validity, verdict and expiry only).
+    pub purpose: Option<Purpose>,
+}
+
+impl PurposeQuery {
+    pub fn purpose(&self) -> Purpose {
+        self.purpose.unwrap_or_default()
+    }
+}
+
+/// When a display code for this app is signed and how long it lives.
+pub(super) fn moment(app: &AppState) -> codes::Moment {
+    codes::Moment {
+        today: app.clock.today(),
+        now: app.clock.now(),
+        ttl: app.code_ttl,
+    }
+}
+
+/// A fresh display code: QR text (signed, short-lived) and one-time barcode digits, for the
+/// purpose asked (`?purpose=rental`: a minimal code and a barcode only a rental partner can
+/// resolve; roadside by default).
+#[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
     (status = 200, body = DisplayCodeView),
+    (status = 400, body = ErrorEnvelopeDoc, description = "invalid_path: an unknown purpose"),
     (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
 ))]
 #[get("/me/e-licence/code")]
 pub async fn code(
     state: web::Data<AppState>,
     token: BearerToken,
+    query: web::Query<PurposeQuery>,
 ) -> Result<web::Json<DisplayCodeView>, ApiError> {
     let app = state.get_ref().clone();
+    let purpose = query.purpose();
     let code = state
         .authorized(token, move |conn, p| {
             let (e, stored) = current(conn, &p)?;
-            Ok(codes::issue(
+            Ok(codes::issue_for(
                 conn,
                 &app.keys,
+                purpose,
                 &e,
                 &stored,
-                app.clock.today(),
-                app.clock.now(),
-                app.code_ttl,
+                moment(&app),
             )?)
         })
         .await?;

@@ -1,13 +1,17 @@
-//! Roadside verification by police terminals (role `officer`).
+//! Verification of scanned codes: roadside by police terminals (role `officer`), and for one
+//! minimal purpose by partners (role `partner`: car-rental firms, insurers, employers), who
+//! get the minimal answer only.
 
 use super::e_licence::photo_response;
-use crate::auth::Principal;
+use crate::auth::{AuthError, Principal};
+use crate::domain::purpose::Purpose;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
 use crate::http::views::{
-    reason_view, ChecksView, LicenceSummary, LiveEligibility, VerificationView,
+    reason_view, ChecksView, LicenceSummary, LiveEligibility, PartnerVerificationView,
+    QualificationView, VerificationView, VerifyAnswer,
 };
 use crate::i18n::Lang;
 use crate::service::verification::{self, Outcome, Scan};
@@ -23,14 +27,34 @@ pub struct VerifyRequest {
     pub barcode: Option<String>,
 }
 
+fn checks(o: &Outcome) -> ChecksView {
+    ChecksView {
+        signature: o.signature.code(),
+        expiry: o.expiry.code(),
+        status: o.status.code(),
+    }
+}
+
+/// The minimal answer: the qualification and a yes or no, never why.
+fn to_partner_view(o: Outcome, purpose: Purpose) -> PartnerVerificationView {
+    // A replayed barcode tells nothing about its holder a second time.
+    let replay = o.reasons.iter().any(|r| r == "barcode_used");
+    let licence = o.licence.as_ref().filter(|_| !replay);
+    PartnerVerificationView {
+        valid: o.valid,
+        purpose,
+        checks: checks(&o),
+        holder: licence.map(|s| QualificationView::new(&s.licence)),
+        valid_now: licence.and(o.live.as_ref()).map(|l| l.is_eligible()),
+        code_expires_at: o.code_expires_at,
+        reasons: o.partner_reasons(),
+    }
+}
+
 fn to_view(o: Outcome, lang: Lang) -> VerificationView {
     VerificationView {
         valid: o.valid,
-        checks: ChecksView {
-            signature: o.signature.code(),
-            expiry: o.expiry.code(),
-            status: o.status.code(),
-        },
+        checks: checks(&o),
         photo_url: o
             .e_licence_id
             .as_ref()
@@ -53,11 +77,24 @@ fn to_view(o: Outcome, lang: Lang) -> VerificationView {
     }
 }
 
-/// Verify a scanned code online: signature (our keys only), expiry, and the licence's live
-/// status. An invalid code is a normal answer (`valid: false` with reasons), not an error.
-/// Every scan is audited.
+/// The purpose a verifier's codes must be made for: roadside for officers, the token's own
+/// purpose for partners. Nobody else verifies.
+fn expected_purpose(p: &Principal) -> Result<Purpose, AuthError> {
+    match p.role {
+        Role::Officer => Ok(Purpose::Roadside),
+        Role::Partner => p.partner_purpose(),
+        _ => Err(AuthError::Forbidden(Role::Officer)),
+    }
+}
+
+/// Verify a scanned code online: signature (our keys only), expiry, purpose, and the
+/// licence's live status. An invalid code is a normal answer (`valid: false` with reasons),
+/// not an error. Every scan is audited. Officers verify roadside codes and get the whole
+/// licence; a partner token verifies the codes of its one purpose (rental, insurance or
+/// employment) and gets the minimal answer (`PartnerVerificationView`). A code or barcode
+/// made for another purpose is `purpose_mismatch`, and a barcode is not used up by it.
 #[utoipa::path(tag = "officer", security(("bearer" = [])), request_body = VerifyRequest, responses(
-    (status = 200, body = VerificationView),
+    (status = 200, body = VerifyAnswer, description = "VerificationView for an officer, PartnerVerificationView for a partner"),
     (status = 401, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
     (status = 422, body = ErrorEnvelopeDoc, description = "neither or both of code and barcode"),
 ))]
@@ -67,7 +104,7 @@ pub async fn verify(
     token: BearerToken,
     lang: Lang,
     body: web::Json<VerifyRequest>,
-) -> Result<web::Json<VerificationView>, ApiError> {
+) -> Result<web::Json<VerifyAnswer>, ApiError> {
     let scan = match body.into_inner() {
         VerifyRequest {
             code: Some(c),
@@ -86,18 +123,20 @@ pub async fn verify(
     let app = state.get_ref().clone();
     let reads_only = matches!(scan, Scan::Code(_));
     let work = move |conn: &mut DbConn, p: Principal| {
-        p.require(Role::Officer)?;
-        Ok(verification::verify(
+        let purpose = expected_purpose(&p)?;
+        let verified = verification::verify_for(
             conn,
             &app.keys,
             &scan,
             &p,
+            purpose,
             app.clock.today(),
             app.clock.now(),
-        )?)
+        )?;
+        Ok((purpose, verified))
     };
     // A QR code scan only reads (its audit row is appended below); a barcode is redeemed.
-    let verified = if reads_only {
+    let (purpose, verified) = if reads_only {
         state.authorized_reads(token, work).await?
     } else {
         state.authorized(token, work).await?
@@ -106,7 +145,11 @@ pub async fn verify(
     if let Some(row) = verified.unwritten_audit {
         state.audit.append(row).await?;
     }
-    Ok(web::Json(to_view(verified.outcome, lang)))
+    Ok(web::Json(if purpose.is_minimal() {
+        VerifyAnswer::Partner(to_partner_view(verified.outcome, purpose))
+    } else {
+        VerifyAnswer::Officer(to_view(verified.outcome, lang))
+    }))
 }
 
 /// The photo of an e-licence, for the officer to compare with the driver.

@@ -8,5 +8,6 @@ pub mod licence_class;
 pub mod photo_rules;
 pub mod purpose;
 pub mod record;
+pub mod registry_event;
 pub mod registry_state;
 pub mod role;

@@ -110,7 +110,11 @@ pub struct FieldError {
     pub message: String,
 }
 
-fn err(field: &'static str, code: &'static str, message: impl Into<String>) -> FieldError {
+pub(crate) fn err(
+    field: &'static str,
+    code: &'static str,
+    message: impl Into<String>,
+) -> FieldError {
     FieldError {
         field,
         code,
@@ -118,7 +122,7 @@ fn err(field: &'static str, code: &'static str, message: impl Into<String>) -> F
     }
 }
 
-fn text(
+pub(crate) fn text(
     errors: &mut Vec<FieldError>,
     field: &'static str,
     value: &str,

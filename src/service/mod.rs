@@ -5,6 +5,7 @@
 
 pub mod codes;
 pub mod issuance;
+pub mod lifecycle;
 pub mod photo_review;
 pub mod status_list;
 pub mod verification;

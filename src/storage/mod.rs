@@ -15,6 +15,7 @@ pub mod licences;
 mod migrations;
 pub mod notifications;
 pub mod photos;
+pub mod registry_events;
 mod pool;
 pub mod schema;
 pub mod submissions;

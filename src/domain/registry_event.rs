@@ -9,7 +9,7 @@
 //! `Ok(None)` and the caller reports it as unchanged.
 
 use super::licence::Licence;
-use super::licence_class::{ClassSet, LicenceClass};
+use super::licence_class::ClassSet;
 use super::record::{err, text, FieldError};
 use super::registry_state::RegistryState;
 use crate::i18n::Lang;
@@ -237,25 +237,8 @@ pub fn apply(licence: &Licence, event: &RegistryEvent) -> Result<Option<Licence>
 
 fn class_set(codes: &[String]) -> Result<ClassSet, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let mut classes = Vec::new();
-    for code in codes {
-        match code.parse::<LicenceClass>() {
-            Ok(c) if classes.contains(&c) => errors.push(err(
-                "classes",
-                "duplicate",
-                format!("class {c} is listed twice"),
-            )),
-            Ok(c) => classes.push(c),
-            Err(e) => errors.push(err("classes", "unknown_code", e.to_string())),
-        }
-    }
-    match ClassSet::new(classes) {
+    match super::record::classes(&mut errors, codes) {
         Some(set) if errors.is_empty() => Ok(set),
-        None if codes.is_empty() => Err(vec![err(
-            "classes",
-            "required",
-            "a licence has at least one class",
-        )]),
         _ => Err(errors),
     }
 }
@@ -319,6 +302,7 @@ pub fn derive(old: &Licence, new: &Licence) -> Vec<RegistryEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::licence_class::LicenceClass;
     use crate::domain::record::tests::sample_record;
     use proptest::prelude::*;
     use serde_json::json;

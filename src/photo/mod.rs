@@ -194,7 +194,10 @@ pub fn prepare(bytes: &[u8]) -> crate::domain::record::PreparedPhoto {
 /// Prepares the photos on file of `records` on every core: milliseconds each, so an import
 /// of thousands spreads them out.
 pub fn prepare_all(records: &mut [crate::domain::record::ValidRecord]) {
-    let mut photos: Vec<_> = records.iter_mut().filter_map(|r| r.photo.as_mut()).collect();
+    let mut photos: Vec<_> = records
+        .iter_mut()
+        .filter_map(|r| r.photo.as_mut())
+        .collect();
     prepare_each(&mut photos);
 }
 

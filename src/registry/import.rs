@@ -98,8 +98,8 @@ pub fn parse_item(line: &[u8], line_no: usize) -> Result<ImportItem, String> {
             .map(ImportItem::Record)
             .map_err(|errors| lifecycle::field_errors(&errors)),
         Err(_) if looks_like_event(line) => {
-            let e: EventLine = serde_json::from_slice(line)
-                .map_err(|e| format!("invalid event line: {e}"))?;
+            let e: EventLine =
+                serde_json::from_slice(line).map_err(|e| format!("invalid event line: {e}"))?;
             Ok(ImportItem::Event {
                 line: line_no,
                 number: e.number,

@@ -246,8 +246,10 @@ pub fn upsert_record(
     })
 }
 
-/// One line of an import, in file order.
+/// One line of an import, in file order. Most lines are records: boxing them to shrink the
+/// rare event lines would cost an allocation a line.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum ImportItem {
     Record(ValidRecord),
     Event {

@@ -306,25 +306,10 @@ pub fn import_batch(
                             run.push(r);
                         }
                     }
-                    let missing: Vec<&str> = run
-                        .iter()
-                        .map(|r| r.licence.number.as_str())
-                        .filter(|n| !known.contains_key(*n))
-                        .collect();
-                    for (n, stored) in licences::find_many(conn, &missing)? {
-                        known.insert(n, stored.licence);
-                    }
-                    for r in &run {
-                        let n = r.licence.number.as_str();
-                        if let Some(old) = known.get(n) {
-                            for a in record_as_events(conn, old, &r.licence, origin, now)? {
-                                count(&mut out, &a);
-                            }
-                        }
-                        known.insert(n.to_owned(), r.licence.clone());
-                    }
-                    licences::upsert_many_in(conn, &run, now)?;
                     out.records += run.len();
+                    write_records(conn, run, &mut known, origin, now, &mut |a| {
+                        count(&mut out, a)
+                    })?;
                 }
                 ImportItem::Event {
                     line,
@@ -360,6 +345,46 @@ pub fn import_batch(
         }
         Ok(out)
     })
+}
+
+/// Writes a run of record lines in order: a record that replaces a licence stored before it
+/// is recorded as its derived events (`applied` hears of each). Records are upserted in
+/// groups; a group is written before a record of a licence it holds is compared, so every
+/// event row and notice names a licence that is stored.
+fn write_records(
+    conn: &mut DbConn,
+    run: Vec<ValidRecord>,
+    known: &mut HashMap<String, Licence>,
+    origin: Origin<'_>,
+    now: DateTime<Utc>,
+    applied: &mut dyn FnMut(&Applied),
+) -> Result<(), StorageError> {
+    let missing: Vec<&str> = run
+        .iter()
+        .map(|r| r.licence.number.as_str())
+        .filter(|n| !known.contains_key(*n))
+        .collect();
+    let stored = licences::find_many(conn, &missing)?;
+    known.extend(stored.into_iter().map(|(n, s)| (n, s.licence)));
+    let mut group: Vec<ValidRecord> = Vec::with_capacity(run.len());
+    let mut in_group = std::collections::HashSet::new();
+    for r in run {
+        let n = r.licence.number.as_str().to_owned();
+        if in_group.contains(&n) {
+            licences::upsert_many_in(conn, &group, now)?;
+            group.clear();
+            in_group.clear();
+        }
+        if let Some(old) = known.get(&n) {
+            for a in record_as_events(conn, old, &r.licence, origin, now)? {
+                applied(&a);
+            }
+        }
+        known.insert(n.clone(), r.licence.clone());
+        in_group.insert(n);
+        group.push(r);
+    }
+    licences::upsert_many_in(conn, &group, now).map(|_| ())
 }
 
 /// Field errors as one line of text, as import reports them.

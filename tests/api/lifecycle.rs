@@ -316,8 +316,14 @@ async fn a_class_change_forces_a_new_application(backend: Backend) {
         old_photo,
         "the same photo on file"
     );
-    let app_view = application(&app, &holder).await;
-    assert_ne!(app_view["state"], "apply_again");
+    let res = app
+        .get("/api/v1/me/e-licence/application", Some(&holder))
+        .await;
+    assert_eq!(
+        error_code(res, 404).await.0,
+        "submission_not_found",
+        "no longer apply_again, and nothing was ever submitted"
+    );
 
     // Histories: both e-licences, the event naming what it ended.
     let history = admin_list(&app, "e-licences").await;

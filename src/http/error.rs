@@ -173,8 +173,8 @@ impl ApiError {
                     None => "原电子驾驶证已失效，请重新申领电子驾驶证",
                 },
                 format!(
-                    "the e-licence no longer stands ({}): apply again with POST /api/v1/me/e-licence",
-                    reason.map_or("superseded", |r| r.message(Lang::En))
+                    "the e-licence no longer stands: {}",
+                    reason.map_or("apply for the e-licence again", |r| r.message(Lang::En))
                 ),
             ),
             ApiError::InvalidEvent(_) => (

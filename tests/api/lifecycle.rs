@@ -285,7 +285,7 @@ async fn a_class_change_forces_a_new_application(backend: Backend) {
     assert!(body["error"]["message"]
         .as_str()
         .unwrap()
-        .contains("apply again"));
+        .contains("apply for the e-licence again"));
     let app_view = application(&app, &holder).await;
     assert_eq!(app_view["state"], "apply_again");
     assert_eq!(app_view["superseded"]["reason"], "class_changed");

@@ -85,7 +85,7 @@ cycle = [{"type": "points_changed", "points": 5}, {"type": "status_set", "status
          {"type": "points_changed", "points": 1}, {"type": "status_cleared", "status": "locked"}]
 for v in range(int(sys.argv[2])):
     i, p = v % len(numbers), v // len(numbers)
-    event = {"type": "renewed", "valid_until": None} if p == 0 and i % 10 == 5 else cycle[p % 4]
+    event = {"type": "renewed", "valid_until": "2099-12-31"} if p == 0 and i % 10 == 5 else cycle[p % 4]
     print(json.dumps({"number": numbers[i], "event": event}))
 PY
 echo "== bulk: elicence import of $event_lines event lines over $licences licences"

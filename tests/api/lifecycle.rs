@@ -617,6 +617,39 @@ async fn import_event_lines_and_changed_records(backend: Backend) {
     assert!(kinds_contains(&told, "e_licence_superseded"));
 }
 
+/// An event line supersedes as the route does.
+async fn an_import_event_line_supersedes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (holder, code, _) = issued(&app).await;
+    let officer = app.token(Role::Officer, None);
+    let input =
+        json!({"number": NUMBER, "event": {"type": "renewed", "valid_until": "2034-03-05"}});
+    let report = import_ndjson(
+        &app.test_db.db,
+        input.to_string().as_bytes(),
+        test_now(),
+        |_| {},
+    )
+    .unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    assert_eq!(
+        (
+            report.event_lines,
+            report.events_recorded,
+            report.superseded
+        ),
+        (1, 1, 1)
+    );
+    let v = scan(&app, &officer, json!({"code": code})).await;
+    assert_eq!(v["reasons"], json!(["superseded"]));
+    let app_view = application(&app, &holder).await;
+    assert_eq!(app_view["superseded"]["reason"], "renewed");
+    let history = admin_list(&app, "e-licences").await;
+    assert_eq!(history[0]["superseded_reason"], "renewed");
+    let (fresh, _) = issue_e_licence(&app, &holder).await;
+    assert_eq!(claims(&fresh)["v"], 20340305);
+}
+
 fn kinds_contains(n: &[(String, Value)], kind: &str) -> bool {
     n.iter().any(|(k, _)| k == kind)
 }
@@ -709,5 +742,6 @@ crate::both_backends!(
     the_status_list_refuses_a_code_superseded_after_signing,
     a_changed_record_has_the_same_effects_as_its_events,
     import_event_lines_and_changed_records,
+    an_import_event_line_supersedes,
     bad_events_are_refused_whole,
 );

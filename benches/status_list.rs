@@ -149,6 +149,8 @@ fn seeded_database(dir: &std::path::Path, rows: usize, photo_bytes: usize) -> Da
                         photo_media_type: "image/jpeg",
                         photo_sha256: "-",
                         generated_at: now(),
+                        issued_via: "app",
+                        issued_by: None,
                     },
                 )?;
             }

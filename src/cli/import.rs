@@ -25,12 +25,21 @@ pub fn run(url: &str, file: &str) -> Result<(), CliError> {
     let secs = started.elapsed().as_secs_f64();
     println!(
         "imported {} records, rejected {} lines in {:.2}s ({:.0} records/s) into {}",
-        report.accepted,
+        report.accepted - report.event_lines,
         report.rejected.len(),
         secs,
         report.accepted as f64 / secs.max(1e-9),
         db.backend_name()
     );
+    if report.events_recorded > 0 || report.event_lines > 0 {
+        println!(
+            "registry events: {} event lines, {} events recorded ({:.0} events/s), {} e-licences superseded",
+            report.event_lines,
+            report.events_recorded,
+            report.events_recorded as f64 / secs.max(1e-9),
+            report.superseded
+        );
+    }
     if report.rejected.is_empty() {
         Ok(())
     } else {

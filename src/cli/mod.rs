@@ -33,7 +33,12 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Apply pending database migrations.
     Migrate,
-    /// Import registry records from an NDJSON file, or `-` for standard input.
+    /// Import the registry feed from an NDJSON file, or `-` for standard input.
+    ///
+    /// Each line is a registry record (upserted by number; what changed on a stored licence
+    /// is recorded as registry events) or an event line,
+    /// `{"number":"…","event":{"type":"status_set","status":"suspended"}}`, with the event
+    /// types of `POST /api/v1/admin/licences/{number}/events`. Lines apply in file order.
     Import { file: String },
     /// Create, list and revoke API tokens.
     Token {

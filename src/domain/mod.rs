@@ -9,5 +9,6 @@ pub mod minimal;
 pub mod photo_rules;
 pub mod purpose;
 pub mod record;
+pub mod registry_event;
 pub mod registry_state;
 pub mod role;

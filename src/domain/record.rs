@@ -110,7 +110,11 @@ pub struct FieldError {
     pub message: String,
 }
 
-fn err(field: &'static str, code: &'static str, message: impl Into<String>) -> FieldError {
+pub(crate) fn err(
+    field: &'static str,
+    code: &'static str,
+    message: impl Into<String>,
+) -> FieldError {
     FieldError {
         field,
         code,
@@ -118,7 +122,7 @@ fn err(field: &'static str, code: &'static str, message: impl Into<String>) -> F
     }
 }
 
-fn text(
+pub(crate) fn text(
     errors: &mut Vec<FieldError>,
     field: &'static str,
     value: &str,
@@ -141,6 +145,30 @@ fn text(
         ));
     }
     v.to_owned()
+}
+
+/// The class codes as a set: each unknown or repeated code is reported, and an empty list.
+pub(crate) fn classes(errors: &mut Vec<FieldError>, codes: &[String]) -> Option<ClassSet> {
+    let mut classes = Vec::new();
+    for code in codes {
+        match code.parse::<LicenceClass>() {
+            Ok(c) if classes.contains(&c) => errors.push(err(
+                "classes",
+                "duplicate",
+                format!("class {c} is listed twice"),
+            )),
+            Ok(c) => classes.push(c),
+            Err(e) => errors.push(err("classes", "unknown_code", e.to_string())),
+        }
+    }
+    if codes.is_empty() {
+        errors.push(err(
+            "classes",
+            "required",
+            "a licence has at least one class",
+        ));
+    }
+    ClassSet::new(classes)
 }
 
 impl RegistryRecord {
@@ -172,26 +200,7 @@ impl RegistryRecord {
             128,
         );
 
-        let mut classes = Vec::new();
-        for code in &self.classes {
-            match code.parse::<LicenceClass>() {
-                Ok(c) if classes.contains(&c) => errors.push(err(
-                    "classes",
-                    "duplicate",
-                    format!("class {c} is listed twice"),
-                )),
-                Ok(c) => classes.push(c),
-                Err(e) => errors.push(err("classes", "unknown_code", e.to_string())),
-            }
-        }
-        let classes = ClassSet::new(classes);
-        if self.classes.is_empty() {
-            errors.push(err(
-                "classes",
-                "required",
-                "a licence has at least one class",
-            ));
-        }
+        let classes = classes(&mut errors, &self.classes);
 
         let mut states = Vec::new();
         for code in &self.statuses {

@@ -44,6 +44,12 @@ pub enum ApiError {
     PhotoUnreadable(String),
     #[error("an e-licence exists already")]
     ELicenceExists,
+    /// The holder's e-licence was superseded by a licence change and none stands now: why,
+    /// and apply again.
+    #[error("the e-licence was superseded")]
+    ELicenceSuperseded(Option<crate::domain::registry_event::SupersedeReason>),
+    #[error("invalid registry event")]
+    InvalidEvent(Vec<FieldError>),
     #[error("no such photo submission")]
     SubmissionNotFound,
     #[error("no such photo")]
@@ -94,6 +100,8 @@ impl ApiError {
             ApiError::UnsupportedPhoto => "unsupported_photo_format",
             ApiError::PhotoUnreadable(_) => "photo_unreadable",
             ApiError::ELicenceExists => "e_licence_exists",
+            ApiError::ELicenceSuperseded(_) => "e_licence_superseded",
+            ApiError::InvalidEvent(_) => "invalid_event",
             ApiError::SubmissionNotFound => "submission_not_found",
             ApiError::PhotoNotFound => "photo_not_found",
             ApiError::AlreadyDecided(_) => "already_decided",
@@ -165,6 +173,20 @@ impl ApiError {
             ApiError::ELicenceExists => (
                 "已有电子驾驶证，如需更换照片请使用更换照片",
                 "an e-licence exists already: change its photo instead".into(),
+            ),
+            ApiError::ELicenceSuperseded(reason) => (
+                match reason {
+                    Some(r) => r.message(Lang::Zh),
+                    None => "原电子驾驶证已失效，请重新申领电子驾驶证",
+                },
+                format!(
+                    "the e-licence no longer stands: {}",
+                    reason.map_or("apply for the e-licence again", |r| r.message(Lang::En))
+                ),
+            ),
+            ApiError::InvalidEvent(_) => (
+                "登记事项变更未通过校验，详见 details",
+                "the registry event is invalid; see details".into(),
             ),
             ApiError::SubmissionNotFound => {
                 ("未找到该照片审核记录", "no such photo submission".into())
@@ -240,10 +262,16 @@ impl ApiError {
 
     fn details(&self) -> Option<serde_json::Value> {
         match self {
-            ApiError::InvalidRecord(errors) => serde_json::to_value(errors).ok(),
+            ApiError::InvalidRecord(errors) | ApiError::InvalidEvent(errors) => {
+                serde_json::to_value(errors).ok()
+            }
             ApiError::NotEligible(reasons)
             | ApiError::PhotoRejected(reasons)
             | ApiError::PhotoOnFileUnusable(reasons) => serde_json::to_value(reasons).ok(),
+            ApiError::ELicenceSuperseded(reason) => Some(serde_json::json!({
+                "reason": reason.map(|r| r.code()),
+                "apply_again": true,
+            })),
             _ => None,
         }
     }
@@ -287,7 +315,9 @@ pub struct ErrorBodyDoc {
     pub code: String,
     /// Human message in zh-CN or English, chosen by `Accept-Language`.
     pub message: String,
-    /// Field errors for `invalid_record`; `{code, message}` reasons for `not_eligible`.
+    /// Field errors for `invalid_record` and `invalid_event`; `{code, message}` reasons for
+    /// `not_eligible`; `{"reason": "class_changed", "apply_again": true}` for
+    /// `e_licence_superseded`.
     pub details: Option<Vec<FieldError>>,
     pub request_id: Option<String>,
 }
@@ -347,9 +377,10 @@ impl ResponseError for ApiError {
             | ApiError::PhotoUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MalformedJson(_) | ApiError::InvalidPath(_) => StatusCode::BAD_REQUEST,
-            ApiError::InvalidBody(_) | ApiError::InvalidRecord(_) => {
+            ApiError::InvalidBody(_) | ApiError::InvalidRecord(_) | ApiError::InvalidEvent(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            ApiError::ELicenceSuperseded(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -523,6 +554,8 @@ mod tests {
             ApiError::UnsupportedPhoto,
             ApiError::PhotoUnreadable("x".into()),
             ApiError::ELicenceExists,
+            ApiError::ELicenceSuperseded(None),
+            ApiError::InvalidEvent(vec![]),
             ApiError::SubmissionNotFound,
             ApiError::PhotoNotFound,
             ApiError::AlreadyDecided("x".into()),

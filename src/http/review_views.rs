@@ -4,7 +4,9 @@
 
 use crate::domain::licence::LicenceNumber;
 use crate::domain::photo_rules::RejectReason;
+use crate::domain::registry_event::SupersedeReason;
 use crate::i18n::Lang;
+use crate::storage::e_licences::ELicenceRow;
 use crate::storage::notifications::NotificationRow;
 use crate::storage::submissions::SubmissionRow;
 use chrono::{DateTime, Utc};
@@ -110,23 +112,72 @@ impl ReasonCodeView {
     }
 }
 
-/// The holder's photo application: where it stands and, once decided, the outcome.
+/// The holder's photo application: where it stands and, once decided, the outcome. After a
+/// licence change ended the e-licence, `apply_again` with the reason (the submission fields
+/// are then null): a new `POST /api/v1/me/e-licence` issues a fresh e-licence.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApplicationView {
-    pub id: String,
-    pub purpose: String,
-    pub source: String,
-    /// pending_review | approved | rejected | superseded
+    /// The submission's id; null for `apply_again`.
+    pub id: Option<String>,
+    pub purpose: Option<String>,
+    pub source: Option<String>,
+    /// pending_review | approved | rejected | superseded | apply_again
     pub state: String,
-    pub submitted_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
     /// Reviewed within one working day: by this time.
-    pub deadline: DateTime<Utc>,
+    pub deadline: Option<DateTime<Utc>>,
     pub decided_at: Option<DateTime<Utc>>,
     /// Why it was rejected.
     pub rejection: Option<ReasonCodeView>,
     pub note: Option<String>,
-    /// The e-licence the approval generated or changed.
+    /// The e-licence the approval generated or changed; for `apply_again`, the one that
+    /// was superseded.
     pub e_licence_id: Option<String>,
+    /// Set for `apply_again`: why the e-licence no longer stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superseded: Option<SupersededView>,
+}
+
+/// Why an e-licence stopped standing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SupersededView {
+    /// class_changed | renewed | authority_changed
+    pub reason: Option<&'static str>,
+    pub message: String,
+    pub superseded_at: Option<DateTime<Utc>>,
+}
+
+impl ApplicationView {
+    /// The holder must apply again: `e` was superseded and no e-licence stands.
+    pub fn apply_again(e: ELicenceRow, lang: Lang) -> Self {
+        let reason = e
+            .superseded_reason
+            .as_deref()
+            .and_then(SupersedeReason::parse);
+        ApplicationView {
+            id: None,
+            purpose: None,
+            source: None,
+            state: "apply_again".into(),
+            submitted_at: None,
+            deadline: None,
+            decided_at: None,
+            rejection: None,
+            note: None,
+            superseded: Some(SupersededView {
+                reason: reason.map(SupersedeReason::code),
+                message: reason.map_or_else(
+                    || match lang {
+                        Lang::Zh => "原电子驾驶证已失效，请重新申领电子驾驶证".to_owned(),
+                        Lang::En => "the e-licence no longer stands: apply again".to_owned(),
+                    },
+                    |r| r.message(lang).to_owned(),
+                ),
+                superseded_at: e.superseded_at.map(|t| t.and_utc()),
+            }),
+            e_licence_id: Some(e.id),
+        }
+    }
 }
 
 impl ApplicationView {
@@ -138,14 +189,15 @@ impl ApplicationView {
                 .and_then(|r| r.parse().ok())
                 .map(|r| ReasonCodeView::new(r, lang)),
             note: row.decision_note,
-            id: row.id,
-            purpose: row.purpose,
-            source: row.source,
+            id: Some(row.id),
+            purpose: Some(row.purpose),
+            source: Some(row.source),
             state: row.state,
-            submitted_at: row.submitted_at.and_utc(),
-            deadline: row.deadline.and_utc(),
+            submitted_at: Some(row.submitted_at.and_utc()),
+            deadline: Some(row.deadline.and_utc()),
             decided_at: row.decided_at.map(|d| d.and_utc()),
             e_licence_id: row.e_licence_id,
+            superseded: None,
         }
     }
 }

@@ -194,12 +194,21 @@ pub fn prepare(bytes: &[u8]) -> crate::domain::record::PreparedPhoto {
 /// Prepares the photos on file of `records` on every core: milliseconds each, so an import
 /// of thousands spreads them out.
 pub fn prepare_all(records: &mut [crate::domain::record::ValidRecord]) {
+    let mut photos: Vec<_> = records
+        .iter_mut()
+        .filter_map(|r| r.photo.as_mut())
+        .collect();
+    prepare_each(&mut photos);
+}
+
+/// [`prepare_all`] for photos picked out of anything (an import batch also holds events).
+pub fn prepare_each(photos: &mut [&mut crate::domain::record::RegistryPhoto]) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = records.len().div_ceil(threads).max(1);
+    let chunk = photos.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
-        for part in records.chunks_mut(chunk) {
+        for part in photos.chunks_mut(chunk) {
             scope.spawn(move || {
-                for photo in part.iter_mut().filter_map(|r| r.photo.as_mut()) {
+                for photo in part.iter_mut() {
                     photo.prepared = Some(prepare(&photo.bytes));
                 }
             });

@@ -1,19 +1,36 @@
-//! Bulk import of registry records, one JSON object a line (NDJSON).
+//! Bulk import of the registry feed, one JSON object a line (NDJSON).
+//!
+//! A line is either a whole registry record (`RegistryRecord`), upserted by licence number,
+//! or a registry event for one licence:
+//!
+//! ```json
+//! {"number":"110101199001011234","event":{"type":"status_set","status":"suspended"}}
+//! ```
+//!
+//! (the event is the body of `POST /api/v1/admin/licences/{number}/events`). Lines apply in
+//! file order. A record that replaces a stored licence is recorded and acted on as the events
+//! of what changed (`domain::registry_event::derive`), exactly as an event line would be: a
+//! class, validity or authority change supersedes the current e-licence, the holder is told.
 //!
 //! Every line is parsed and validated on its own; bad lines are reported with their number and
-//! reason and skipped, good lines are upserted by licence number. Parsing runs on the calling
-//! thread while a writer thread commits batches, each in one transaction, so a line is either
-//! wholly written or not at all.
+//! reason and skipped. Parsing runs on the calling thread while a writer thread commits
+//! batches, each in one transaction, so a line is either wholly written or not at all. An
+//! event line that cannot apply (unknown licence, invalid values) is refused by the writer,
+//! alone, and reported like any other bad line.
 
+use crate::domain::licence::LicenceNumber;
 use crate::domain::record::{RegistryRecord, ValidRecord};
-use crate::storage::{licences, Database, StorageError};
+use crate::domain::registry_event::RegistryEvent;
+use crate::service::lifecycle::{self, ImportItem};
+use crate::storage::{Database, StorageError};
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use std::io::{BufRead, Read};
 use std::sync::mpsc;
 
 /// A line may hold a photo (2 MiB, base64) and the rest of the record.
 pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
-/// Records per transaction.
+/// Lines per transaction.
 const BATCH: usize = 5_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +41,16 @@ pub struct RejectedLine {
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportReport {
-    /// Lines that passed validation and were written.
+    /// Lines that passed validation and were written: records and event lines.
     pub accepted: usize,
+    /// Of those, event lines.
+    pub event_lines: usize,
+    /// Registry events recorded: event lines that changed something, and the changes of
+    /// re-sent records.
+    pub events_recorded: usize,
+    /// E-licences superseded by those events.
+    pub superseded: usize,
+    /// In line order.
     pub rejected: Vec<RejectedLine>,
 }
 
@@ -37,17 +62,52 @@ pub enum ImportError {
     Storage(#[from] StorageError),
 }
 
-/// Parses and validates one line.
+/// An event line.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventLine {
+    number: LicenceNumber,
+    event: RegistryEvent,
+}
+
+/// Is this (unparseable as a record) line meant as an event line? Its error is then the
+/// event's, not the record's.
+fn looks_like_event(line: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        event: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Probe>(line).is_ok_and(|p| p.event.is_some())
+}
+
+/// Parses and validates one record line.
 pub fn parse_line(line: &[u8]) -> Result<ValidRecord, String> {
     let record: RegistryRecord =
         serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
-    record.validate().map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| format!("{}: {} ({})", e.field, e.message, e.code))
-            .collect::<Vec<_>>()
-            .join("; ")
-    })
+    record
+        .validate()
+        .map_err(|errors| lifecycle::field_errors(&errors))
+}
+
+/// Parses one line, record or event. A record line is parsed once; only a line that is no
+/// record is tried as an event.
+pub fn parse_item(line: &[u8], line_no: usize) -> Result<ImportItem, String> {
+    match serde_json::from_slice::<RegistryRecord>(line) {
+        Ok(record) => record
+            .validate()
+            .map(ImportItem::Record)
+            .map_err(|errors| lifecycle::field_errors(&errors)),
+        Err(_) if looks_like_event(line) => {
+            let e: EventLine =
+                serde_json::from_slice(line).map_err(|e| format!("invalid event line: {e}"))?;
+            Ok(ImportItem::Event {
+                line: line_no,
+                number: e.number,
+                event: e.event,
+            })
+        }
+        Err(record_error) => Err(format!("invalid JSON: {record_error}")),
+    }
 }
 
 /// Reads one line of at most `MAX_LINE_BYTES`; a longer one is consumed and reported as such.
@@ -74,12 +134,20 @@ fn read_bounded_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Re
 
 /// The batch with its photos on file normalised and pre-checked (on every core), so
 /// issuance later never decodes them on its hot path.
-fn prepared(mut batch: Vec<ValidRecord>) -> Vec<ValidRecord> {
-    crate::photo::prepare_all(&mut batch);
+fn prepared(mut batch: Vec<ImportItem>) -> Vec<ImportItem> {
+    let mut photos: Vec<_> = batch
+        .iter_mut()
+        .filter_map(|item| match item {
+            ImportItem::Record(r) => r.photo.as_mut(),
+            ImportItem::Event { .. } => None,
+        })
+        .collect();
+    crate::photo::prepare_each(&mut photos);
     batch
 }
 
-/// Imports `input` into `db`. `on_reject` hears of each bad line as it is found.
+/// Imports `input` into `db`. `on_reject` hears of each bad line: at once when it does not
+/// parse, when its batch is written when it does not apply (an event line).
 pub fn import_ndjson(
     db: &Database,
     mut input: impl BufRead,
@@ -87,22 +155,36 @@ pub fn import_ndjson(
     mut on_reject: impl FnMut(&RejectedLine),
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
-    let (tx, rx) = mpsc::sync_channel::<Vec<ValidRecord>>(2);
+    let (tx, rx) = mpsc::sync_channel::<Vec<ImportItem>>(2);
+    let (refused_tx, refused_rx) = mpsc::channel::<RejectedLine>();
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> Result<usize, StorageError> {
+        let writer = scope.spawn(move || -> Result<lifecycle::BatchOutcome, StorageError> {
             let mut conn = db.get()?;
-            let mut written = 0;
+            let mut total = lifecycle::BatchOutcome::default();
             for batch in rx {
-                licences::upsert_many(&mut conn, &batch, now)?;
-                written += batch.len();
+                let out = lifecycle::import_batch(&mut conn, batch, now)?;
+                total.records += out.records;
+                total.event_lines += out.event_lines;
+                total.events_recorded += out.events_recorded;
+                total.superseded += out.superseded;
+                for (line, reason) in out.rejected {
+                    let _ = refused_tx.send(RejectedLine { line, reason });
+                }
             }
-            Ok(written)
+            Ok(total)
         });
 
         let mut buf = Vec::with_capacity(1024);
         let mut batch = Vec::with_capacity(BATCH);
         let mut line_no = 0;
+        let mut reject = |rejected: RejectedLine, report: &mut ImportReport| {
+            on_reject(&rejected);
+            report.rejected.push(rejected);
+        };
         let read_result = loop {
+            for refused in refused_rx.try_iter() {
+                reject(refused, &mut report);
+            }
             match read_bounded_line(&mut input, &mut buf) {
                 Ok(None) => break Ok(()),
                 Err(e) => break Err(e),
@@ -113,13 +195,13 @@ pub fn import_ndjson(
                         continue;
                     }
                     let parsed = if fits {
-                        parse_line(line)
+                        parse_item(line, line_no)
                     } else {
                         Err(format!("line longer than {MAX_LINE_BYTES} bytes"))
                     };
                     match parsed {
-                        Ok(record) => {
-                            batch.push(record);
+                        Ok(item) => {
+                            batch.push(item);
                             if batch.len() == BATCH
                                 && tx
                                     .send(prepared(std::mem::replace(
@@ -131,14 +213,13 @@ pub fn import_ndjson(
                                 break Ok(()); // the writer stopped; its error is reported below
                             }
                         }
-                        Err(reason) => {
-                            let rejected = RejectedLine {
+                        Err(reason) => reject(
+                            RejectedLine {
                                 line: line_no,
                                 reason,
-                            };
-                            on_reject(&rejected);
-                            report.rejected.push(rejected);
-                        }
+                            },
+                            &mut report,
+                        ),
                     }
                 }
             }
@@ -150,8 +231,15 @@ pub fn import_ndjson(
         let written = writer
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        for refused in refused_rx.try_iter() {
+            reject(refused, &mut report);
+        }
         read_result?;
-        report.accepted = written;
+        report.rejected.sort_by_key(|r| r.line);
+        report.accepted = written.records + written.event_lines;
+        report.event_lines = written.event_lines;
+        report.events_recorded = written.events_recorded;
+        report.superseded = written.superseded;
         Ok(report)
     })
 }

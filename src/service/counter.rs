@@ -225,6 +225,16 @@ pub struct CurrentELicence {
     pub issued_by: Option<String>,
 }
 
+impl From<ELicenceRow> for CurrentELicence {
+    fn from(row: ELicenceRow) -> Self {
+        CurrentELicence {
+            issued_via: row.issued_via.clone(),
+            issued_by: row.issued_by.clone(),
+            row,
+        }
+    }
+}
+
 /// The photo on file as a clerk needs to know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhotoOnFile {
@@ -268,13 +278,7 @@ fn current(
     let Some(row) = e_licences::current_for(conn, number.as_str())? else {
         return Ok(None);
     };
-    let (issued_via, issued_by) = e_licences::issued_via(conn, &row.id)?
-        .ok_or_else(|| StorageError::Corrupt(format!("{} vanished", row.id)))?;
-    Ok(Some(CurrentELicence {
-        row,
-        issued_via,
-        issued_by,
-    }))
+    Ok(Some(CurrentELicence::from(row)))
 }
 
 /// Looks a licence up for `clerk`; refused (and audited) for another authority's licence.
@@ -463,33 +467,20 @@ fn issue_in_transaction(
         }
     };
     let superseded_submission = submissions::supersede_pending(conn, number.as_str())?;
-    let (kind, payload) = if created {
-        (
-            "e_licence_issued",
-            json!({"e_licence_id": e_licence.id, "via": "counter"}),
-        )
-    } else {
-        (
-            "photo_changed",
-            json!({"e_licence_id": e_licence.id, "via": "counter"}),
-        )
-    };
-    notifications::push(conn, number.as_str(), kind, &payload, now)?;
+    // A new e-licence was announced (`e_licence_issued`, via counter) by `issuance::create`.
+    if !created {
+        let payload = json!({"e_licence_id": e_licence.id, "via": "counter"});
+        notifications::push(conn, number.as_str(), "photo_changed", &payload, now)?;
+    }
     let detail = json!({
         "e_licence_id": e_licence.id,
         "photo_source": e_licence.photo_source,
         "photo_sha256": e_licence.photo_sha256,
         "superseded_submission": superseded_submission,
     });
-    let (issued_via, issued_by) = e_licences::issued_via(conn, &e_licence.id)?
-        .ok_or_else(|| StorageError::Corrupt(format!("{} vanished", e_licence.id)))?;
     Ok(Done {
         value: CounterIssued {
-            e_licence: CurrentELicence {
-                row: e_licence,
-                issued_via,
-                issued_by,
-            },
+            e_licence: CurrentELicence::from(e_licence),
             created,
             superseded_submission,
         },

@@ -34,14 +34,34 @@ pub fn photo_digest(bytes: &[u8]) -> String {
     crate::photo::digest(bytes)
 }
 
-/// Generates the current e-licence of `number` with this photo. The caller has checked that
-/// the licence may have one and has none; the partial unique index refuses a second one.
+/// Where an e-licence is issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel<'a> {
+    /// In the app: the photo on file, or an upload a reviewer approved.
+    App,
+    /// At the counter (车辆管理所), by the clerk holding this token.
+    Counter { clerk_token_id: &'a str },
+}
+
+impl Channel<'_> {
+    pub fn code(self) -> &'static str {
+        match self {
+            Channel::App => "app",
+            Channel::Counter { .. } => "counter",
+        }
+    }
+}
+
+/// Generates the current e-licence of `number` with this photo, and tells the holder
+/// (`e_licence_issued`, in the same transaction). The caller has checked that the licence may
+/// have one and has none; the partial unique index refuses a second one.
 pub(crate) fn create(
     conn: &mut DbConn,
     number: &LicenceNumber,
     photo_source: &str,
     photo: &[u8],
     media_type: &str,
+    channel: Channel<'_>,
     now: DateTime<Utc>,
 ) -> Result<ELicenceRow, StorageError> {
     let id = super::random_id("el_", 12);
@@ -55,9 +75,23 @@ pub(crate) fn create(
             photo_media_type: media_type,
             photo_sha256: &photo_digest(photo),
             generated_at: now,
+            issued_via: channel.code(),
+            issued_by: match channel {
+                Channel::App => None,
+                Channel::Counter { clerk_token_id } => Some(clerk_token_id),
+            },
         },
     )?;
-    e_licences::find(conn, &id)?.ok_or_else(|| StorageError::Corrupt(format!("{id} vanished")))
+    let row = e_licences::find(conn, &id)?
+        .ok_or_else(|| StorageError::Corrupt(format!("{id} vanished")))?;
+    crate::storage::notifications::push(
+        conn,
+        number.as_str(),
+        "e_licence_issued",
+        &serde_json::json!({"e_licence_id": row.id, "via": row.issued_via}),
+        now,
+    )?;
+    Ok(row)
 }
 
 /// Generates the current e-licence at the counter (车辆管理所): as [`create`], with a
@@ -70,9 +104,8 @@ pub(crate) fn create_at_counter(
     clerk_token_id: &str,
     now: DateTime<Utc>,
 ) -> Result<ELicenceRow, StorageError> {
-    let created = create(conn, number, photo_source, jpeg, "image/jpeg", now)?;
-    e_licences::set_issued_via(conn, &created.id, "counter", Some(clerk_token_id))?;
-    Ok(created)
+    let channel = Channel::Counter { clerk_token_id };
+    create(conn, number, photo_source, jpeg, "image/jpeg", channel, now)
 }
 
 /// Issues the e-licence with the registry's photo, normalised and pre-checked like an upload.
@@ -87,14 +120,28 @@ pub fn issue_with_photo_on_file(
     if let Some(issued) = existing_or_refusal(conn, number, today)? {
         return Ok(issued);
     }
-    let photo = usable_photo(conn, number, now)?;
+    let (photo_source, photo) = match usable_photo(conn, number, now) {
+        Ok(photo) => ("on_file".to_owned(), photo),
+        Err(e @ (IssueError::PhotoRequired | IssueError::PhotoOnFileUnusable(_))) => {
+            superseded_photo(conn, number)?.ok_or(e)?
+        }
+        Err(e) => return Err(e),
+    };
     let attempt = conn.write_transaction(|conn| {
         // Checked again under the write lock: the licence or a concurrent request may have
         // changed things since the reads above.
         if let Some(issued) = existing_or_refusal(conn, number, today)? {
             return Ok(issued);
         }
-        let created = create(conn, number, "on_file", &photo, "image/jpeg", now)?;
+        let created = create(
+            conn,
+            number,
+            &photo_source,
+            &photo,
+            "image/jpeg",
+            Channel::App,
+            now,
+        )?;
         Ok(Issued {
             e_licence: created,
             created: true,
@@ -133,6 +180,22 @@ fn existing_or_refusal(
             created: false,
         }),
     )
+}
+
+/// Applying again after a licence change superseded the e-licence, with no usable photo on
+/// file: the superseded e-licence's photo (with its source), which a reviewer or the
+/// automatic checks already accepted.
+fn superseded_photo(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+) -> Result<Option<(String, Vec<u8>)>, IssueError> {
+    let Some(latest) = e_licences::latest_for(conn, number.as_str())? else {
+        return Ok(None);
+    };
+    if latest.is_current() || latest.photo_media_type != "image/jpeg" {
+        return Ok(None);
+    }
+    Ok(e_licences::photo(conn, &latest.id)?.map(|(bytes, _)| (latest.photo_source, bytes)))
 }
 
 /// The photo on file as an e-licence photo: the normalised copy prepared when the registry

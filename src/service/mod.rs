@@ -6,6 +6,7 @@
 pub mod codes;
 pub mod counter;
 pub mod issuance;
+pub mod lifecycle;
 pub mod photo_review;
 pub mod status_list;
 pub mod verification;

@@ -260,7 +260,15 @@ fn apply_approval(
         barcodes::expire_live(conn, &current.id, now)?;
         Some(current.id)
     } else {
-        let created = super::issuance::create(conn, &number, &s.source, &photo, &media_type, now)?;
+        let created = super::issuance::create(
+            conn,
+            &number,
+            &s.source,
+            &photo,
+            &media_type,
+            super::issuance::Channel::App,
+            now,
+        )?;
         Some(created.id)
     };
     if let Some(e) = &e_licence_id {

@@ -18,6 +18,11 @@ pub struct ELicenceRow {
     pub superseded_at: Option<NaiveDateTime>,
     /// Serial number: the `e` claim of its codes (assigned by the database on insert).
     pub serial: i64,
+    /// Why it stopped standing: a `SupersedeReason` code (class_changed, renewed, …).
+    pub superseded_reason: Option<String>,
+    /// `app`, or `counter` when a clerk issued it.
+    pub issued_via: String,
+    pub issued_by: Option<String>,
 }
 
 impl ELicenceRow {
@@ -38,6 +43,9 @@ pub struct NewELicence<'a> {
     pub photo_media_type: &'a str,
     pub photo_sha256: &'a str,
     pub generated_at: DateTime<Utc>,
+    /// `app`, or `counter` when a clerk issued it (`issued_by`: the clerk's token id).
+    pub issued_via: &'a str,
+    pub issued_by: Option<&'a str>,
 }
 
 pub fn insert_current(conn: &mut DbConn, e: &NewELicence<'_>) -> Result<(), StorageError> {
@@ -50,6 +58,8 @@ pub fn insert_current(conn: &mut DbConn, e: &NewELicence<'_>) -> Result<(), Stor
         e_licences::photo_media_type.eq(e.photo_media_type),
         e_licences::photo_sha256.eq(e.photo_sha256),
         e_licences::generated_at.eq(e.generated_at.naive_utc()),
+        e_licences::issued_via.eq(e.issued_via),
+        e_licences::issued_by.eq(e.issued_by),
     );
     with_conn!(conn, |c| diesel::insert_into(e_licences::table)
         .values(values)
@@ -75,6 +85,56 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ELicenceRow>, StorageE
         .select(ELicenceRow::as_select())
         .get_result(c)
         .optional())?)
+}
+
+/// Ends the licence's current e-licence, if it has one: state `superseded`, when and why.
+/// Nothing is deleted; its codes verify as `superseded` from now on.
+pub fn supersede_current(
+    conn: &mut DbConn,
+    licence_number: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<ELicenceRow>, StorageError> {
+    Ok(with_conn!(conn, |c| diesel::update(
+        e_licences::table
+            .filter(e_licences::licence_number.eq(licence_number))
+            .filter(e_licences::state.eq("current"))
+    )
+    .set((
+        e_licences::state.eq("superseded"),
+        e_licences::superseded_at.eq(now.naive_utc()),
+        e_licences::superseded_reason.eq(reason),
+    ))
+    .returning(ELicenceRow::as_returning())
+    .get_result(c)
+    .optional())?)
+}
+
+/// The licence's e-licences, newest first, with serials below `before` (keyset paging).
+pub fn history(
+    conn: &mut DbConn,
+    licence_number: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ELicenceRow>, StorageError> {
+    Ok(with_conn!(conn, |c| {
+        let mut q = e_licences::table
+            .filter(e_licences::licence_number.eq(licence_number))
+            .select(ELicenceRow::as_select())
+            .into_boxed();
+        if let Some(b) = before {
+            q = q.filter(e_licences::serial.lt(b));
+        }
+        q.order(e_licences::serial.desc()).limit(limit).load(c)
+    })?)
+}
+
+/// The licence's newest e-licence, current or not.
+pub fn latest_for(
+    conn: &mut DbConn,
+    licence_number: &str,
+) -> Result<Option<ELicenceRow>, StorageError> {
+    Ok(history(conn, licence_number, None, 1)?.pop())
 }
 
 /// The e-licence a code names by its serial number.
@@ -113,32 +173,6 @@ pub fn replace_photo(
         ))
         .execute(c))?;
     Ok(())
-}
-
-/// Records how an e-licence was issued: `via` is `app` (the default) or `counter`, `by` the
-/// clerk's token id for a counter issuance.
-pub fn set_issued_via(
-    conn: &mut DbConn,
-    id: &str,
-    via: &str,
-    by: Option<&str>,
-) -> Result<(), StorageError> {
-    with_conn!(conn, |c| diesel::update(e_licences::table.find(id))
-        .set((e_licences::issued_via.eq(via), e_licences::issued_by.eq(by)))
-        .execute(c))?;
-    Ok(())
-}
-
-/// How an e-licence was issued: (`app` | `counter`, the clerk's token id).
-pub fn issued_via(
-    conn: &mut DbConn,
-    id: &str,
-) -> Result<Option<(String, Option<String>)>, StorageError> {
-    Ok(with_conn!(conn, |c| e_licences::table
-        .find(id)
-        .select((e_licences::issued_via, e_licences::issued_by))
-        .get_result(c)
-        .optional())?)
 }
 
 /// One e-licence as the status list reads it: no photo, no names, only what decides its entry.

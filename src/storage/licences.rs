@@ -199,6 +199,15 @@ pub fn upsert_many(
     records: &[ValidRecord],
     now: DateTime<Utc>,
 ) -> Result<usize, StorageError> {
+    conn.write_transaction(|conn| upsert_many_in(conn, records, now))
+}
+
+/// [`upsert_many`] inside the caller's write transaction.
+pub fn upsert_many_in(
+    conn: &mut DbConn,
+    records: &[ValidRecord],
+    now: DateTime<Utc>,
+) -> Result<usize, StorageError> {
     let at = now;
     let now = now.naive_utc();
     let mut last_index: HashMap<&str, usize> = HashMap::with_capacity(records.len());
@@ -212,18 +221,16 @@ pub fn upsert_many(
         .map(|(_, r)| r)
         .collect();
     let rows: Vec<NewLicenceRow> = kept.iter().map(|r| NewLicenceRow::new(r, now)).collect();
-    conn.write_transaction(|conn| {
-        store_prepared(conn, &kept, at)?;
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            with_conn!(conn, |c| diesel::insert_into(licences::table)
-                .values(chunk)
-                .on_conflict(licences::number)
-                .do_update()
-                .set(replaced_columns!())
-                .execute(c))?;
-        }
-        Ok(rows.len())
-    })
+    store_prepared(conn, &kept, at)?;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        with_conn!(conn, |c| diesel::insert_into(licences::table)
+            .values(chunk)
+            .on_conflict(licences::number)
+            .do_update()
+            .set(replaced_columns!())
+            .execute(c))?;
+    }
+    Ok(rows.len())
 }
 
 /// Inserts or replaces one record; `Ok(true)` when it was new. The insert that decides
@@ -234,25 +241,77 @@ pub fn upsert(
     record: &ValidRecord,
     now: DateTime<Utc>,
 ) -> Result<bool, StorageError> {
+    conn.write_transaction(|conn| upsert_in(conn, record, now))
+}
+
+/// [`upsert`] inside the caller's write transaction.
+pub fn upsert_in(
+    conn: &mut DbConn,
+    record: &ValidRecord,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
     let row = NewLicenceRow::new(record, now.naive_utc());
-    conn.write_transaction(|conn| {
-        store_prepared(conn, &[record], now)?;
-        with_conn!(conn, |c| {
-            let inserted = diesel::insert_into(licences::table)
+    store_prepared(conn, &[record], now)?;
+    with_conn!(conn, |c| {
+        let inserted = diesel::insert_into(licences::table)
+            .values(&row)
+            .on_conflict_do_nothing()
+            .execute(c)?;
+        if inserted == 0 {
+            diesel::insert_into(licences::table)
                 .values(&row)
-                .on_conflict_do_nothing()
+                .on_conflict(licences::number)
+                .do_update()
+                .set(replaced_columns!())
                 .execute(c)?;
-            if inserted == 0 {
-                diesel::insert_into(licences::table)
-                    .values(&row)
-                    .on_conflict(licences::number)
-                    .do_update()
-                    .set(replaced_columns!())
-                    .execute(c)?;
-            }
-            Ok(inserted == 1)
-        })
+        }
+        Ok(inserted == 1)
     })
+}
+
+/// The stored licences among `numbers` (those not stored are absent), by number.
+pub fn find_many(
+    conn: &mut DbConn,
+    numbers: &[&str],
+) -> Result<HashMap<String, StoredLicence>, StorageError> {
+    let mut found = HashMap::with_capacity(numbers.len());
+    for chunk in numbers.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<LicenceRow> = with_conn!(conn, |c| licences::table
+            .filter(licences::number.eq_any(chunk))
+            .select(LicenceRow::as_select())
+            .load(c))?;
+        for row in rows {
+            let stored = StoredLicence::try_from(row)?;
+            found.insert(stored.licence.number.as_str().to_owned(), stored);
+        }
+    }
+    Ok(found)
+}
+
+/// Writes what a registry event changes (states, points, classes, validity, authority, due
+/// dates) and records the licence as synchronised `now`.
+pub fn update_registry_fields(
+    conn: &mut DbConn,
+    l: &Licence,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    with_conn!(conn, |c| diesel::update(
+        licences::table.find(l.number.as_str())
+    )
+    .set((
+        licences::issuing_authority.eq(&l.issuing_authority),
+        licences::classes.eq(l.classes.to_codes()),
+        licences::valid_from.eq(l.valid_from),
+        licences::valid_until.eq(l.valid_until),
+        licences::statuses.eq(states_to_codes(&l.states)),
+        licences::points.eq(i32::from(l.points)),
+        licences::points_cycle_start.eq(l.points_cycle_start),
+        licences::medical_due.eq(l.medical_due),
+        licences::review_due.eq(l.review_due),
+        licences::synced_at.eq(now.naive_utc()),
+    ))
+    .execute(c))?;
+    Ok(())
 }
 
 pub fn find(
@@ -264,6 +323,30 @@ pub fn find(
         .select(LicenceRow::as_select())
         .get_result(c)
         .optional())?;
+    row.map(StoredLicence::try_from).transpose()
+}
+
+/// [`find`] inside a write transaction, locking the row on PostgreSQL (`FOR UPDATE`) so that
+/// concurrent changes to one licence apply one after the other; SQLite's write transaction
+/// holds the database lock already.
+pub fn find_for_update(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+) -> Result<Option<StoredLicence>, StorageError> {
+    let key = number.as_str();
+    let row = match conn {
+        DbConn::Sqlite(c) => licences::table
+            .find(key)
+            .select(LicenceRow::as_select())
+            .get_result(&mut **c)
+            .optional()?,
+        DbConn::Pg(c) => licences::table
+            .find(key)
+            .select(LicenceRow::as_select())
+            .for_update()
+            .get_result(&mut **c)
+            .optional()?,
+    };
     row.map(StoredLicence::try_from).transpose()
 }
 

@@ -17,6 +17,7 @@ mod migrations;
 pub mod notifications;
 pub mod photos;
 mod pool;
+pub mod registry_events;
 pub mod schema;
 pub mod submissions;
 pub mod tokens;

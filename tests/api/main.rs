@@ -15,6 +15,7 @@ mod e_licence;
 mod errors;
 mod health;
 mod import;
+mod lifecycle;
 mod me;
 mod offline_verify;
 mod openapi;

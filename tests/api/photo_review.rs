@@ -293,11 +293,13 @@ async fn two_reviewers_never_decide_the_same_photo(backend: Backend) {
         200,
     )
     .await;
-    assert_eq!(
-        notes["items"].as_array().unwrap().len(),
-        1,
-        "one decision, one notice"
-    );
+    let decisions = notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] != "e_licence_issued")
+        .count();
+    assert_eq!(decisions, 1, "one decision, one notice");
 }
 
 async fn an_abandoned_claim_returns_to_the_queue(backend: Backend) {

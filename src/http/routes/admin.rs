@@ -6,13 +6,15 @@ use crate::domain::record::{FieldError, RegistryRecord};
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::routes::registry_events::AppliedEventView;
 use crate::http::state::AppState;
 use crate::http::views::{AdminLicenceView, EligibilityView};
 use crate::i18n::Lang;
+use crate::service::lifecycle::{self, Origin, Source};
 use crate::storage::{licences, DbConn};
 use actix_web::{get, put, web, HttpResponse};
 
-fn parse_number(raw: &str) -> Result<LicenceNumber, ApiError> {
+pub(super) fn parse_number(raw: &str) -> Result<LicenceNumber, ApiError> {
     LicenceNumber::parse(raw).map_err(|e| ApiError::InvalidPath(e.to_string()))
 }
 
@@ -33,13 +35,25 @@ fn admin_view(
     })
 }
 
-/// Inserts or replaces one registry record (the same JSON as an `import` line).
+/// A record as stored, and the registry events its changes were recorded as.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PutLicenceView {
+    #[serde(flatten)]
+    pub licence: AdminLicenceView,
+    /// What changed on a stored licence, as registry events with their effects (empty for a
+    /// new licence or an unchanged record).
+    pub events: Vec<AppliedEventView>,
+}
+
+/// Inserts or replaces one registry record (the same JSON as an `import` line). Replacing a
+/// stored licence records what changed as registry events, with the same effects as
+/// `POST /api/v1/admin/licences/{number}/events`.
 #[utoipa::path(tag = "admin", security(("bearer" = [])),
     params(("number" = String, Path, description = "Licence number; must match the body")),
     request_body = RegistryRecord,
     responses(
-        (status = 201, body = AdminLicenceView, description = "Created"),
-        (status = 200, body = AdminLicenceView, description = "Replaced"),
+        (status = 201, body = PutLicenceView, description = "Created"),
+        (status = 200, body = PutLicenceView, description = "Replaced"),
         (status = 400, body = ErrorEnvelopeDoc), (status = 401, body = ErrorEnvelopeDoc),
         (status = 403, body = ErrorEnvelopeDoc), (status = 413, body = ErrorEnvelopeDoc),
         (status = 422, body = ErrorEnvelopeDoc),
@@ -70,9 +84,19 @@ pub async fn put_licence(
             // Made ready for an e-licence now, once, not on the issuance path (after the role
             // check: decoding is work a stranger must not be able to cause).
             crate::photo::prepare_all(std::slice::from_mut(&mut valid));
-            let created = licences::upsert(conn, &valid, now)?;
-            tracing::info!(licence = %number.masked(), created, "registry record upserted");
-            Ok((created, admin_view(conn, &number, &app, lang)?))
+            let origin = Origin {
+                source: Source::AdminPut,
+                actor: Some(&principal.token_id),
+            };
+            let (created, events) = lifecycle::upsert_record(conn, &valid, origin, now)?;
+            tracing::info!(licence = %number.masked(), created, events = events.len(), "registry record upserted");
+            Ok((
+                created,
+                PutLicenceView {
+                    licence: admin_view(conn, &number, &app, lang)?,
+                    events: events.into_iter().map(Into::into).collect(),
+                },
+            ))
         })
         .await?;
     Ok(if created {

@@ -100,6 +100,7 @@ enum Front {
     (status = 200, content_type = "image/png", description = "Front card; header x-code-expires-at"),
     (status = 401, body = ErrorEnvelopeDoc, description = "unauthenticated"),
     (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
 ))]
 #[get("/me/e-licence/card.png")]
 pub async fn card_png(
@@ -144,6 +145,7 @@ pub async fn card_png(
     (status = 200, content_type = "image/png", description = "Secondary card"),
     (status = 401, body = ErrorEnvelopeDoc, description = "unauthenticated"),
     (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
 ))]
 #[get("/me/e-licence/card-secondary.png")]
 pub async fn card_secondary_png(

@@ -103,6 +103,7 @@ async fn image(
 #[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
     (status = 200, content_type = "image/png", description = "QR code; header x-code-expires-at"),
     (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
 ))]
 #[get("/me/e-licence/qr.png")]
 pub async fn qr_png(

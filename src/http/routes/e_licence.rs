@@ -4,6 +4,7 @@
 use crate::auth::Principal;
 use crate::domain::photo_rules::precheck_message;
 use crate::domain::purpose::Purpose;
+use crate::domain::registry_event::SupersedeReason;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
@@ -35,15 +36,31 @@ pub struct IssueRequest {
 
 const PHOTO_URL: &str = "/api/v1/me/e-licence/photo";
 
-/// The holder's current e-licence and licence, or 404.
+/// The holder's current e-licence and licence; 404 when none was ever issued, 410 when the
+/// newest was superseded by a licence change (apply again).
 pub(super) fn current(
     conn: &mut DbConn,
     p: &Principal,
 ) -> Result<(ELicenceRow, StoredLicence), ApiError> {
     let number = p.holder_licence()?;
-    let e = e_licences::current_for(conn, number.as_str())?.ok_or(ApiError::ELicenceNotFound)?;
+    let e = match e_licences::current_for(conn, number.as_str())? {
+        Some(e) => e,
+        None => return Err(no_current(conn, number.as_str())?),
+    };
     let stored = licences::find(conn, number)?.ok_or(ApiError::LicenceNotFound)?;
     Ok((e, stored))
+}
+
+/// Why a licence has no current e-licence: never issued (404), or superseded (410).
+pub(super) fn no_current(conn: &mut DbConn, number: &str) -> Result<ApiError, ApiError> {
+    Ok(match e_licences::latest_for(conn, number)? {
+        Some(e) if !e.is_current() => ApiError::ELicenceSuperseded(
+            e.superseded_reason
+                .as_deref()
+                .and_then(SupersedeReason::parse),
+        ),
+        _ => ApiError::ELicenceNotFound,
+    })
 }
 
 fn view(
@@ -72,6 +89,9 @@ fn view(
 /// again returns the current one (200). With a multipart upload (`source` camera|album and
 /// `photo`): the photo is pre-checked and queued for review (202), and the e-licence is
 /// generated when a reviewer approves it (`GET /api/v1/me/e-licence/application`).
+/// After a licence change superseded the e-licence, applying again issues a fresh one (new
+/// id and serial; the old one is kept, superseded). Its photo is the one on file; when there
+/// is no usable photo on file, the superseded e-licence's photo, which was already accepted.
 #[utoipa::path(tag = "holder", security(("bearer" = [])),
     request_body(content(
         (IssueRequest = "application/json"),
@@ -158,6 +178,7 @@ async fn issue_on_file(
 #[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
     (status = 200, body = ELicenceView),
     (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
 ))]
 #[get("/me/e-licence")]
 pub async fn get(
@@ -206,6 +227,7 @@ pub(super) fn moment(app: &AppState) -> codes::Moment {
     (status = 200, body = DisplayCodeView),
     (status = 400, body = ErrorEnvelopeDoc, description = "invalid_path: an unknown purpose"),
     (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
 ))]
 #[get("/me/e-licence/code")]
 pub async fn code(
@@ -243,6 +265,7 @@ pub fn photo_response(bytes: Vec<u8>, media_type: String) -> HttpResponse {
 #[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
     (status = 200, content_type = "image/jpeg", description = "The photo (JPEG or PNG)"),
     (status = 404, body = ErrorEnvelopeDoc),
+    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
 ))]
 #[get("/me/e-licence/photo")]
 pub async fn photo(
@@ -252,8 +275,10 @@ pub async fn photo(
     let (bytes, media_type) = state
         .authorized(token, move |conn, p| {
             let number = p.holder_licence()?;
-            let e = e_licences::current_for(conn, number.as_str())?
-                .ok_or(ApiError::ELicenceNotFound)?;
+            let e = match e_licences::current_for(conn, number.as_str())? {
+                Some(e) => e,
+                None => return Err(no_current(conn, number.as_str())?),
+            };
             e_licences::photo(conn, &e.id)?.ok_or(ApiError::ELicenceNotFound)
         })
         .await?;

@@ -10,7 +10,7 @@ use crate::http::state::AppState;
 use crate::http::views::{EligibilityView, LicenceDocument};
 use crate::i18n::Lang;
 use crate::storage::licences::StoredLicence;
-use crate::storage::{licences, notifications as outbox, submissions, DbConn};
+use crate::storage::{e_licences, licences, notifications as outbox, submissions, DbConn};
 use actix_web::{get, web};
 
 fn own_licence(conn: &mut DbConn, principal: &Principal) -> Result<StoredLicence, ApiError> {
@@ -103,7 +103,9 @@ pub async fn notifications(
 }
 
 /// The holder's newest photo application: waiting for review (with its deadline), approved,
-/// or rejected with the reason.
+/// or rejected with the reason. When a licence change (class, validity, issuing authority)
+/// superseded the e-licence and nothing was submitted since: state `apply_again` with the
+/// reason.
 #[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
     (status = 200, body = ApplicationView),
     (status = 404, body = ErrorEnvelopeDoc, description = "submission_not_found"),
@@ -114,11 +116,21 @@ pub async fn application(
     token: BearerToken,
     lang: Lang,
 ) -> Result<web::Json<ApplicationView>, ApiError> {
-    let row = state
+    let view = state
         .authorized_reads(token, move |conn, p| {
             let number = p.holder_licence()?;
-            submissions::latest_for(conn, number.as_str())?.ok_or(ApiError::SubmissionNotFound)
+            let submission = submissions::latest_for(conn, number.as_str())?;
+            // The newest e-licence superseded means none is current (a new one would be newer).
+            if let Some(e) = e_licences::latest_for(conn, number.as_str())? {
+                let ended = e.superseded_at.filter(|_| !e.is_current());
+                if ended.is_some_and(|at| submission.as_ref().is_none_or(|s| s.submitted_at < at)) {
+                    return Ok(ApplicationView::apply_again(e, lang));
+                }
+            }
+            submission
+                .map(|row| ApplicationView::new(row, lang))
+                .ok_or(ApiError::SubmissionNotFound)
         })
         .await?;
-    Ok(web::Json(ApplicationView::new(row, lang)))
+    Ok(web::Json(view))
 }

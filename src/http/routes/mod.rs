@@ -13,6 +13,7 @@ pub mod jwks;
 pub mod me;
 pub mod openapi;
 pub mod photo_upload;
+pub mod registry_events;
 pub mod review;
 pub mod status_list;
 pub mod verify;
@@ -34,6 +35,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         )
         .service(admin::put_licence)
         .service(admin::get_licence)
+        .service(registry_events::post_event)
+        .service(registry_events::list_events)
+        .service(registry_events::list_e_licences)
         .service(audit::verifications)
         .service(counter::audit);
     let api = scope::scope("/api/v1")

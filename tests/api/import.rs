@@ -116,7 +116,52 @@ async fn photos_on_file_are_prepared_on_import(backend: Backend) {
     assert_eq!(failed.as_deref(), Some("background_not_white"));
 }
 
+/// A class change and an authority change sent as import event lines have the effects they
+/// have through the admin route (the same checks, `lifecycle::supersede_and_reapply`), and
+/// the fresh e-licences carry the new classes, then the new authority.
+async fn class_and_authority_change_event_lines_supersede_as_the_route_does(backend: Backend) {
+    use crate::lifecycle::{claims, document, supersede_and_reapply, Via};
+    let app = crate::helpers::spawn_app(backend).await;
+    let (holder, first_code, _) = crate::helpers::issued(&app).await;
+    let officer = app.token(elicence::domain::role::Role::Officer, None);
+    let staff = (holder.as_str(), officer.as_str());
+
+    let second_code = supersede_and_reapply(
+        &app,
+        staff,
+        (&first_code, Via::Import),
+        json!({"type": "classes_changed", "classes": ["B2", "D"]}),
+        "class_changed",
+    )
+    .await;
+    assert_eq!(claims(&second_code)["c"], "B2,D");
+    let doc = document(&app, &holder).await;
+    assert_eq!(doc["front_page"]["classes"], json!(["B2", "D"]));
+    assert_eq!(
+        doc["secondary_page"]["issuing_authority"],
+        "北京市公安局公安交通管理局"
+    );
+
+    let authority = "上海市公安局交通警察总队";
+    let third_code = supersede_and_reapply(
+        &app,
+        staff,
+        (&second_code, Via::Import),
+        json!({"type": "authority_changed", "authority": authority}),
+        "authority_changed",
+    )
+    .await;
+    let doc = document(&app, &holder).await;
+    assert_eq!(doc["secondary_page"]["issuing_authority"], authority);
+    assert_eq!(doc["front_page"]["classes"], json!(["B2", "D"]));
+    assert_eq!(claims(&third_code)["c"], "B2,D");
+    // The first code stays refused after both.
+    let v = crate::helpers::scan(&app, &officer, json!({"code": first_code})).await;
+    assert_eq!(v["reasons"], json!(["superseded"]));
+}
+
 crate::both_backends!(
+    class_and_authority_change_event_lines_supersede_as_the_route_does,
     photos_on_file_are_prepared_on_import,
     good_duplicate_and_broken_lines,
     import_is_an_idempotent_upsert_that_records_sync_time,

@@ -3,8 +3,8 @@
 //! offline status list; the same effects through PUT and import; bad events refused whole.
 
 use crate::helpers::{
-    error_code, issue_e_licence, issued, record_with_photo, scan, spawn_app, test_now, Backend,
-    TestApp, NUMBER,
+    error_code, issue_e_licence, issued, partner_token, record_with_photo, scan, spawn_app,
+    test_now, Backend, TestApp, NUMBER,
 };
 use crate::offline_verify::{args, now_flag, scene, text, verify};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,7 +18,7 @@ fn events_path() -> String {
 }
 
 /// Sends one event as the admin; returns the answer's body (asserting 200).
-async fn send(app: &TestApp, event: Value) -> Value {
+pub(crate) async fn send(app: &TestApp, event: Value) -> Value {
     let admin = app.token(Role::Admin, None);
     let res = app.post_json(&events_path(), &admin, &event).await;
     assert_eq!(res.status(), 200, "{event}");
@@ -26,20 +26,20 @@ async fn send(app: &TestApp, event: Value) -> Value {
 }
 
 /// The claims of a display code, read without verifying (the server issued it).
-fn claims(code: &str) -> Value {
+pub(crate) fn claims(code: &str) -> Value {
     let payload = code.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 /// The holder's e-licence document (asserting 200).
-async fn document(app: &TestApp, holder: &str) -> Value {
+pub(crate) async fn document(app: &TestApp, holder: &str) -> Value {
     let res = app.get("/api/v1/me/e-licence", Some(holder)).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
 
 /// The holder's notifications, oldest first: (kind, payload).
-async fn notifications(app: &TestApp, holder: &str) -> Vec<(String, Value)> {
+pub(crate) async fn notifications(app: &TestApp, holder: &str) -> Vec<(String, Value)> {
     let body: Value = app
         .get("/api/v1/me/notifications?limit=100", Some(holder))
         .await
@@ -65,7 +65,7 @@ async fn apply(app: &TestApp, holder: &str) -> reqwest::Response {
     app.post_json("/api/v1/me/e-licence", holder, &body).await
 }
 
-async fn application(app: &TestApp, holder: &str) -> Value {
+pub(crate) async fn application(app: &TestApp, holder: &str) -> Value {
     let res = app
         .get("/api/v1/me/e-licence/application", Some(holder))
         .await;
@@ -73,7 +73,7 @@ async fn application(app: &TestApp, holder: &str) -> Value {
     res.json().await.unwrap()
 }
 
-async fn admin_list(app: &TestApp, what: &str) -> Vec<Value> {
+pub(crate) async fn admin_list(app: &TestApp, what: &str) -> Vec<Value> {
     let admin = app.token(Role::Admin, None);
     let res = app
         .get(
@@ -229,6 +229,152 @@ async fn points_show_at_once_and_twelve_stop_the_licence(backend: Backend) {
     assert_eq!(points, [(6, 0), (12, 6), (0, 12)]);
 }
 
+/// The field names of a JSON object, sorted.
+fn keys_of(v: &Value) -> Vec<&str> {
+    let mut keys: Vec<_> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// Points below 12 do not bar and are not in the roadside code (it has no points claim), so
+/// they show only where the licence is read live: the holder's document and licence, and the
+/// officer's verification. A partner never learns them.
+async fn points_below_twelve_show_in_every_live_view_and_the_code_stays_valid(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (holder, code, _) = issued(&app).await;
+    let officer = app.token(Role::Officer, None);
+    let desk = partner_token(&app, "rental");
+    let res = app
+        .get("/api/v1/me/e-licence/code?purpose=rental", Some(&holder))
+        .await;
+    let rental_code = res.json::<Value>().await.unwrap()["code"].clone();
+    let before = scan(&app, &officer, json!({"code": code})).await;
+    assert_eq!(before["licence"]["points"], 0);
+
+    let body = send(&app, json!({"type": "points_changed", "points": 6})).await;
+    assert_eq!(body["effects"]["changed"], true);
+    assert_eq!(body["eligibility"]["eligible"], true);
+    let points =
+        json!({"points": 6, "limit": 12, "cycle_start": "2026-03-05", "cycle_end": "2027-03-04"});
+    let doc = document(&app, &holder).await;
+    assert_eq!(doc["secondary_page"]["points"], points);
+    assert_eq!(doc["status"]["eligible"], true);
+    let res = app.get("/api/v1/me/licence", Some(&holder)).await;
+    assert_eq!(res.status(), 200);
+    let licence: Value = res.json().await.unwrap();
+    assert_eq!(licence["secondary_page"]["points"], points);
+    // A new code: still `ok`, and nothing about points in it.
+    let fresh = claims(doc["display"]["code"].as_str().unwrap());
+    assert_eq!(fresh["s"], "ok");
+    assert_eq!(
+        keys_of(&fresh),
+        ["c", "e", "exp", "jti", "n", "p", "s", "sub", "v"]
+    );
+
+    // The officer sees the points now, on the code signed before the change.
+    let v = scan(&app, &officer, json!({"code": code})).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["licence"]["points"], 6);
+    assert_eq!(v["live_status"]["eligible"], true);
+    let v = scan(&app, &desk, json!({"code": rental_code})).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(!v.to_string().contains("points"), "{v}");
+    assert_eq!(
+        keys_of(&v["holder"]),
+        ["classes", "drivable_classes", "name", "valid_until"]
+    );
+}
+
+/// Every registry state blocks: set by an event it turns the same e-licence red in the
+/// document, in the `s` claim of a new code, in online verification of a code signed before
+/// and in the status list; cleared by an event, all of it is green again.
+async fn each_registry_state_set_and_cleared_by_events(backend: Backend) {
+    use crate::status_list::{entry, fetch, serial_of, stock_read};
+    use elicence::domain::registry_state::RegistryState;
+    let app = spawn_app(backend).await;
+    let (holder, code, _) = issued(&app).await;
+    let officer = app.token(Role::Officer, None);
+    let e_licence = document(&app, &holder).await["e_licence_id"].clone();
+    let serial = serial_of(&code);
+    // The status list's entry: 2 SUSPENDED for what the holder or time can clear, 1 INVALID
+    // for what ends the licence.
+    let table = [
+        ("detained", "扣留", 2),
+        ("seized", "扣押", 2),
+        ("suspended", "暂扣", 2),
+        ("overdue_medical", "逾期未体检", 2),
+        ("overdue_review", "逾期未审验", 2),
+        ("announced_void", "公告停止使用", 1),
+        ("revoked", "吊销", 1),
+        ("withdrawn", "撤销", 1),
+        ("cancelled", "注销", 1),
+        ("cancelled_recoverable", "注销可恢复", 2),
+        ("transferred_out", "转出", 1),
+        ("locked", "锁定", 2),
+        ("overdue_renewal", "逾期未换证", 2),
+    ];
+    assert_eq!(
+        table.len(),
+        RegistryState::ALL.len(),
+        "every state is in the table"
+    );
+    async fn listed(app: &TestApp, serial: u64) -> u8 {
+        app.status_lists.rebuild().await.unwrap();
+        let (_, token) = fetch(app).await;
+        entry(&stock_read(app, &token).await.1, serial)
+    }
+    for (status, name, in_list) in table {
+        let body = send(&app, json!({"type": "status_set", "status": status})).await;
+        assert_eq!(body["effects"]["changed"], true, "{status}");
+        assert_eq!(body["effects"]["notified"], json!(["status_changed"]));
+        assert_eq!(body["effects"]["superseded_e_licence"], json!(null));
+        assert_eq!(body["eligibility"]["reasons"][0]["code"], status);
+        let doc = document(&app, &holder).await;
+        assert_eq!(doc["e_licence_id"], e_licence, "{status}");
+        assert_eq!(doc["state"], "current");
+        assert_eq!(doc["status"]["eligible"], false);
+        assert_eq!(
+            doc["status"]["registry_states"],
+            json!([{"code": status, "name": name}])
+        );
+        let fresh = doc["display"]["code"].as_str().unwrap();
+        assert_eq!(claims(fresh)["s"], status);
+        for shown in [code.as_str(), fresh] {
+            let v = scan(&app, &officer, json!({"code": shown})).await;
+            assert_eq!(v["valid"], false, "{status}");
+            assert_eq!(v["reasons"], json!([status]));
+            assert_eq!(v["live_status"]["reasons"][0]["code"], status);
+        }
+        assert_eq!(listed(&app, serial).await, in_list, "{status}");
+
+        let body = send(&app, json!({"type": "status_cleared", "status": status})).await;
+        assert_eq!(body["effects"]["changed"], true, "{status}");
+        assert_eq!(body["eligibility"]["eligible"], true);
+        let doc = document(&app, &holder).await;
+        assert_eq!(doc["e_licence_id"], e_licence);
+        assert_eq!(doc["status"]["registry_states"], json!([]));
+        assert_eq!(claims(doc["display"]["code"].as_str().unwrap())["s"], "ok");
+        let v = scan(&app, &officer, json!({"code": code})).await;
+        assert_eq!(v["valid"], true, "{status}: {v}");
+        assert_eq!(listed(&app, serial).await, 0, "{status}");
+    }
+
+    let told = notifications(&app, &holder).await;
+    let expected: Vec<_> = table
+        .iter()
+        .flat_map(|(s, _, _)| [(json!(s), json!("set")), (json!(s), json!("cleared"))])
+        .collect();
+    let heard: Vec<_> = told
+        .iter()
+        .filter(|(k, _)| k == "status_changed")
+        .map(|(_, p)| (p["status"].clone(), p["change"].clone()))
+        .collect();
+    assert_eq!(heard, expected);
+    let events = admin_list(&app, "events?limit=100").await;
+    assert_eq!(events.len(), 2 * table.len());
+    assert!(events.iter().all(|e| e["source"] == "api"));
+}
+
 /// A class change supersedes: the old code verifies `superseded`, the holder is told to apply
 /// again, and a new application issues a fresh e-licence; the old one is kept.
 async fn a_class_change_forces_a_new_application(backend: Backend) {
@@ -359,27 +505,94 @@ async fn a_class_change_forces_a_new_application(backend: Backend) {
     assert_eq!(told[2].1["e_licence_id"], new_id);
 }
 
-/// Sends an event that supersedes; checks the old code, the 410 and `apply_again` with the
-/// reason; applies again and checks the new code verifies. Returns the new code.
-async fn supersede_and_reapply(
+/// How an event reaches us: the admin route, or an event line of `elicence import`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Via {
+    Route,
+    Import,
+}
+
+impl Via {
+    /// The `source` the event history records.
+    fn source(self) -> &'static str {
+        match self {
+            Via::Route => "api",
+            Via::Import => "import",
+        }
+    }
+
+    /// Delivers one event for the licence that supersedes an e-licence; asserts that it was
+    /// recorded and superseded one, for `reason`.
+    async fn deliver_superseding(self, app: &TestApp, event: &Value, reason: &str) {
+        match self {
+            Via::Route => {
+                let body = send(app, event.clone()).await;
+                assert_eq!(body["effects"]["superseded_reason"], reason);
+            }
+            Via::Import => {
+                let line = json!({"number": NUMBER, "event": event}).to_string();
+                let report =
+                    import_ndjson(&app.test_db.db, line.as_bytes(), test_now(), |_| {}).unwrap();
+                assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+                let counts = (
+                    report.event_lines,
+                    report.events_recorded,
+                    report.superseded,
+                );
+                assert_eq!(counts, (1, 1, 1), "{event}");
+            }
+        }
+    }
+}
+
+/// Sends an event that supersedes the holder's current e-licence `via` the route or an
+/// import line, and checks every effect: the old code verifies `superseded`, the holder gets
+/// 410 and `apply_again` with the reason, the outbox has the notice, both histories name the
+/// e-licence it ended; then applies again and checks the new code verifies. Returns the new
+/// code.
+pub(crate) async fn supersede_and_reapply(
     app: &TestApp,
     (holder, officer): (&str, &str),
-    old_code: &str,
+    (old_code, via): (&str, Via),
     event: Value,
     reason: &str,
 ) -> String {
-    let body = send(app, event).await;
-    assert_eq!(body["effects"]["superseded_reason"], reason);
+    let old_id = document(app, holder).await["e_licence_id"].clone();
+    via.deliver_superseding(app, &event, reason).await;
     let v = scan(app, officer, json!({"code": old_code})).await;
     assert_eq!(v["reasons"], json!(["superseded"]));
+    assert_eq!(v["e_licence_id"], old_id);
     let res = app.get("/api/v1/me/e-licence", Some(holder)).await;
-    assert_eq!(error_code(res, 410).await.0, "e_licence_superseded");
+    let details = json!({"reason": reason, "apply_again": true});
+    assert_eq!(res.status(), 410);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "e_licence_superseded");
+    assert_eq!(body["error"]["details"], details);
     let app_view = application(app, holder).await;
     assert_eq!(app_view["state"], "apply_again");
     assert_eq!(app_view["superseded"]["reason"], reason);
+    let told = notifications(app, holder).await;
+    assert_eq!(
+        told.last().unwrap(),
+        &(
+            "e_licence_superseded".to_owned(),
+            json!({"e_licence_id": old_id, "reason": reason, "apply_again": true, "withdrawn_submission": null})
+        )
+    );
+    let recorded = &admin_list(app, "events").await[0];
+    assert_eq!(recorded["kind"], event["type"]);
+    assert_eq!(recorded["event"], event);
+    assert_eq!(recorded["source"], via.source());
+    assert_eq!(recorded["superseded_e_licence"], old_id);
+    let ended = &admin_list(app, "e-licences").await[0];
+    assert_eq!(ended["e_licence_id"], old_id);
+    assert_eq!(ended["state"], "superseded");
+    assert_eq!(ended["superseded_reason"], reason);
+
     let (code, _) = issue_e_licence(app, holder).await;
     let v = scan(app, officer, json!({"code": code})).await;
     assert_eq!(v["valid"], true, "{v}");
+    assert_ne!(v["e_licence_id"], old_id);
     code
 }
 
@@ -391,7 +604,7 @@ async fn renewal_and_authority_change_supersede_too(backend: Backend) {
     let second_code = supersede_and_reapply(
         &app,
         (&holder, &officer),
-        &first_code,
+        (&first_code, Via::Route),
         json!({"type": "renewed", "valid_until": null}),
         "renewed",
     )
@@ -404,7 +617,7 @@ async fn renewal_and_authority_change_supersede_too(backend: Backend) {
     let third_code = supersede_and_reapply(
         &app,
         (&holder, &officer),
-        &second_code,
+        (&second_code, Via::Route),
         json!({"type": "authority_changed", "authority": "上海市公安局交通警察总队"}),
         "authority_changed",
     )
@@ -737,6 +950,8 @@ async fn bad_events_are_refused_whole(backend: Backend) {
 crate::both_backends!(
     a_suspension_turns_verification_red_and_clearing_it_green,
     points_show_at_once_and_twelve_stop_the_licence,
+    points_below_twelve_show_in_every_live_view_and_the_code_stays_valid,
+    each_registry_state_set_and_cleared_by_events,
     a_class_change_forces_a_new_application,
     renewal_and_authority_change_supersede_too,
     the_status_list_refuses_a_code_superseded_after_signing,

@@ -2,8 +2,8 @@
 //! zlib as a terminal vendor would, and used by `elicence verify --status-list`.
 
 use crate::helpers::{
-    record_with_photo, spawn_app, test_now, Backend, TestApp, NUMBER, STATUS_LIST_LIFETIME,
-    STATUS_LIST_TTL,
+    issue_e_licence, record_with_photo, spawn_app, test_now, Backend, TestApp, NUMBER,
+    OTHER_NUMBER, STATUS_LIST_LIFETIME, STATUS_LIST_TTL,
 };
 use crate::offline_verify::{args, now_flag, path, scene, text, verify, Scene};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,7 +15,7 @@ use std::io::Read;
 const LIST: &str = "/api/v1/status-list";
 
 /// The `e` claim of a code, read without verifying (the server issued it).
-fn serial_of(code: &str) -> u64 {
+pub(crate) fn serial_of(code: &str) -> u64 {
     let payload = code.split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     claims["e"].as_u64().unwrap()
@@ -23,7 +23,7 @@ fn serial_of(code: &str) -> u64 {
 
 /// What a vendor's terminal does with stock parts: jsonwebtoken checks the JWS against the
 /// published JWKS (EdDSA, typ, kid), flate2 inflates `lst`. Returns the claims and the bytes.
-async fn stock_read(app: &TestApp, token: &str) -> (Value, Vec<u8>) {
+pub(crate) async fn stock_read(app: &TestApp, token: &str) -> (Value, Vec<u8>) {
     use jsonwebtoken::{decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation};
     let jwks: JwkSet = app
         .get("/.well-known/jwks.json", None)
@@ -53,11 +53,11 @@ async fn stock_read(app: &TestApp, token: &str) -> (Value, Vec<u8>) {
 }
 
 /// The two-bit entry at `index`, by the draft's rule, written out independently of ours.
-fn entry(bytes: &[u8], index: u64) -> u8 {
+pub(crate) fn entry(bytes: &[u8], index: u64) -> u8 {
     (bytes[(index / 4) as usize] >> ((index % 4) * 2)) & 0b11
 }
 
-async fn fetch(app: &TestApp) -> (reqwest::header::HeaderMap, String) {
+pub(crate) async fn fetch(app: &TestApp) -> (reqwest::header::HeaderMap, String) {
     let res = app.get(LIST, None).await;
     assert_eq!(res.status(), 200);
     let headers = res.headers().clone();
@@ -296,6 +296,104 @@ async fn requests_that_arrive_together_share_one_build(backend: Backend) {
     ));
 }
 
+/// A fresh roadside code from the holder's app (asserting 200).
+async fn fresh_code(app: &TestApp, holder: &str) -> String {
+    let res = app.get("/api/v1/me/e-licence/code", Some(holder)).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["code"].as_str().unwrap().to_owned()
+}
+
+/// The whole way of a revocation to the roadside terminal: a `status_set revoked` event sent
+/// to the admin route, the served list once its ttl is up, saved to a file beside the keys,
+/// and the offline CLI refusing a code signed before the revocation, while another holder's
+/// code on the same list still passes.
+async fn a_revocation_reaches_the_offline_terminal_once_the_list_is_rebuilt(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let revoked_holder = app.holder(&record_with_photo(NUMBER));
+    let clean_holder = app.holder(&record_with_photo(OTHER_NUMBER));
+    issue_e_licence(&app, &revoked_holder).await;
+    issue_e_licence(&app, &clean_holder).await;
+    let (_, before) = fetch(&app).await;
+
+    // Both holders show a code a little later, still inside the list's ttl; then the
+    // registry revokes one licence.
+    let shown_at = test_now() + chrono::Duration::seconds(200);
+    app.clock.set(shown_at);
+    let revoked_code = fresh_code(&app, &revoked_holder).await;
+    let clean_code = fresh_code(&app, &clean_holder).await;
+    let (revoked_e, clean_e) = (serial_of(&revoked_code), serial_of(&clean_code));
+    assert_ne!(revoked_e, clean_e);
+    app.clock.set(shown_at + chrono::Duration::seconds(10));
+    let admin = app.token(Role::Admin, None);
+    let res = app
+        .post_json(
+            &format!("/api/v1/admin/licences/{NUMBER}/events"),
+            &admin,
+            &json!({"type": "status_set", "status": "revoked"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    // Inside the ttl the list built before is still served; after it, a new one.
+    let (_, cached) = fetch(&app).await;
+    assert_eq!(cached, before);
+    let rebuilt_at = test_now() + STATUS_LIST_TTL;
+    app.clock.set(rebuilt_at);
+    let (_, rebuilt) = fetch(&app).await;
+    let (claims, bytes) = stock_read(&app, &rebuilt).await;
+    assert_eq!(claims["iat"], rebuilt_at.timestamp());
+    assert_eq!(entry(&bytes, revoked_e), 1, "INVALID");
+    assert_eq!(entry(&bytes, clean_e), 0, "VALID");
+
+    // The terminal keeps the keys and the lists as files.
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = app.get("/.well-known/jwks.json", None).await;
+    let jwks_file = dir.path().join("jwks.json");
+    std::fs::write(&jwks_file, jwks.bytes().await.unwrap()).unwrap();
+    let (old_list, new_list) = (dir.path().join("old.jwt"), dir.path().join("new.jwt"));
+    std::fs::write(&old_list, &before).unwrap();
+    std::fs::write(&new_list, &rebuilt).unwrap();
+    let now = (rebuilt_at + chrono::Duration::seconds(20)).to_rfc3339();
+    let offline = |code: &str, list: &std::path::Path, extra: &[&str]| {
+        let mut a = args(&[
+            code,
+            "--jwks",
+            path(&jwks_file),
+            "--status-list",
+            path(list),
+        ]);
+        a.extend(args(&["--now", &now]));
+        a.extend(args(extra));
+        verify(a, None)
+    };
+
+    // With the list from before the revocation the code still passes: the list is what
+    // carries the revocation offline.
+    let out = offline(&revoked_code, &old_list, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = offline(&revoked_code, &new_list, &[]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("code 1: INVALID (revoked)\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("status at signing  ok"), "{stdout}");
+    let out = offline(&revoked_code, &new_list, &["--json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["reasons"], json!(["revoked"]));
+    assert_eq!(v["holder"]["licence_number"], NUMBER);
+
+    let out = offline(&clean_code, &new_list, &[]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.starts_with("code 1: VALID\n"), "{stdout}");
+    assert!(stdout.contains(OTHER_NUMBER), "{stdout}");
+}
+
 /// A rebuild that fails leaves the previous list served until its exp; then the failure
 /// shows (a missing table is an internal error).
 async fn a_failed_rebuild_serves_the_previous_list_until_it_expires(backend: Backend) {
@@ -331,4 +429,5 @@ crate::both_backends!(
     requests_that_arrive_together_share_one_build,
     the_terminal_refuses_a_suspended_e_licence_from_the_served_list,
     a_superseded_e_licence_is_invalid_in_the_list,
+    a_revocation_reaches_the_offline_terminal_once_the_list_is_rebuilt,
 );

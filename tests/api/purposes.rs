@@ -27,6 +27,17 @@ async fn code_for(app: &TestApp, holder: &str, purpose: &str) -> (String, String
     (field("code"), field("barcode"))
 }
 
+/// The verification audit as the authority reads it, oldest first.
+async fn audit_entries(app: &TestApp) -> Vec<Value> {
+    let admin = app.token(Role::Admin, None);
+    let res = app
+        .get("/api/v1/admin/audit/verifications", Some(&admin))
+        .await;
+    assert_eq!(res.status(), 200);
+    let page: Value = res.json().await.unwrap();
+    page["entries"].as_array().unwrap().clone()
+}
+
 /// RFC 9285 Base45, written again here so the check below owes nothing to the crate's own.
 fn base45(text: &str) -> Vec<u8> {
     const ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
@@ -188,14 +199,7 @@ async fn a_rental_code_carries_the_qualification_only_and_verifies_by_hand(backe
     }
 
     // The audit names the partner, the purpose and the code's cti.
-    let admin = app.token(Role::Admin, None);
-    let page: Value = app
-        .get("/api/v1/admin/audit/verifications", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let row = &page["entries"][0];
+    let row = &audit_entries(&app).await[0];
     assert_eq!(row["method"], "code:rental");
     assert_eq!(row["valid"], true);
     assert_eq!(row["terminal_label"], "partner desk");
@@ -430,7 +434,68 @@ async fn the_offline_terminal_verifies_a_purpose_and_refuses_the_others(backend:
     assert!(text(&out.stdout).contains("INVALID (expired)"));
 }
 
+/// After a class change the rental code fetched before is refused: the desk learns
+/// `superseded` (ask for a fresh code) and nothing else, neither the qualification now (whose
+/// new classes would tell why) nor the specific reason, which the audit keeps.
+async fn a_superseded_e_licences_rental_code_is_refused_without_the_why(backend: Backend) {
+    use crate::lifecycle::send;
+    let app = spawn_app(backend).await;
+    let (holder, _, _) = issued(&app).await;
+    let (code, barcode) = code_for(&app, &holder, "rental").await;
+    let desk = partner_token(&app, "rental");
+    let v = scan(&app, &desk, json!({"code": code})).await;
+    assert_eq!(v["valid"], true, "{v}");
+
+    send(&app, json!({"type": "classes_changed", "classes": ["B2"]})).await;
+    let leaks = ["class_changed", "B2", NUMBER, "e_licence", "points", "C1"];
+    for shown in [json!({"code": code}), json!({"barcode": barcode})] {
+        let v = scan(&app, &desk, shown.clone()).await;
+        assert_eq!(v["valid"], false, "{shown}");
+        assert_eq!(v["reasons"], json!(["superseded"]), "{v}");
+        assert_eq!(v["checks"]["status"], "fail");
+        assert_eq!(v["holder"], Value::Null, "{v}");
+        assert_eq!(v["valid_now"], Value::Null, "{v}");
+        let body = v.to_string();
+        for leak in leaks {
+            assert!(!body.contains(leak), "{leak} in {body}");
+        }
+    }
+    // Barred as well: about the licence, still only `not_valid_now`.
+    send(&app, json!({"type": "status_set", "status": "suspended"})).await;
+    let v = scan(&app, &desk, json!({"code": code})).await;
+    assert_eq!(v["reasons"], json!(["superseded", "not_valid_now"]), "{v}");
+    assert!(!v.to_string().contains("suspended"), "{v}");
+
+    // The authority keeps the detail.
+    let rows: Vec<_> = audit_entries(&app)
+        .await
+        .iter()
+        .map(|r| (r["method"].clone(), r["reasons"].clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (json!("code:rental"), json!([])),
+            (json!("code:rental"), json!(["superseded"])),
+            (json!("barcode:rental"), json!(["superseded"])),
+            (json!("code:rental"), json!(["superseded", "suspended"])),
+        ]
+    );
+    // The holder applies again: a fresh rental code shows the new qualification.
+    send(
+        &app,
+        json!({"type": "status_cleared", "status": "suspended"}),
+    )
+    .await;
+    crate::helpers::issue_e_licence(&app, &holder).await;
+    let (fresh, _) = code_for(&app, &holder, "rental").await;
+    let v = scan(&app, &desk, json!({"code": fresh})).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["holder"]["classes"], json!(["B2"]));
+}
+
 crate::both_backends!(
+    a_superseded_e_licences_rental_code_is_refused_without_the_why,
     a_rental_code_carries_the_qualification_only_and_verifies_by_hand,
     codes_for_another_purpose_are_refused_both_ways,
     a_barcode_resolves_once_and_only_for_its_purpose,

@@ -459,6 +459,7 @@ fn issue_in_transaction(
                 jpeg,
                 "image/jpeg",
                 &sha256,
+                now,
             )?;
             barcodes::expire_live(conn, &current.row.id, now)?;
             let row = e_licences::find(conn, &current.row.id)?

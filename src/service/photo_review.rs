@@ -256,6 +256,7 @@ fn apply_approval(
             &photo,
             &media_type,
             &s.photo_sha256,
+            now,
         )?;
         barcodes::expire_live(conn, &current.id, now)?;
         Some(current.id)

@@ -33,27 +33,19 @@ pub struct NewAudit {
     pub jti: Option<String>,
 }
 
+/// Appends one row. A single-row INSERT of a fixed shape, so diesel prepares it once per
+/// connection and reuses it: the audit writer appends thousands of rows a second.
 pub fn insert(conn: &mut DbConn, a: &NewAudit) -> Result<(), StorageError> {
-    insert_many(conn, std::slice::from_ref(a))
-}
-
-/// Appends rows with one multi-row INSERT.
-pub fn insert_many(conn: &mut DbConn, rows: &[NewAudit]) -> Result<(), StorageError> {
-    let values: Vec<_> = rows
-        .iter()
-        .map(|a| {
-            (
-                verification_audit::verified_at.eq(a.verified_at.naive_utc()),
-                verification_audit::officer_token_id.eq(&a.officer_token_id),
-                verification_audit::terminal_label.eq(a.terminal_label.as_deref()),
-                verification_audit::method.eq(a.method),
-                verification_audit::e_licence_id.eq(a.e_licence_id.as_deref()),
-                verification_audit::valid.eq(a.valid),
-                verification_audit::reasons.eq(&a.reasons),
-                verification_audit::jti.eq(a.jti.as_deref()),
-            )
-        })
-        .collect();
+    let values = (
+        verification_audit::verified_at.eq(a.verified_at.naive_utc()),
+        verification_audit::officer_token_id.eq(&a.officer_token_id),
+        verification_audit::terminal_label.eq(a.terminal_label.as_deref()),
+        verification_audit::method.eq(a.method),
+        verification_audit::e_licence_id.eq(a.e_licence_id.as_deref()),
+        verification_audit::valid.eq(a.valid),
+        verification_audit::reasons.eq(&a.reasons),
+        verification_audit::jti.eq(a.jti.as_deref()),
+    );
     with_conn!(conn, |c| diesel::insert_into(verification_audit::table)
         .values(&values)
         .execute(c))?;

@@ -1,7 +1,7 @@
 //! Issued e-licences. At most one is `current` per licence (a partial unique index).
 
-use super::schema::e_licences;
-use super::{with_conn, DbConn, StorageError};
+use super::schema::{e_licences, photo_store};
+use super::{photos, with_conn, DbConn, StorageError};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -48,13 +48,20 @@ pub struct NewELicence<'a> {
     pub issued_by: Option<&'a str>,
 }
 
+/// Inserts the licence's current e-licence; its photo goes to `photo_store` by its digest.
 pub fn insert_current(conn: &mut DbConn, e: &NewELicence<'_>) -> Result<(), StorageError> {
+    photos::put(
+        conn,
+        e.photo_sha256,
+        e.photo_media_type,
+        e.photo,
+        e.generated_at,
+    )?;
     let values = (
         e_licences::id.eq(e.id),
         e_licences::licence_number.eq(e.licence_number),
         e_licences::state.eq("current"),
         e_licences::photo_source.eq(e.photo_source),
-        e_licences::photo.eq(e.photo),
         e_licences::photo_media_type.eq(e.photo_media_type),
         e_licences::photo_sha256.eq(e.photo_sha256),
         e_licences::generated_at.eq(e.generated_at.naive_utc()),
@@ -146,11 +153,13 @@ pub fn find_by_serial(conn: &mut DbConn, serial: i64) -> Result<Option<ELicenceR
         .optional())?)
 }
 
-/// The photo bytes of an e-licence and their media type.
+/// The photo bytes of an e-licence and their media type. The bytes live in `photo_store`
+/// (by digest), not in the e-licence row, which every verification reads.
 pub fn photo(conn: &mut DbConn, id: &str) -> Result<Option<(Vec<u8>, String)>, StorageError> {
     Ok(with_conn!(conn, |c| e_licences::table
-        .find(id)
-        .select((e_licences::photo, e_licences::photo_media_type))
+        .inner_join(photo_store::table.on(photo_store::sha256.eq(e_licences::photo_sha256)))
+        .filter(e_licences::id.eq(id))
+        .select((photo_store::bytes, e_licences::photo_media_type))
         .get_result::<(Vec<u8>, String)>(c)
         .optional())?)
 }
@@ -163,11 +172,12 @@ pub fn replace_photo(
     photo: &[u8],
     media_type: &str,
     sha256: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
+    photos::put(conn, sha256, media_type, photo, now)?;
     with_conn!(conn, |c| diesel::update(e_licences::table.find(id))
         .set((
             e_licences::photo_source.eq(photo_source),
-            e_licences::photo.eq(photo),
             e_licences::photo_media_type.eq(media_type),
             e_licences::photo_sha256.eq(sha256),
         ))

@@ -25,3 +25,13 @@ pub(super) fn revert_all(conn: &mut DbConn) -> Result<usize, StorageError> {
     };
     reverted.map_err(|e| StorageError::Migration(e.to_string()))
 }
+
+/// Reverts the newest applied migration; returns its version (tests prove that a migration
+/// which moves data moves it back).
+pub(super) fn revert_last(conn: &mut DbConn) -> Result<String, StorageError> {
+    let reverted = match conn {
+        DbConn::Sqlite(c) => c.revert_last_migration(SQLITE).map(|v| v.to_string()),
+        DbConn::Pg(c) => c.revert_last_migration(POSTGRES).map(|v| v.to_string()),
+    };
+    reverted.map_err(|e| StorageError::Migration(e.to_string()))
+}

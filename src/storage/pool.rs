@@ -88,6 +88,10 @@ impl Database {
         migrations::revert_all(&mut self.get()?)
     }
 
+    pub fn revert_last_migration(&self) -> Result<String, StorageError> {
+        migrations::revert_last(&mut self.get()?)
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Database::Sqlite(_) => "sqlite",

@@ -47,7 +47,6 @@ diesel::table! {
         licence_number -> Text,
         state -> Text,
         photo_source -> Text,
-        photo -> Binary,
         photo_media_type -> Text,
         photo_sha256 -> Text,
         generated_at -> Timestamp,

@@ -1,5 +1,5 @@
-use crate::helpers::{record, Backend, TestDb, NUMBER};
-use elicence::storage::licences;
+use crate::helpers::{issued, record, spawn_app, Backend, TestDb, NUMBER};
+use elicence::storage::{licences, DbConn};
 
 async fn every_migration_reverts_and_reapplies(backend: Backend) {
     let t = TestDb::new(backend);
@@ -13,6 +13,53 @@ async fn every_migration_reverts_and_reapplies(backend: Backend) {
     let applied = t.db.migrate().unwrap();
     assert_eq!(applied.len(), reverted);
     assert_eq!(licences::count(&mut t.db.get().unwrap()).unwrap(), 0);
+}
+
+/// The bytes of the holder's e-licence photo as served.
+async fn served_photo(app: &crate::helpers::TestApp, holder: &str) -> Vec<u8> {
+    let res = app.get("/api/v1/me/e-licence/photo", Some(holder)).await;
+    assert_eq!(res.status(), 200);
+    res.bytes().await.unwrap().to_vec()
+}
+
+/// The length of the photo kept in the e-licence row itself (the schema before photos_apart).
+fn photo_bytes_in_e_licence_rows(conn: &mut DbConn) -> Vec<i64> {
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+    #[derive(QueryableByName)]
+    struct Len {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let q = diesel::sql_query("SELECT CAST(length(photo) AS BIGINT) AS n FROM e_licences");
+    let rows: Vec<Len> = match conn {
+        DbConn::Sqlite(c) => q.load(&mut **c),
+        DbConn::Pg(c) => q.load(&mut **c),
+    }
+    .unwrap();
+    rows.into_iter().map(|r| r.n).collect()
+}
+
+/// The migration that takes photos out of the e-licence rows moves each photo to photo_store
+/// and, reverted, back into its row: no e-licence loses its photo either way.
+async fn moving_photos_out_of_the_rows_keeps_every_photo(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (holder, _, _) = issued(&app).await;
+    let photo = served_photo(&app, &holder).await;
+    assert!(photo.len() > 1000, "a real photo: {} bytes", photo.len());
+
+    let reverted = app.test_db.db.revert_last_migration().unwrap();
+    // 2026-12-01-000008_photos_apart; a newer migration must revert its own way first.
+    assert_eq!(reverted, "20261201000008");
+    let in_rows = photo_bytes_in_e_licence_rows(&mut app.test_db.db.get().unwrap());
+    assert_eq!(
+        in_rows,
+        vec![photo.len() as i64],
+        "the photo is back in its row"
+    );
+
+    assert_eq!(app.test_db.db.migrate().unwrap().len(), 1);
+    assert_eq!(served_photo(&app, &holder).await, photo);
 }
 
 #[test]
@@ -48,4 +95,7 @@ fn sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout() {
     assert!(busy.v >= 1000);
 }
 
-crate::both_backends!(every_migration_reverts_and_reapplies);
+crate::both_backends!(
+    every_migration_reverts_and_reapplies,
+    moving_photos_out_of_the_rows_keeps_every_photo
+);

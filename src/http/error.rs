@@ -40,8 +40,9 @@ pub enum ApiError {
     PhotoRejected(Vec<crate::http::views::ReasonView>),
     #[error("the photo is not a JPEG or PNG")]
     UnsupportedPhoto,
+    /// The cause goes to the client in `details` (`PhotoError::details`).
     #[error("the photo cannot be read: {0}")]
-    PhotoUnreadable(String),
+    PhotoUnreadable(crate::photo::PhotoError),
     #[error("an e-licence exists already")]
     ELicenceExists,
     /// The holder's e-licence was superseded by a licence change and none stands now: why,
@@ -166,9 +167,9 @@ impl ApiError {
                 "照片格式不受支持，请上传 JPEG 或 PNG 照片",
                 "unsupported photo format: send a JPEG or PNG".into(),
             ),
-            ApiError::PhotoUnreadable(d) => (
-                "照片无法读取，请重新拍摄或选择",
-                format!("the photo cannot be read ({d}): take or pick it again"),
+            ApiError::PhotoUnreadable(e) => (
+                photo_unreadable_zh(e),
+                format!("the photo cannot be read ({e}): take or pick it again"),
             ),
             ApiError::ELicenceExists => (
                 "已有电子驾驶证，如需更换照片请使用更换照片",
@@ -268,6 +269,7 @@ impl ApiError {
             ApiError::NotEligible(reasons)
             | ApiError::PhotoRejected(reasons)
             | ApiError::PhotoOnFileUnusable(reasons) => serde_json::to_value(reasons).ok(),
+            ApiError::PhotoUnreadable(e) => Some(e.details()),
             ApiError::ELicenceSuperseded(reason) => Some(serde_json::json!({
                 "reason": reason.map(|r| r.code()),
                 "apply_again": true,
@@ -294,6 +296,19 @@ impl ApiError {
     }
 }
 
+/// Why a photo cannot be read, in Chinese: what the holder can do about it.
+fn photo_unreadable_zh(e: &crate::photo::PhotoError) -> &'static str {
+    use crate::photo::PhotoError as P;
+    match e {
+        P::Empty => "照片文件为空，请重新拍摄或选择",
+        P::Truncated(_) => "照片文件不完整（可能上传中断），请重新拍摄或选择",
+        P::TooLargeFile { .. } | P::TooLargeDimensions { .. } | P::TooMuchMemory { .. } => {
+            "照片尺寸过大，请重新拍摄或选择较小的照片"
+        }
+        P::UnsupportedFormat { .. } | P::Corrupt(_) => "照片无法读取，请重新拍摄或选择",
+    }
+}
+
 /// What `error_response` leaves in the response for `render_errors` to localise.
 #[derive(Clone)]
 struct PendingError {
@@ -317,7 +332,9 @@ pub struct ErrorBodyDoc {
     pub message: String,
     /// Field errors for `invalid_record` and `invalid_event`; `{code, message}` reasons for
     /// `not_eligible`; `{"reason": "class_changed", "apply_again": true}` for
-    /// `e_licence_superseded`.
+    /// `e_licence_superseded`; for `photo_unreadable` the cause, `{"cause": "empty" |
+    /// "truncated" | "corrupt" | "file_too_large" | "dimensions_too_large" |
+    /// "too_much_memory", …}` with the declared size and the limit where there is one.
     pub details: Option<Vec<FieldError>>,
     pub request_id: Option<String>,
 }
@@ -552,7 +569,7 @@ mod tests {
             ApiError::PhotoOnFileUnusable(vec![]),
             ApiError::PhotoRejected(vec![]),
             ApiError::UnsupportedPhoto,
-            ApiError::PhotoUnreadable("x".into()),
+            ApiError::PhotoUnreadable(crate::photo::PhotoError::Empty),
             ApiError::ELicenceExists,
             ApiError::ELicenceSuperseded(None),
             ApiError::InvalidEvent(vec![]),

@@ -21,8 +21,8 @@ pub fn decode(bytes: &[u8], limits: &IntakeLimits) -> Result<(SourceFormat, RgbI
     if format == SourceFormat::Jpeg && !jpeg_has_end(bytes) {
         // The JPEG decoder fills a cut-off scan with grey instead of failing: an upload cut
         // short would otherwise come out as half a face.
-        return Err(PhotoError::Corrupt(
-            "the JPEG is truncated (no end-of-image marker)".into(),
+        return Err(PhotoError::Truncated(
+            "the JPEG has no end-of-image marker".into(),
         ));
     }
     // The decoders are meant never to panic, but this is the one place where anybody's bytes
@@ -48,7 +48,12 @@ fn decode_pixels(
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
     if width > limits.max_width || height > limits.max_height {
-        return Err(PhotoError::TooLargeDimensions { width, height });
+        return Err(PhotoError::TooLargeDimensions {
+            width,
+            height,
+            max_width: limits.max_width,
+            max_height: limits.max_height,
+        });
     }
     if width == 0 || height == 0 {
         return Err(PhotoError::Corrupt(format!("{width}×{height} pixels")));
@@ -62,15 +67,16 @@ fn decode_pixels(
         Some((limits.max_width, limits.max_height)),
         limits.max_alloc,
     );
-    full.reserve(bytes_needed)
-        .map_err(|_| PhotoError::TooMuchMemory {
-            bytes: bytes_needed,
-        })?;
+    let too_much = PhotoError::TooMuchMemory {
+        bytes: bytes_needed,
+        limit: limits.max_alloc,
+    };
+    full.reserve(bytes_needed).map_err(|_| too_much.clone())?;
     decoder
         .set_limits(full)
-        .map_err(|e| limit_or_corrupt(e, bytes_needed))?;
+        .map_err(|e| limit_or_corrupt(e, &too_much))?;
     let mut img =
-        DynamicImage::from_decoder(decoder).map_err(|e| limit_or_corrupt(e, bytes_needed))?;
+        DynamicImage::from_decoder(decoder).map_err(|e| limit_or_corrupt(e, &too_much))?;
 
     img.apply_orientation(orientation);
     Ok(if img.color().has_alpha() {
@@ -108,17 +114,24 @@ fn image_limits(max_side: Option<(u32, u32)>, max_alloc: u64) -> Limits {
     l
 }
 
-fn limit_or_corrupt(e: ImageError, bytes: u64) -> PhotoError {
+fn limit_or_corrupt(e: ImageError, too_much: &PhotoError) -> PhotoError {
     match &e {
         ImageError::Limits(l) if matches!(l.kind(), LimitErrorKind::InsufficientMemory) => {
-            PhotoError::TooMuchMemory { bytes }
+            too_much.clone()
         }
         _ => corrupt(e),
     }
 }
 
+/// A decoder's refusal: a file that ends early (the PNG decoder reads past its end) is
+/// truncated, anything else corrupt.
 fn corrupt(e: ImageError) -> PhotoError {
-    PhotoError::Corrupt(e.to_string())
+    match &e {
+        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            PhotoError::Truncated(e.to_string())
+        }
+        _ => PhotoError::Corrupt(e.to_string()),
+    }
 }
 
 /// Transparent pixels composed over white. 16-bit channels are reduced to 8 bits first:

@@ -63,12 +63,20 @@ pub enum PhotoError {
     /// Not a JPEG or PNG; `detected` names what it looks like ("gif", "heic", "svg", …).
     #[error("only JPEG and PNG photos are accepted (this looks like {detected})")]
     UnsupportedFormat { detected: &'static str },
+    /// The file ends before the image does (an upload cut short).
+    #[error("the photo is truncated: {0}")]
+    Truncated(String),
     #[error("the photo could not be decoded: {0}")]
     Corrupt(String),
-    #[error("the photo is {width}×{height} pixels, larger than allowed")]
-    TooLargeDimensions { width: u32, height: u32 },
-    #[error("decoding the photo would take {bytes} bytes of memory, more than allowed")]
-    TooMuchMemory { bytes: u64 },
+    #[error("the photo is {width}×{height} pixels, larger than {max_width}×{max_height}")]
+    TooLargeDimensions {
+        width: u32,
+        height: u32,
+        max_width: u32,
+        max_height: u32,
+    },
+    #[error("decoding the photo would take {bytes} bytes of memory, more than {limit}")]
+    TooMuchMemory { bytes: u64, limit: u64 },
 }
 
 impl PhotoError {
@@ -78,9 +86,44 @@ impl PhotoError {
             PhotoError::Empty => "empty",
             PhotoError::TooLargeFile { .. } => "file_too_large",
             PhotoError::UnsupportedFormat { .. } => "unsupported_format",
+            PhotoError::Truncated(_) => "truncated",
             PhotoError::Corrupt(_) => "corrupt",
-            PhotoError::TooLargeDimensions { .. } => "too_large_dimensions",
+            PhotoError::TooLargeDimensions { .. } => "dimensions_too_large",
             PhotoError::TooMuchMemory { .. } => "too_much_memory",
+        }
+    }
+
+    /// The machine-readable cause: `{"cause": code}` and the numbers a client can act on
+    /// (what the file declared, and the limit it passed). Decoder messages stay out: they
+    /// are no contract.
+    pub fn details(&self) -> serde_json::Value {
+        use serde_json::json;
+        let cause = self.code();
+        match self {
+            PhotoError::TooLargeFile { bytes, max } => {
+                json!({"cause": cause, "bytes": bytes, "limit": max})
+            }
+            PhotoError::UnsupportedFormat { detected } => {
+                json!({"cause": cause, "detected": detected})
+            }
+            PhotoError::TooLargeDimensions {
+                width,
+                height,
+                max_width,
+                max_height,
+            } => json!({
+                "cause": cause,
+                "width": width,
+                "height": height,
+                "max_width": max_width,
+                "max_height": max_height,
+            }),
+            PhotoError::TooMuchMemory { bytes, limit } => {
+                json!({"cause": cause, "bytes": bytes, "limit": limit})
+            }
+            PhotoError::Empty | PhotoError::Truncated(_) | PhotoError::Corrupt(_) => {
+                json!({ "cause": cause })
+            }
         }
     }
 }

@@ -66,6 +66,11 @@ pub enum ReviewError {
 }
 
 /// Queues the photo for review, superseding the holder's earlier pending submission.
+///
+/// The licence row is locked first (`FOR UPDATE` on PostgreSQL; SQLite's write transaction
+/// holds the database lock already), so two uploads by one holder at once supersede one
+/// after the other instead of both inserting a pending row and one of them tripping the
+/// one-pending-per-licence index.
 pub fn submit(
     conn: &mut DbConn,
     number: &LicenceNumber,
@@ -75,7 +80,8 @@ pub fn submit(
     deadline: DateTime<Utc>,
 ) -> Result<SubmissionRow, ReviewError> {
     conn.write_transaction(|conn| {
-        let stored = licences::find(conn, number)?.ok_or(ReviewError::LicenceNotFound)?;
+        let stored =
+            licences::find_for_update(conn, number)?.ok_or(ReviewError::LicenceNotFound)?;
         let verdict = evaluate(&stored.licence, today);
         if !verdict.is_eligible() {
             return Err(ReviewError::NotEligible(verdict.reasons().to_vec()));
@@ -106,6 +112,36 @@ pub fn submit(
         submissions::find(conn, &id)?
             .ok_or_else(|| StorageError::Corrupt(format!("{id} vanished")).into())
     })
+}
+
+/// The photo a reviewer compares the submission with, as (bytes, media type): the current
+/// e-licence's for a photo change, else the normalised copy of the photo on file (prepared
+/// when the registry sent it, or here for one that arrived before preparation existed), so
+/// that nothing of the registry's file but its pixels reaches the reviewer. `None` when there
+/// is nothing to compare with, or the photo on file cannot be read.
+pub fn reference_photo(
+    conn: &mut DbConn,
+    submission: &SubmissionRow,
+) -> Result<Option<(Vec<u8>, String)>, ReviewError> {
+    if let Some(e) = e_licences::current_for(conn, &submission.licence_number)? {
+        return Ok(e_licences::photo(conn, &e.id)?);
+    }
+    let number = LicenceNumber::parse(&submission.licence_number)
+        .map_err(|_| StorageError::Corrupt(format!("submission {}: number", submission.id)))?;
+    match licences::prepared_photo(conn, &number)? {
+        None => Err(ReviewError::LicenceNotFound),
+        Some((Some(sha256), _)) if !sha256.is_empty() => Ok(photos::get(conn, &sha256)?),
+        // Prepared and found unreadable: there is nothing fit to show.
+        Some((Some(_), _)) => Ok(None),
+        Some((None, _)) => {
+            let Some(on_file) = licences::find_photo(conn, &number)? else {
+                return Ok(None);
+            };
+            // A read path: prepared in memory, not remembered (issuance remembers it).
+            let prepared = crate::photo::prepare(&on_file.bytes);
+            Ok((!prepared.jpeg.is_empty()).then(|| (prepared.jpeg, "image/jpeg".to_owned())))
+        }
+    }
 }
 
 /// Why a conditional update on `id` changed nothing.

@@ -102,11 +102,22 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<SubmissionRow>, Storag
         .optional())?)
 }
 
-/// The holder's newest submission.
+/// The holder's current submission: the pending one if there is one, else the newest. (Two
+/// uploads in the same instant tie on `submitted_at`; the one that superseded the other is
+/// the one still pending.)
 pub fn latest_for(
     conn: &mut DbConn,
     licence_number: &str,
 ) -> Result<Option<SubmissionRow>, StorageError> {
+    let pending = with_conn!(conn, |c| ps::table
+        .filter(ps::licence_number.eq(licence_number))
+        .filter(ps::state.eq(PENDING))
+        .select(SubmissionRow::as_select())
+        .first(c)
+        .optional())?;
+    if pending.is_some() {
+        return Ok(pending);
+    }
     Ok(with_conn!(conn, |c| ps::table
         .filter(ps::licence_number.eq(licence_number))
         .order((ps::submitted_at.desc(), ps::id.desc()))
@@ -299,14 +310,46 @@ pub struct ReviewAuditRow {
     pub note: Option<String>,
 }
 
-/// The review audit of one submission, oldest first.
-pub fn audit_of(
+#[derive(Debug, Clone, Default)]
+pub struct ReviewAuditFilter {
+    pub reviewer_token_id: Option<String>,
+    pub submission_id: Option<String>,
+    /// claim | release | approved | rejected
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Rows with an id greater than this (keyset paging).
+    pub after_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// The review audit, oldest first, from `after_id`, at most `limit` rows.
+pub fn audit_page(
     conn: &mut DbConn,
-    submission_id: &str,
+    f: &ReviewAuditFilter,
 ) -> Result<Vec<ReviewAuditRow>, StorageError> {
-    Ok(with_conn!(conn, |c| review_audit::table
-        .filter(review_audit::submission_id.eq(submission_id))
-        .order(review_audit::id.asc())
-        .select(ReviewAuditRow::as_select())
-        .load(c))?)
+    Ok(with_conn!(conn, |c| {
+        let mut q = review_audit::table
+            .select(ReviewAuditRow::as_select())
+            .into_boxed();
+        if let Some(r) = &f.reviewer_token_id {
+            q = q.filter(review_audit::reviewer_token_id.eq(r.clone()));
+        }
+        if let Some(s) = &f.submission_id {
+            q = q.filter(review_audit::submission_id.eq(s.clone()));
+        }
+        if let Some(a) = &f.action {
+            q = q.filter(review_audit::action.eq(a.clone()));
+        }
+        if let Some(from) = f.from {
+            q = q.filter(review_audit::at.ge(from.naive_utc()));
+        }
+        if let Some(to) = f.to {
+            q = q.filter(review_audit::at.lt(to.naive_utc()));
+        }
+        if let Some(after) = f.after_id {
+            q = q.filter(review_audit::id.gt(after));
+        }
+        q.order(review_audit::id.asc()).limit(f.limit).load(c)
+    })?)
 }

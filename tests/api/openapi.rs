@@ -15,6 +15,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/licences/{number}/events"),
     ("get", "/api/v1/admin/licences/{number}/e-licences"),
     ("get", "/api/v1/admin/audit/verifications"),
+    ("get", "/api/v1/admin/audit/reviews"),
     ("get", "/.well-known/jwks.json"),
     ("post", "/api/v1/me/e-licence"),
     ("get", "/api/v1/me/e-licence"),

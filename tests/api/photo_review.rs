@@ -6,6 +6,7 @@ use crate::helpers::{
 };
 use crate::images;
 use elicence::domain::role::Role;
+use elicence::storage::submissions;
 use serde_json::{json, Value};
 
 const APPLY: &str = "/api/v1/me/e-licence";
@@ -47,6 +48,20 @@ async fn json_of(res: reqwest::Response, status: u16) -> Value {
 async fn queued(app: &TestApp, holder: &str) -> String {
     let res = upload(app, APPLY, holder, "camera", images::good_jpeg(), "me.jpg").await;
     json_of(res, 202).await["id"].as_str().unwrap().to_owned()
+}
+
+/// The holder's photo queued and claimed by a new reviewer: (submission id, reviewer token).
+async fn claimed(app: &TestApp, holder: &str) -> (String, String) {
+    let id = queued(app, holder).await;
+    let reviewer = app.token(Role::Reviewer, None);
+    json_of(post(app, &claim_path(&id), &reviewer, json!({})).await, 200).await;
+    (id, reviewer)
+}
+
+/// The status and JSON body of an answer whose status is not known in advance.
+async fn answer(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
 }
 
 async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::Response {
@@ -187,13 +202,7 @@ async fn a_camera_photo_is_queued_reviewed_and_becomes_the_e_licence(backend: Ba
 async fn a_rejection_tells_the_holder_why(backend: Backend) {
     let app = spawn_app(backend).await;
     let holder = app.holder(&record(HOLDER_NUMBER));
-    let id = queued(&app, &holder).await;
-    let reviewer = app.token(Role::Reviewer, None);
-    json_of(
-        post(&app, &claim_path(&id), &reviewer, json!({})).await,
-        200,
-    )
-    .await;
+    let (id, reviewer) = claimed(&app, &holder).await;
     for bad in [
         json!({"decision": "reject"}),
         json!({"decision": "reject", "reason": "ugly"}),
@@ -502,54 +511,84 @@ async fn hostile_uploads_are_refused_or_defused(backend: Backend) {
     let holder = app.holder(&record(HOLDER_NUMBER));
     let good = images::good_jpeg();
     let truncated = good[..good.len() / 2].to_vec();
-    let cases: Vec<(&str, Vec<u8>, &str, u16, &str)> = vec![
+    let mut garbled = images::good_png();
+    garbled[29] ^= 0xff; // the IHDR checksum
+    let too_big = |side: u32| {
+        json!({"cause": "dimensions_too_large", "width": side, "height": side,
+            "max_width": 8000, "max_height": 8000})
+    };
+    // (file, bytes, status, code, the machine-readable cause in error.details)
+    let cases: Vec<(&str, Vec<u8>, u16, &str, Value)> = vec![
         (
             "bomb.png",
-            images::png_declaring(100_000, 100_000),
-            "image/png",
+            png_declaring_rgba(100_000, 100_000, 8),
             422,
             "photo_unreadable",
+            too_big(100_000),
         ),
         (
             "huge.png",
             images::big_png(20_000),
-            "image/png",
             422,
             "photo_unreadable",
+            too_big(20_000),
         ),
-        ("cut.jpg", truncated, "image/jpeg", 422, "photo_unreadable"),
+        (
+            "deep.png",
+            png_declaring_rgba(8000, 8000, 16),
+            422,
+            "photo_unreadable",
+            json!({"cause": "too_much_memory", "bytes": 8000u64 * 8000 * 8,
+                "limit": 128u64 << 20}),
+        ),
+        (
+            "cut.jpg",
+            truncated,
+            422,
+            "photo_unreadable",
+            json!({"cause": "truncated"}),
+        ),
+        (
+            "garbled.png",
+            garbled,
+            422,
+            "photo_unreadable",
+            json!({"cause": "corrupt"}),
+        ),
         (
             "empty.jpg",
             Vec::new(),
-            "image/jpeg",
             422,
             "photo_unreadable",
+            json!({"cause": "empty"}),
         ),
         (
             "me.svg",
             images::SVG.to_vec(),
-            "image/svg+xml",
             415,
             "unsupported_photo_format",
+            Value::Null,
         ),
         (
             "me.gif",
             b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec(),
-            "image/gif",
             415,
             "unsupported_photo_format",
+            Value::Null,
         ),
         (
             "me.html",
             b"<html><body>hi</body></html>".to_vec(),
-            "text/html",
             415,
             "unsupported_photo_format",
+            Value::Null,
         ),
     ];
-    for (name, bytes, _mime, status, code) in cases {
+    for (name, bytes, status, code, cause) in cases {
         let res = upload(&app, APPLY, &holder, "album", bytes, name).await;
-        assert_eq!(error_code(res, status).await.0, code, "{name}");
+        let body = json_of(res, status).await;
+        assert_eq!(body["error"]["code"], code, "{name}: {body}");
+        assert_eq!(body["error"]["details"], cause, "{name}: {body}");
         assert_eq!(app.get("/healthz", None).await.status(), 200);
     }
     // Over 5 MB: refused while streaming.
@@ -709,6 +748,554 @@ async fn queue_statistics_count_pending_overdue_and_decisions(backend: Backend) 
     assert_eq!(error_code(res, 400).await.0, "invalid_path");
 }
 
+/// A well-formed PNG that declares `width`×`height` RGBA (8 or 16 bits a channel) and holds
+/// a few bytes of image data: a decompression bomb as far as its header goes.
+fn png_declaring_rgba(width: u32, height: u32, bit_depth: u8) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+        out.extend((data.len() as u32).to_be_bytes());
+        let typed: Vec<u8> = kind.iter().chain(data).copied().collect();
+        out.extend(&typed);
+        out.extend(crc32(&typed).to_be_bytes());
+    };
+    let mut header = Vec::new();
+    header.extend(width.to_be_bytes());
+    header.extend(height.to_be_bytes());
+    header.extend([bit_depth, 6, 0, 0, 0]); // RGBA, deflate, adaptive filters, no interlace
+    chunk(b"IHDR", &header);
+    chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(b"IEND", &[]);
+    out
+}
+
+/// Sends a multipart upload over a raw connection with chunked transfer encoding (so there is
+/// no Content-Length to refuse it by): `source`, then `photo_len` bytes of photo in 64 KiB
+/// chunks, and never the end of the body. Whatever answer comes therefore came while the body
+/// was still streaming. Returns the status and the JSON body.
+fn unfinished_chunked_upload(
+    address: &str,
+    path: &str,
+    token: &str,
+    photo_len: usize,
+) -> (u16, Value) {
+    use std::io::Write;
+    let host = address.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&host).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let boundary = "elicence-chunked-upload";
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\n\
+         Transfer-Encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+    let fields = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"source\"\r\n\r\ncamera\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"big.jpg\"\r\n\
+         Content-Type: image/jpeg\r\n\r\n"
+    );
+    let mut writer = stream.try_clone().unwrap();
+    let writing = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut chunk = |data: &[u8]| -> std::io::Result<()> {
+            write!(writer, "{:x}\r\n", data.len())?;
+            writer.write_all(data)?;
+            writer.write_all(b"\r\n")
+        };
+        chunk(fields.as_bytes())?;
+        let block = vec![0xffu8; 64 * 1024];
+        for _ in 0..photo_len.div_ceil(block.len()) {
+            chunk(&block)?;
+        }
+        // No closing boundary, no last chunk: the body is left unfinished.
+        Ok(())
+    });
+    let answer = read_response(&mut stream);
+    // Unblocks the writer if the server stopped reading without closing.
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = writing.join().unwrap();
+    answer
+}
+
+/// Reads one HTTP/1.1 response (Content-Length or chunked body) as (status, JSON body).
+fn read_response(stream: &mut std::net::TcpStream) -> (u16, Value) {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut piece = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream
+            .read(&mut piece)
+            .expect("an answer before the body ends");
+        assert!(n > 0, "closed without an answer");
+        buf.extend_from_slice(&piece[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+    };
+    let complete = |body: &[u8]| -> Option<Vec<u8>> {
+        if let Some(n) = header("content-length:") {
+            let n: usize = n.parse().unwrap();
+            return (body.len() >= n).then(|| body[..n].to_vec());
+        }
+        assert_eq!(header("transfer-encoding:").as_deref(), Some("chunked"));
+        let (mut out, mut rest) = (Vec::new(), body);
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap(), 16).unwrap();
+            let data = rest.get(line_end + 2..line_end + 2 + size + 2)?;
+            if size == 0 {
+                return Some(out);
+            }
+            out.extend_from_slice(&data[..size]);
+            rest = &rest[line_end + 2 + size + 2..];
+        }
+    };
+    loop {
+        if let Some(body) = complete(&buf[head_end..]) {
+            return (status, serde_json::from_slice(&body).unwrap());
+        }
+        let n = stream.read(&mut piece).expect("the rest of the answer");
+        assert!(n > 0, "closed in the middle of the answer");
+        buf.extend_from_slice(&piece[..n]);
+    }
+}
+
+/// The streaming limit without a Content-Length to go by: the body is counted as it arrives
+/// and refused at the first chunk past 5 MB, before it ends; nothing is stored.
+async fn an_oversized_chunked_upload_is_refused_while_it_streams(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let holder = app.holder(&record(HOLDER_NUMBER));
+    let (address, token) = (app.address.clone(), holder.clone());
+    let (status, body) = actix_web::rt::task::spawn_blocking(move || {
+        unfinished_chunked_upload(&address, APPLY, &token, 5 * 1024 * 1024 + 64 * 1024)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+    let stored =
+        submissions::latest_for(&mut app.test_db.db.get().unwrap(), HOLDER_NUMBER).unwrap();
+    assert_eq!(stored, None, "no submission row");
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+    queued(&app, &holder).await;
+}
+
+/// A reviewer token and its id (the id is what the audit records).
+fn reviewer_with_id(app: &TestApp) -> (String, String) {
+    let created = elicence::auth::create_token(
+        &mut app.test_db.db.get().unwrap(),
+        Role::Reviewer,
+        None,
+        Some("test reviewer"),
+        test_now(),
+    )
+    .unwrap();
+    (created.id, created.secret)
+}
+
+const REVIEW_AUDIT: &str = "/api/v1/admin/audit/reviews";
+
+/// (reviewer, submission, action, reason, note, at) of each entry of an audit page.
+fn audit_rows(page: &Value) -> Vec<(String, String, String, Value, Value, String)> {
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap().to_owned();
+            (
+                text("reviewer_token_id"),
+                text("submission_id"),
+                text("action"),
+                e["reason"].clone(),
+                e["note"].clone(),
+                text("at"),
+            )
+        })
+        .collect()
+}
+
+async fn the_review_audit_shows_every_claim_release_and_decision(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let first = queued(&app, &app.holder(&record(HOLDER_NUMBER))).await;
+    let second = queued(&app, &app.holder(&record("310104198505052345"))).await;
+    let ((r1_id, r1), (r2_id, r2)) = (reviewer_with_id(&app), reviewer_with_id(&app));
+    let at = |minutes: i64| test_now() + chrono::Duration::minutes(minutes);
+    let stamp = |minutes: i64| at(minutes).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let release = |id: &str| format!("/api/v1/review/submissions/{id}/release");
+    let reject = json!({"decision": "reject", "reason": "accessories", "note": "请摘下眼镜"});
+    let steps: Vec<(i64, &str, String, Value, u16)> = vec![
+        (1, &r1, claim_path(&first), json!({}), 200),
+        // Refused actions change nothing and are not audited.
+        (1, &r2, claim_path(&first), json!({}), 409),
+        (2, &r1, release(&first), json!({}), 204),
+        (3, &r2, claim_path(&first), json!({}), 200),
+        (
+            4,
+            &r2,
+            decision_path(&first),
+            json!({"decision": "approve"}),
+            200,
+        ),
+        (5, &r1, claim_path(&second), json!({}), 200),
+        (6, &r1, decision_path(&second), reject, 200),
+    ];
+    for (minute, token, path, body, status) in steps {
+        app.clock.set(at(minute));
+        let res = post(&app, &path, token, body).await;
+        assert_eq!(res.status().as_u16(), status, "{path}");
+    }
+    let row = |who: &str, id: &str, action: &str, minute: i64| {
+        (
+            who.to_owned(),
+            id.to_owned(),
+            action.to_owned(),
+            Value::Null,
+            Value::Null,
+            stamp(minute),
+        )
+    };
+    let rejected = (
+        r1_id.clone(),
+        second.clone(),
+        "rejected".to_owned(),
+        json!("accessories"),
+        json!("请摘下眼镜"),
+        stamp(6),
+    );
+    let all = vec![
+        row(&r1_id, &first, "claim", 1),
+        row(&r1_id, &first, "release", 2),
+        row(&r2_id, &first, "claim", 3),
+        row(&r2_id, &first, "approved", 4),
+        row(&r1_id, &second, "claim", 5),
+        rejected.clone(),
+    ];
+    let admin = app.token(Role::Admin, None);
+    let audit = |query: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            json_of(
+                app.get(&format!("{REVIEW_AUDIT}{query}"), Some(admin))
+                    .await,
+                200,
+            )
+            .await
+        }
+    };
+    let page = audit(String::new()).await;
+    assert_eq!(audit_rows(&page), all);
+    assert_eq!(page["next"], Value::Null);
+
+    let pick = |indices: &[usize]| indices.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
+    let from = stamp(2).replace('+', "%2B");
+    let to = stamp(4).replace('+', "%2B");
+    for (query, expected) in [
+        (format!("?reviewer={r1_id}"), pick(&[0, 1, 4, 5])),
+        (format!("?submission={first}"), pick(&[0, 1, 2, 3])),
+        ("?action=claim".to_owned(), pick(&[0, 2, 4])),
+        ("?action=rejected".to_owned(), vec![rejected]),
+        (format!("?from={from}&to={to}"), pick(&[1, 2])),
+        (format!("?reviewer={r2_id}&action=approved"), pick(&[3])),
+        (format!("?submission={second}&action=release"), vec![]),
+    ] {
+        assert_eq!(audit_rows(&audit(query.clone()).await), expected, "{query}");
+    }
+    // Keyset paging: the second page starts right after the first.
+    let page = audit("?limit=4".to_owned()).await;
+    assert_eq!(audit_rows(&page), pick(&[0, 1, 2, 3]));
+    let next = page["next"]
+        .as_i64()
+        .expect("a full page has a next cursor");
+    let rest = audit(format!("?limit=4&after={next}")).await;
+    assert_eq!(audit_rows(&rest), pick(&[4, 5]));
+    assert_eq!(rest["next"], Value::Null);
+
+    for bad in ["?action=deleted", "?limit=0", "?after=x", "?officer=me"] {
+        let res = app.get(&format!("{REVIEW_AUDIT}{bad}"), Some(&admin)).await;
+        assert_eq!(error_code(res, 400).await.0, "invalid_path", "{bad}");
+    }
+    let holder = app.token(Role::Holder, Some(HOLDER_NUMBER));
+    for token in [r1, holder, app.token(Role::Officer, None)] {
+        let res = app.get(REVIEW_AUDIT, Some(&token)).await;
+        assert_eq!(error_code(res, 403).await.0, "forbidden");
+    }
+    let res = app.get(REVIEW_AUDIT, None).await;
+    assert_eq!(error_code(res, 401).await.0, "unauthenticated");
+}
+
+/// Oldest deadline first, whatever the order of submission, and keyset pages that join up
+/// exactly, also where a page ends inside a run of equal deadlines.
+async fn the_queue_is_oldest_deadline_first_and_pages_join_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let beijing = |t: &str| {
+        chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M")
+            .unwrap()
+            .and_utc()
+            - chrono::Duration::hours(8)
+    };
+    // Submitted (Beijing time, out of order) and due one working day later.
+    let submissions = [
+        (
+            "11010119900101A001",
+            "2026-11-22 12:00",
+            "2026-11-23T16:00:00Z",
+        ), // Sunday: end of Monday
+        (
+            "11010119900101A002",
+            "2026-11-23 09:00",
+            "2026-11-24T01:00:00Z",
+        ), // Monday: Tuesday 09:00
+        (
+            "11010119900101A003",
+            "2026-11-20 15:00",
+            "2026-11-23T07:00:00Z",
+        ), // Friday: Monday 15:00
+        (
+            "11010119900101A004",
+            "2026-11-21 23:00",
+            "2026-11-23T16:00:00Z",
+        ), // Saturday night
+        (
+            "11010119900101A005",
+            "2026-11-19 15:00",
+            "2026-11-20T07:00:00Z",
+        ), // Thursday: Friday
+        (
+            "11010119900101A006",
+            "2026-11-21 10:00",
+            "2026-11-23T16:00:00Z",
+        ), // Saturday morning
+    ];
+    let mut expected = Vec::new();
+    for (number, submitted, due) in submissions {
+        app.clock.set(beijing(submitted));
+        let res = upload(
+            &app,
+            APPLY,
+            &app.holder(&record(number)),
+            "camera",
+            images::good_jpeg(),
+            "me.jpg",
+        )
+        .await;
+        let application = json_of(res, 202).await;
+        assert_eq!(application["deadline"], due, "{number}");
+        expected.push((
+            due.to_owned(),
+            application["id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    expected.sort();
+    let reviewer = app.token(Role::Reviewer, None);
+    let items = |page: &Value| -> Vec<(String, String)> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let text = |k: &str| i[k].as_str().unwrap().to_owned();
+                (text("deadline"), text("id"))
+            })
+            .collect()
+    };
+    let whole = json_of(app.get(QUEUE, Some(&reviewer)).await, 200).await;
+    assert_eq!(items(&whole), expected);
+    assert_eq!(whole["next"], Value::Null);
+    for limit in 1..=6 {
+        let mut seen = Vec::new();
+        let mut path = format!("{QUEUE}?limit={limit}");
+        loop {
+            let page = json_of(app.get(&path, Some(&reviewer)).await, 200).await;
+            let got = items(&page);
+            assert!(got.len() <= limit, "limit {limit}");
+            seen.extend(got);
+            match page["next"].as_str() {
+                Some(next) => path = format!("{QUEUE}?limit={limit}&after={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "pages of {limit}: no duplicates, no gaps");
+    }
+}
+
+/// The claim holder sends approvals and rejections of one photo at once: one of them is the
+/// decision, every other gets 409 `already_decided`, and the effects happen once.
+async fn the_claim_holder_racing_decisions_decides_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.token(Role::Admin, None);
+    let mixed: Vec<Value> = (0..10)
+        .map(|i| {
+            if i % 2 == 0 {
+                json!({"decision": "approve"})
+            } else {
+                json!({"decision": "reject", "reason": "poor_lighting"})
+            }
+        })
+        .collect();
+    let approvals = vec![json!({"decision": "approve"}); 10];
+    for (number, decisions) in [(HOLDER_NUMBER, mixed), ("310104198505052345", approvals)] {
+        let holder = app.holder(&record(number));
+        let (id, reviewer) = claimed(&app, &holder).await;
+        let attempts = decisions.into_iter().map(|d| {
+            let (app, path, reviewer) = (&app, decision_path(&id), &reviewer);
+            async move { answer(post(app, &path, reviewer, d).await).await }
+        });
+        let outcomes = futures_util::future::join_all(attempts).await;
+        let won: Vec<&Value> = outcomes
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(won.len(), 1, "{outcomes:?}");
+        for (status, body) in outcomes.iter().filter(|(s, _)| *s != 200) {
+            assert_eq!(*status, 409, "{body}");
+            assert_eq!(body["error"]["code"], "already_decided", "{body}");
+        }
+        let state = won[0]["state"].as_str().unwrap();
+        let e_licences = json_of(
+            app.get(
+                &format!("/api/v1/admin/licences/{number}/e-licences"),
+                Some(&admin),
+            )
+            .await,
+            200,
+        )
+        .await;
+        let generated = e_licences["items"].as_array().unwrap().len();
+        assert_eq!(generated, usize::from(state == "approved"), "{state}");
+        let notes = json_of(
+            app.get("/api/v1/me/notifications", Some(&holder)).await,
+            200,
+        )
+        .await;
+        let decisions: Vec<&str> = notes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["kind"].as_str())
+            .filter(|k| k.starts_with("photo_"))
+            .collect();
+        let expected = if state == "approved" {
+            "photo_approved"
+        } else {
+            "photo_rejected"
+        };
+        assert_eq!(decisions, [expected], "one decision, one notice");
+    }
+}
+
+/// A holder's uploads arriving at the same moment supersede one after another: all are
+/// accepted, exactly one is left pending, and none meets the one-pending index.
+async fn concurrent_uploads_by_one_holder_leave_one_pending(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let holder = app.holder(&record(HOLDER_NUMBER));
+    let attempts = (0..8).map(|i| {
+        let (app, holder) = (&app, &holder);
+        let (bytes, name) = if i % 2 == 0 {
+            (images::good_jpeg(), "me.jpg")
+        } else {
+            (images::good_png(), "me.png")
+        };
+        async move { answer(upload(app, APPLY, holder, "album", bytes, name).await).await }
+    });
+    let outcomes = futures_util::future::join_all(attempts).await;
+    for (status, body) in &outcomes {
+        assert_eq!(*status, 202, "{body}");
+    }
+    let reviewer = app.token(Role::Reviewer, None);
+    let queue = json_of(app.get(QUEUE, Some(&reviewer)).await, 200).await;
+    let pending = queue["items"].as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{queue}");
+    let application = json_of(
+        app.get("/api/v1/me/e-licence/application", Some(&holder))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        application["id"], pending[0]["id"],
+        "the newest is the one pending"
+    );
+    // Every other upload was superseded.
+    for (_, body) in &outcomes {
+        let id = body["id"].as_str().unwrap();
+        let res = post(&app, &claim_path(id), &reviewer, json!({})).await;
+        if id == pending[0]["id"] {
+            assert_eq!(res.status(), 200);
+        } else {
+            assert_eq!(error_code(res, 409).await.0, "already_decided");
+        }
+    }
+}
+
+/// For a first application the reviewer compares with the photo on file, served as the
+/// normalised copy: 330×480, no metadata, never the registry's file as it came.
+async fn the_reference_photo_on_file_is_the_normalised_copy(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.token(Role::Admin, None);
+    let reviewer = app.token(Role::Reviewer, None);
+    let on_file = images::jpeg_with_gps_exif();
+    assert!(images::has_app1(&on_file));
+    let mut r = record(HOLDER_NUMBER);
+    r["photo"] = json!(base64_of(&on_file));
+    r["photo_taken"] = json!("2026-05-01");
+    // Sent through the registry route, which prepares the photo on file when it arrives …
+    let res = app
+        .put_json(
+            &format!("/api/v1/admin/licences/{HOLDER_NUMBER}"),
+            &admin,
+            &r,
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let prepared = app.token(Role::Holder, Some(HOLDER_NUMBER));
+    // … and seeded straight into storage, unprepared.
+    let mut r = record("310104198505052345");
+    r["photo"] = json!(base64_of(&on_file));
+    let unprepared = app.holder(&r);
+    for holder in [prepared, unprepared] {
+        let id = queued(&app, &holder).await;
+        let res = app
+            .get(
+                &format!("/api/v1/review/submissions/{id}/reference-photo"),
+                Some(&reviewer),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "image/jpeg");
+        let served = res.bytes().await.unwrap();
+        assert_ne!(served.as_ref(), on_file.as_slice(), "not the file as sent");
+        assert!(!images::has_app1(&served), "no EXIF or XMP");
+        assert!(!served.windows(4).any(|w| w == b"GPS\0" || w == b"II*\0"));
+        let decoded = image::load_from_memory(&served).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (330, 480));
+    }
+}
+
 crate::both_backends!(
     a_camera_photo_is_queued_reviewed_and_becomes_the_e_licence,
     a_rejection_tells_the_holder_why,
@@ -720,4 +1307,10 @@ crate::both_backends!(
     hostile_uploads_are_refused_or_defused,
     roles_keep_reviewers_and_holders_apart,
     queue_statistics_count_pending_overdue_and_decisions,
+    an_oversized_chunked_upload_is_refused_while_it_streams,
+    the_review_audit_shows_every_claim_release_and_decision,
+    the_queue_is_oldest_deadline_first_and_pages_join_up,
+    the_claim_holder_racing_decisions_decides_once,
+    concurrent_uploads_by_one_holder_leave_one_pending,
+    the_reference_photo_on_file_is_the_normalised_copy,
 );

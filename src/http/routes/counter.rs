@@ -296,7 +296,7 @@ fn refusal_detail(e: &ApiError) -> Option<Value> {
         ApiError::PhotoRejected(failed) => Some(json!({
             "failed_checks": failed.iter().map(|r| r.code).collect::<Vec<_>>()
         })),
-        ApiError::PhotoUnreadable(why) => Some(json!({ "reason": why })),
+        ApiError::PhotoUnreadable(why) => Some(json!({ "reason": why.code() })),
         _ => None,
     }
 }

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod photo_upload;
 pub mod registry_events;
 pub mod review;
+pub mod review_audit;
 pub mod status_list;
 pub mod verify;
 
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(registry_events::list_events)
         .service(registry_events::list_e_licences)
         .service(audit::verifications)
+        .service(review_audit::reviews)
         .service(counter::audit);
     let api = scope::scope("/api/v1")
         .service(openapi::openapi_json)

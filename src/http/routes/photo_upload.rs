@@ -22,7 +22,7 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 fn photo_error(e: PhotoError) -> ApiError {
     match e {
         PhotoError::UnsupportedFormat { .. } => ApiError::UnsupportedPhoto,
-        other => ApiError::PhotoUnreadable(other.code().to_owned()),
+        other => ApiError::PhotoUnreadable(other),
     }
 }
 

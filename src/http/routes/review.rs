@@ -3,7 +3,6 @@
 
 use super::e_licence::photo_response;
 use crate::auth::Principal;
-use crate::domain::licence::LicenceNumber;
 use crate::domain::photo_rules::RejectReason;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
@@ -15,7 +14,7 @@ use crate::http::state::AppState;
 use crate::http::views::reason_view;
 use crate::i18n::Lang;
 use crate::service::photo_review::{self, ReviewError, Verdict};
-use crate::storage::{e_licences, licences, photos, submissions, DbConn};
+use crate::storage::{photos, submissions, DbConn};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -267,7 +266,8 @@ pub async fn photo(
 }
 
 /// The photo to compare with: the current e-licence's for a photo change, else the photo on
-/// file in the registry.
+/// file in the registry, normalised like every photo the service serves (330×480 JPEG, no
+/// metadata).
 #[utoipa::path(tag = "reviewer", security(("bearer" = [])),
     params(("id" = String, Path, description = "Submission id")),
     responses((status = 200, content_type = "image/jpeg", description = "The reference photo"), (status = 404, body = ErrorEnvelopeDoc, description = "photo_not_found")))]
@@ -275,19 +275,16 @@ pub async fn photo(
 pub async fn reference_photo(
     state: web::Data<AppState>,
     token: BearerToken,
+    lang: Lang,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (bytes, media_type) = state
         .authorized_reads(token, move |conn, p| {
             let s = own_submission(conn, &p, &id)?;
-            if let Some(e) = e_licences::current_for(conn, &s.licence_number)? {
-                return e_licences::photo(conn, &e.id)?.ok_or(ApiError::PhotoNotFound);
-            }
-            let number = LicenceNumber::parse(&s.licence_number)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            let on_file = licences::find_photo(conn, &number)?.ok_or(ApiError::PhotoNotFound)?;
-            Ok((on_file.bytes, on_file.format.media_type().to_owned()))
+            photo_review::reference_photo(conn, &s)
+                .map_err(|e| review_error(e, lang))?
+                .ok_or(ApiError::PhotoNotFound)
         })
         .await?;
     Ok(photo_response(bytes, media_type))

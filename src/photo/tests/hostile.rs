@@ -61,39 +61,45 @@ fn not_a_jpeg_or_png() {
 }
 
 #[test]
-fn truncated_and_garbled_files_are_corrupt() {
+fn truncated_and_garbled_files_are_told_apart() {
     let jpeg_bytes = portrait::jpeg(330, 480);
     let png_bytes = portrait::png(330, 480);
-    let cases: [&[u8]; 5] = [
+    let cut: [&[u8]; 4] = [
         &jpeg_bytes[..jpeg_bytes.len() / 2],
         &jpeg_bytes[..20],
         &png_bytes[..png_bytes.len() / 2],
         &png_bytes[..30],
-        b"\xFF\xD8\xFF\xE0 this is not really a JPEG",
     ];
-    for bytes in cases {
+    for bytes in cut {
         let err = refused(bytes);
         assert!(
-            matches!(err, PhotoError::Corrupt(_)),
+            matches!(err, PhotoError::Truncated(_)),
             "{} bytes: {err:?}",
             bytes.len()
         );
-        assert_eq!(err.code(), "corrupt");
+        assert_eq!(err.code(), "truncated");
+        assert_eq!(err.details(), serde_json::json!({"cause": "truncated"}));
     }
+    // Garbage after a JPEG start: the segments run off the end before any image data.
+    assert!(matches!(
+        refused(b"\xFF\xD8\xFF\xE0 this is not really a JPEG"),
+        PhotoError::Truncated(_)
+    ));
     // An end-of-image marker in a header segment (an EXIF thumbnail's) does not hide the cut,
     // and fill bytes before a marker are allowed.
-    let cut = &jpeg_bytes[..jpeg_bytes.len() / 2];
     let thumbnail_end = [0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD9, 0xFF, 0xD9];
     assert!(matches!(
-        refused(&with_segment(cut, &thumbnail_end)),
-        PhotoError::Corrupt(_)
+        refused(&with_segment(cut[0], &thumbnail_end)),
+        PhotoError::Truncated(_)
     ));
     let filled = with_segment(&with_segment(&jpeg_bytes, &thumbnail_end), &[0xFF, 0xFF]);
     assert!(normalise(&filled, &limits()).is_ok());
     // A PNG whose IHDR CRC does not match is not trusted either.
     let mut bad_crc = png_header_only(330, 480, 8, 2);
     bad_crc[29] ^= 0xFF;
-    assert!(matches!(refused(&bad_crc), PhotoError::Corrupt(_)));
+    let err = refused(&bad_crc);
+    assert!(matches!(err, PhotoError::Corrupt(_)), "{err:?}");
+    assert_eq!(err.details(), serde_json::json!({"cause": "corrupt"}));
     assert!(matches!(
         refused(&png_header_only(0, 480, 8, 2)),
         PhotoError::Corrupt(_)
@@ -110,10 +116,17 @@ fn a_decompression_bomb_is_refused_by_its_declared_size_before_any_pixel() {
         err,
         PhotoError::TooLargeDimensions {
             width: 100_000,
-            height: 100_000
+            height: 100_000,
+            max_width: 8000,
+            max_height: 8000,
         }
     );
-    assert_eq!(err.code(), "too_large_dimensions");
+    assert_eq!(err.code(), "dimensions_too_large");
+    assert_eq!(
+        err.details(),
+        serde_json::json!({"cause": "dimensions_too_large", "width": 100_000,
+            "height": 100_000, "max_width": 8000, "max_height": 8000})
+    );
     assert!(heap < REFUSAL_HEAP, "heap grew {heap} bytes");
 }
 
@@ -134,7 +147,9 @@ fn a_real_20000_square_png_is_refused_without_allocating_its_pixels() {
         err,
         PhotoError::TooLargeDimensions {
             width: 20_000,
-            height: 20_000
+            height: 20_000,
+            max_width: 8000,
+            max_height: 8000,
         }
     );
     assert!(heap < REFUSAL_HEAP, "heap grew {heap} bytes");
@@ -153,7 +168,9 @@ fn a_jpeg_declaring_60000_pixels_a_side_is_refused_from_its_frame_header() {
         err,
         PhotoError::TooLargeDimensions {
             width: 60_000,
-            height: 60_000
+            height: 60_000,
+            max_width: 8000,
+            max_height: 8000,
         }
     );
     assert!(heap < REFUSAL_HEAP, "heap grew {heap} bytes");
@@ -167,10 +184,16 @@ fn within_the_dimensions_but_over_the_memory_budget() {
     assert_eq!(
         err,
         PhotoError::TooMuchMemory {
-            bytes: 8000 * 8000 * 8
+            bytes: 8000 * 8000 * 8,
+            limit: 128 << 20,
         }
     );
     assert_eq!(err.code(), "too_much_memory");
+    assert_eq!(
+        err.details(),
+        serde_json::json!({"cause": "too_much_memory", "bytes": 8000 * 8000 * 8,
+            "limit": 128 << 20})
+    );
     assert!(heap < REFUSAL_HEAP, "heap grew {heap} bytes");
     // A real photo under a tighter budget: refused before decoding too.
     let tight = IntakeLimits {
@@ -181,7 +204,8 @@ fn within_the_dimensions_but_over_the_memory_budget() {
     assert_eq!(
         err,
         PhotoError::TooMuchMemory {
-            bytes: 330 * 480 * 3
+            bytes: 330 * 480 * 3,
+            limit: 100_000,
         }
     );
     let smaller_sides = IntakeLimits {
@@ -193,7 +217,9 @@ fn within_the_dimensions_but_over_the_memory_budget() {
         err,
         PhotoError::TooLargeDimensions {
             width: 330,
-            height: 480
+            height: 480,
+            max_width: 300,
+            max_height: 8000,
         }
     );
 }
@@ -213,12 +239,15 @@ fn error_codes_are_distinct_and_stable() {
         PhotoError::Empty,
         PhotoError::TooLargeFile { bytes: 2, max: 1 },
         PhotoError::UnsupportedFormat { detected: "gif" },
+        PhotoError::Truncated("x".into()),
         PhotoError::Corrupt("x".into()),
         PhotoError::TooLargeDimensions {
             width: 1,
             height: 1,
+            max_width: 0,
+            max_height: 0,
         },
-        PhotoError::TooMuchMemory { bytes: 1 },
+        PhotoError::TooMuchMemory { bytes: 1, limit: 0 },
     ];
     let codes: Vec<_> = all.iter().map(PhotoError::code).collect();
     assert_eq!(
@@ -227,17 +256,23 @@ fn error_codes_are_distinct_and_stable() {
             "empty",
             "file_too_large",
             "unsupported_format",
+            "truncated",
             "corrupt",
-            "too_large_dimensions",
+            "dimensions_too_large",
             "too_much_memory"
         ]
     );
+    for e in &all {
+        assert_eq!(e.details()["cause"], e.code(), "{e:?}");
+    }
     assert_eq!(
         PhotoError::TooLargeDimensions {
             width: 20000,
-            height: 20000
+            height: 20000,
+            max_width: 8000,
+            max_height: 8000,
         }
         .to_string(),
-        "the photo is 20000×20000 pixels, larger than allowed"
+        "the photo is 20000×20000 pixels, larger than 8000×8000"
     );
 }

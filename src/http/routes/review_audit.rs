@@ -1,0 +1,120 @@
+//! The review audit (claims, releases, decisions), paged oldest first with a keyset cursor in
+//! the same way as the verification audit.
+
+use super::audit::{next_cursor, page_limit};
+use crate::domain::role::Role;
+use crate::http::error::{ApiError, ErrorEnvelopeDoc};
+use crate::http::extract::BearerToken;
+use crate::http::state::AppState;
+use crate::storage::submissions::{self, ReviewAuditFilter, ReviewAuditRow};
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What a reviewer did, as the audit spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewAction {
+    Claim,
+    Release,
+    Approved,
+    Rejected,
+}
+
+impl ReviewAction {
+    fn code(self) -> &'static str {
+        match self {
+            ReviewAction::Claim => "claim",
+            ReviewAction::Release => "release",
+            ReviewAction::Approved => "approved",
+            ReviewAction::Rejected => "rejected",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewAuditQuery {
+    /// Only actions by this reviewer token id.
+    pub reviewer: Option<String>,
+    /// Only actions on this submission.
+    pub submission: Option<String>,
+    #[param(inline)]
+    pub action: Option<ReviewAction>,
+    /// From this instant (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// Until this instant (exclusive).
+    pub to: Option<DateTime<Utc>>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<i64>,
+    /// 1 to 500, default 100.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReviewAuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub reviewer_token_id: String,
+    pub submission_id: String,
+    /// claim | release | approved | rejected
+    pub action: String,
+    /// The rejection reason code.
+    pub reason: Option<String>,
+    /// The note the holder was shown with a rejection.
+    pub note: Option<String>,
+}
+
+impl From<ReviewAuditRow> for ReviewAuditEntry {
+    fn from(r: ReviewAuditRow) -> Self {
+        ReviewAuditEntry {
+            id: r.id,
+            at: r.at.and_utc(),
+            reviewer_token_id: r.reviewer_token_id,
+            submission_id: r.submission_id,
+            action: r.action,
+            reason: r.reason,
+            note: r.note,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReviewAuditPage {
+    pub entries: Vec<ReviewAuditEntry>,
+    /// Pass as `after` for the next page; null when this page is the last.
+    pub next: Option<i64>,
+}
+
+/// Every claim, release and decision of the photo review, oldest first.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(ReviewAuditQuery), responses(
+    (status = 200, body = ReviewAuditPage),
+    (status = 400, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
+))]
+#[get("/audit/reviews")]
+pub async fn reviews(
+    state: web::Data<AppState>,
+    token: BearerToken,
+    query: web::Query<ReviewAuditQuery>,
+) -> Result<web::Json<ReviewAuditPage>, ApiError> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let filter = ReviewAuditFilter {
+        reviewer_token_id: q.reviewer,
+        submission_id: q.submission,
+        action: q.action.map(|a| a.code().to_owned()),
+        from: q.from,
+        to: q.to,
+        after_id: q.after,
+        limit,
+    };
+    let rows = state
+        .authorized_reads(token, move |conn, p| {
+            p.require(Role::Admin)?;
+            Ok(submissions::audit_page(conn, &filter)?)
+        })
+        .await?;
+    let next = next_cursor(rows.last().map(|r| r.id), rows.len(), limit);
+    let entries = rows.into_iter().map(ReviewAuditEntry::from).collect();
+    Ok(web::Json(ReviewAuditPage { entries, next }))
+}

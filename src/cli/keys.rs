@@ -32,6 +32,8 @@ pub enum KeysCommand {
     /// it signed has lapsed: the longest of a display code's and a status list's lifetime
     /// after it was rotated out.
     Retire {
+        /// The key's id. A kid is base64url and may start with `-`: it is still the kid.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         /// Seconds a display code lives, as `serve --code-ttl-secs`.
         #[arg(long, env = "ELICENCE_CODE_TTL_SECS", default_value_t = 180)]

@@ -492,3 +492,31 @@ fn serve_on_an_empty_keys_dir_logs_the_first_key_it_generated() {
     assert!(line.contains(&kid), "{line}");
     assert_no_private_material(&log, &pems[0]);
 }
+
+/// A kid is base64url, so one in 64 starts with `-` (this one, of the test key of seed 7·32,
+/// with `--`): `keys retire` takes it as the kid, not as a flag.
+#[test]
+fn keys_retire_takes_a_kid_that_starts_with_a_hyphen() {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let kid = rfc7638_thumbprint(&key);
+    assert!(kid.starts_with("--"), "{kid}");
+    let pem_path = dir.path().join(format!("{kid}.pem"));
+    let pem = key
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .unwrap();
+    std::fs::write(&pem_path, pem.as_bytes()).unwrap();
+    std::fs::set_permissions(&pem_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let manifest = serde_json::json!({"keys": [{"kid": kid, "state": "active", "created_at": T0}]});
+    std::fs::write(dir.path().join("keyring.json"), manifest.to_string()).unwrap();
+    new_kid(&keys(dir.path(), T0, &["rotate"], &[]));
+
+    let early = keys(dir.path(), T0, &["retire", &kid], &[]);
+    assert_eq!(early.status.code(), Some(1), "{}", text(&early.stderr));
+    assert!(text(&early.stderr).contains(&kid));
+    let out = keys(dir.path(), T0, &["retire", &kid, "--force"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!published(dir.path()).contains(&kid));
+}

@@ -46,6 +46,49 @@ impl Lang {
     }
 }
 
+/// The messages of the driving record (驾驶记录) on the secondary page: one a registry event.
+pub mod driving_record {
+    use super::Lang;
+    use chrono::NaiveDate;
+
+    /// The points of the scoring cycle changed; `new_cycle` when a new cycle began with it.
+    pub fn points_changed(
+        lang: Lang,
+        points: u8,
+        limit: u8,
+        new_cycle: Option<NaiveDate>,
+    ) -> String {
+        match (lang, new_cycle) {
+            (Lang::Zh, None) => format!("记分变更：本记分周期累计 {points} 分（满分 {limit} 分）"),
+            (Lang::Zh, Some(d)) => {
+                format!("新记分周期自 {d} 起，累计 {points} 分（满分 {limit} 分）")
+            }
+            (Lang::En, None) => {
+                format!("points changed: {points} of {limit} in this scoring cycle")
+            }
+            (Lang::En, Some(d)) => {
+                format!("a new scoring cycle from {d}: {points} of {limit} points")
+            }
+        }
+    }
+
+    /// A registry state was put on the licence: `name_zh` (暂扣) or its code (`suspended`).
+    pub fn status_set(lang: Lang, name_zh: &str, code: &str) -> String {
+        match lang {
+            Lang::Zh => format!("驾驶证状态变更为{name_zh}"),
+            Lang::En => format!("status set: {}", code.replace('_', " ")),
+        }
+    }
+
+    /// A registry state was lifted.
+    pub fn status_cleared(lang: Lang, name_zh: &str, code: &str) -> String {
+        match lang {
+            Lang::Zh => format!("解除{name_zh}状态"),
+            Lang::En => format!("status cleared: {}", code.replace('_', " ")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

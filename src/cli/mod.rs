@@ -46,13 +46,7 @@ enum Command {
         action: token::TokenCommand,
     },
     /// Manage the Ed25519 signing keys in the keys folder.
-    Keys {
-        /// Folder of the signing keys.
-        #[arg(long, env = "ELICENCE_KEYS_DIR", default_value = "keys", global = true)]
-        keys_dir: std::path::PathBuf,
-        #[command(subcommand)]
-        action: keys::KeysCommand,
-    },
+    Keys(keys::KeysArgs),
     /// Verify roadside codes offline with the published keys (the police terminal).
     Verify(verify::VerifyArgs),
     /// Write N generated registry records as NDJSON to standard output.
@@ -144,7 +138,7 @@ pub fn run() -> ExitCode {
         Command::Migrate => migrate(&cli.database_url),
         Command::Import { file } => import::run(&cli.database_url, &file),
         Command::Token { action } => token::run(&cli.database_url, action),
-        Command::Keys { keys_dir, action } => keys::run(&keys_dir, action),
+        Command::Keys(args) => keys::run(args),
         Command::GenRegistry {
             count,
             seed,

@@ -5,8 +5,11 @@ use crate::domain::eligibility::{evaluate, Eligibility, Reason};
 use crate::domain::licence::{Licence, POINTS_LIMIT};
 use crate::domain::licence_class::LicenceClass;
 use crate::domain::record::RegistryRecord;
+use crate::domain::registry_event::RegistryEvent;
+use crate::domain::registry_state::RegistryState;
 use crate::i18n::Lang;
 use crate::storage::licences::StoredLicence;
+use crate::storage::registry_events::EventRow;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -88,12 +91,69 @@ pub struct ClassExplanation {
     pub also_covers: Vec<&'static str>,
 }
 
+/// One entry of the driving record (驾驶记录): the points changed, or a registry state was
+/// set or cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DrivingRecordEntry {
+    /// The day the change reached us from the registry (Beijing time).
+    pub date: NaiveDate,
+    /// `points_changed`, `status_set` or `status_cleared`.
+    pub kind: &'static str,
+    /// The points of the scoring cycle after a `points_changed`.
+    pub points: Option<u8>,
+    /// The registry state code set or cleared (`suspended`, `detained`…).
+    pub status: Option<&'static str>,
+    pub message: String,
+}
+
+impl DrivingRecordEntry {
+    /// The entry for a stored event, or `None` for one the record does not show (or cannot
+    /// read: the record is informative, a bad row must not hide the page).
+    pub fn new(row: &EventRow, lang: Lang) -> Option<DrivingRecordEntry> {
+        use crate::i18n::driving_record as msg;
+        let event: RegistryEvent = serde_json::from_str(&row.detail).ok()?;
+        let (points, status, message) = match &event {
+            RegistryEvent::PointsChanged {
+                points,
+                cycle_start,
+            } => {
+                let points = u8::try_from(*points).ok()?;
+                let text = msg::points_changed(lang, points, POINTS_LIMIT, *cycle_start);
+                (Some(points), None, text)
+            }
+            RegistryEvent::StatusSet { status } => {
+                let s: RegistryState = status.parse().ok()?;
+                (None, Some(s), msg::status_set(lang, s.name_zh(), s.code()))
+            }
+            RegistryEvent::StatusCleared { status } => {
+                let s: RegistryState = status.parse().ok()?;
+                (
+                    None,
+                    Some(s),
+                    msg::status_cleared(lang, s.name_zh(), s.code()),
+                )
+            }
+            _ => return None,
+        };
+        Some(DrivingRecordEntry {
+            date: crate::clock::china_date(row.recorded_at.and_utc()),
+            kind: event.kind(),
+            points,
+            status: status.map(RegistryState::code),
+            message,
+        })
+    }
+}
+
 /// 副页: the secondary page.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecondaryPage {
     pub address: String,
     pub issuing_authority: String,
     pub points: PointsView,
+    /// 驾驶记录: the points changes and registry states set or cleared in the current scoring
+    /// cycle, newest first, at most ten.
+    pub driving_record: Vec<DrivingRecordEntry>,
     pub medical_due: Option<NaiveDate>,
     pub review_due: Option<NaiveDate>,
     /// 准驾车型代号规定 for the classes on this licence.
@@ -139,8 +199,9 @@ pub fn class_explanation(class: LicenceClass, lang: Lang) -> ClassExplanation {
 }
 
 impl LicenceDocument {
-    /// The stored licence as its two pages, with its live status on `today`.
-    pub fn new(stored: &StoredLicence, today: NaiveDate, lang: Lang) -> Self {
+    /// The stored licence as its two pages, with its live status on `today` and its driving
+    /// record (`storage::registry_events::driving_record`).
+    pub fn new(stored: &StoredLicence, record: &[EventRow], today: NaiveDate, lang: Lang) -> Self {
         let (l, has_photo, synced_at) = (&stored.licence, stored.has_photo, stored.synced_at);
         let e = &evaluate(l, today);
         let until = l.valid_until.map_or_else(
@@ -178,6 +239,10 @@ impl LicenceDocument {
                     cycle_start: l.points_cycle_start,
                     cycle_end: l.points_cycle_end(),
                 },
+                driving_record: record
+                    .iter()
+                    .filter_map(|row| DrivingRecordEntry::new(row, lang))
+                    .collect(),
                 medical_due: l.medical_due,
                 review_due: l.review_due,
                 class_explanations: l

@@ -53,6 +53,24 @@ pub struct ClassLine {
     pub also_covers: Vec<String>,
 }
 
+/// One entry of the driving record (驾驶记录): the day, and what happened, in Chinese.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordLine {
+    pub date: NaiveDate,
+    pub text: String,
+}
+
+/// The driving record entries the secondary page draws; older ones are counted in one line.
+pub const RECORD_LINES: usize = 5;
+const RECORD_ROW: f32 = 48.0;
+const RECORD_DATE: Style = Style::new(24.0, MUTED);
+
+/// The most the secondary page can take: it grows with its classes and its driving record
+/// (at most [`RECORD_LINES`] entries and a count of the rest), and is cut to what it drew.
+pub fn max_secondary_height(classes: usize) -> u32 {
+    1500 + 200 * classes as u32 + ROW as u32 + (RECORD_LINES as u32 + 1) * RECORD_ROW as u32
+}
+
 /// 副页: what the secondary page shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct SecondaryCard {
@@ -66,6 +84,8 @@ pub struct SecondaryCard {
     pub points_limit: u8,
     pub cycle_start: NaiveDate,
     pub cycle_end: NaiveDate,
+    /// The driving record of the scoring cycle, newest first.
+    pub record: Vec<RecordLine>,
     pub medical_due: Option<NaiveDate>,
     pub review_due: Option<NaiveDate>,
     pub classes: Vec<ClassLine>,
@@ -163,6 +183,28 @@ impl Page {
         self.value((VALUE_X, baseline), style, s, right)
     }
 
+    /// 驾驶记录: a row saying how many entries, then the newest [`RECORD_LINES`], one a row
+    /// (the day in the label column, what happened beside it), then how many older ones are
+    /// left out. Returns the baseline of the next row.
+    fn driving_record(&mut self, baseline: f32, record: &[RecordLine]) -> f32 {
+        if record.is_empty() {
+            return self.field(baseline, "驾驶记录", VALUE, "本记分周期内无记录", RIGHT);
+        }
+        let count = format!("本记分周期最近 {} 条", record.len());
+        let mut y = self.field(baseline, "驾驶记录", VALUE, &count, RIGHT) - ROW + RECORD_ROW;
+        let shown = record.len().min(RECORD_LINES);
+        for line in &record[..shown] {
+            self.text(INSET as f32, y, RECORD_DATE, &line.date.to_string());
+            y = self.value((VALUE_X, y), VALUE.sized(28.0), &line.text, RIGHT) - ROW + RECORD_ROW;
+        }
+        if record.len() > shown {
+            let rest = format!("另有 {} 条较早记录", record.len() - shown);
+            self.text(VALUE_X, y, LABEL, &rest);
+            y += RECORD_ROW;
+        }
+        y - RECORD_ROW + ROW
+    }
+
     fn rule(&mut self, y: u32) {
         let r = Rect::new(INSET, y, WIDTH - 2 * INSET, 2);
         canvas::fill(&mut self.img, r, RULE);
@@ -258,7 +300,7 @@ pub fn render_front(card: &FrontCard) -> Result<Vec<u8>, RenderError> {
 
 /// The secondary page, `WIDTH` wide and as tall as its classes need.
 pub fn render_secondary(card: &SecondaryCard) -> Result<Vec<u8>, RenderError> {
-    let max_height = 1500 + 200 * card.classes.len() as u32;
+    let max_height = max_secondary_height(card.classes.len());
     let mut p = Page::new(
         max_height,
         "中华人民共和国机动车驾驶证副页",
@@ -278,6 +320,7 @@ pub fn render_secondary(card: &SecondaryCard) -> Result<Vec<u8>, RenderError> {
     y = p.field(y, "累积记分", VALUE.bold(), &points, RIGHT);
     let cycle = format!("{} 至 {}", card.cycle_start, card.cycle_end);
     y = p.field(y, "记分周期", VALUE, &cycle, RIGHT);
+    y = p.driving_record(y, &card.record);
     for (label, due) in [
         ("体检截止日期", card.medical_due),
         ("审验截止日期", card.review_due),
@@ -488,6 +531,7 @@ mod tests {
             points_limit: 12,
             cycle_start: date("2026-07-15"),
             cycle_end: date("2027-07-14"),
+            record: vec![],
             medical_due: Some(date("2027-07-15")),
             review_due: None,
             classes: classes
@@ -528,5 +572,44 @@ mod tests {
         more_points.points = 6;
         assert_eq!(one.cache_key(), one.clone().cache_key());
         assert_ne!(one.cache_key(), more_points.cache_key());
+    }
+
+    fn with_record(card: &SecondaryCard, entries: usize) -> SecondaryCard {
+        let mut card = card.clone();
+        card.record = (0..entries)
+            .map(|i| RecordLine {
+                date: date("2026-09-15") - chrono::Days::new(i as u64),
+                text: format!("记分变更：本记分周期累计 {} 分（满分 12 分）", 9 - i % 9),
+            })
+            .collect();
+        card
+    }
+
+    #[test]
+    fn the_driving_record_is_drawn_under_the_points_a_few_lines_at_most() {
+        let none = secondary(&[("C1", "小型汽车", &["C2", "C3"])]);
+        let height = |card: &SecondaryCard| decode(&render_secondary(card).unwrap()).height();
+        let heights: Vec<u32> = [0, 1, 2, RECORD_LINES, RECORD_LINES + 1, 10]
+            .iter()
+            .map(|n| height(&with_record(&none, *n)))
+            .collect();
+        // Each entry adds a row up to RECORD_LINES; beyond, one line counts the rest.
+        assert!(
+            heights.windows(2).take(3).all(|w| w[1] > w[0]),
+            "{heights:?}"
+        );
+        assert_eq!(heights[2] - heights[1], RECORD_ROW as u32);
+        assert_eq!(heights[4] - heights[3], RECORD_ROW as u32);
+        assert_eq!(heights[5], heights[4], "{heights:?}");
+        assert!(heights[5] < max_secondary_height(1), "nothing is cut off");
+        // The entries are drawn: ink in the record's rows, in the date column and beside it.
+        let img = decode(&render_secondary(&with_record(&none, 2)).unwrap());
+        let blank = decode(&render_secondary(&none).unwrap());
+        let below_cycle = Rect::new(INSET, 700, WIDTH - 2 * INSET, 300);
+        assert!(ink(&img, below_cycle) > ink(&blank, below_cycle) + 500);
+        assert_ne!(
+            with_record(&none, 2).cache_key(),
+            with_record(&none, 3).cache_key()
+        );
     }
 }

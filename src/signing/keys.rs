@@ -5,7 +5,7 @@
 //! still verify until they lapse) → `retired` (unpublished; its codes no longer verify).
 
 use super::jwk::{thumbprint, Jwk, Jwks};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,48 @@ pub enum KeyError {
     UnknownKid(String),
     #[error("key {0} is the active key; rotate first, then retire it")]
     RetireActive(String),
+    /// Codes (or a status list) the key signed may still be relied on: retiring it now would
+    /// make them fail verification before they lapse.
+    #[error("{}", still_in_use_message(.kid, .rotated_at, .lifetime))]
+    StillInUse {
+        kid: String,
+        /// When it stopped signing; `None` when the manifest does not say.
+        rotated_at: Option<DateTime<Utc>>,
+        /// The longest lifetime of anything it signed.
+        lifetime: Duration,
+    },
+}
+
+fn still_in_use_message(
+    kid: &str,
+    rotated_at: &Option<DateTime<Utc>>,
+    lifetime: &Duration,
+) -> String {
+    let utc = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let secs = lifetime.num_seconds();
+    match rotated_at {
+        Some(at) => format!(
+            "key {kid} was rotated out at {}, and what it signed (display codes, the status \
+             list) may be relied on for up to {secs} s after that: codes still in circulation \
+             would stop verifying. Retire it from {} on, or pass --force to retire it now",
+            utc(*at),
+            utc(*at + *lifetime),
+        ),
+        None => format!(
+            "key {kid} is rotated but the key ring does not say when, so codes it signed may \
+             still be live (they last up to {secs} s); pass --force to retire it anyway"
+        ),
+    }
+}
+
+/// When a rotated key may be unpublished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retirement {
+    /// Once everything it signed has lapsed: this long after it was rotated out (the longest
+    /// lifetime of a display code or a status list signed with it).
+    AfterLapse(Duration),
+    /// Now, whatever it signed: those codes stop verifying at once.
+    Forced,
 }
 
 /// What `keys list` shows: never the private part.
@@ -250,8 +292,15 @@ impl KeyRing {
         add_active_key(dir, manifest, now)
     }
 
-    /// Unpublishes a rotated key: codes it signed no longer verify.
-    pub fn retire(dir: &Path, kid: &str, now: DateTime<Utc>) -> Result<(), KeyError> {
+    /// Unpublishes a rotated key: codes it signed no longer verify. Refused while they may
+    /// still be live (see [`Retirement`]), counted from when it was rotated out: the manifest's
+    /// `rotated_at`.
+    pub fn retire(
+        dir: &Path,
+        kid: &str,
+        now: DateTime<Utc>,
+        when: Retirement,
+    ) -> Result<(), KeyError> {
         let mut manifest = read_manifest(dir)?;
         let entry = manifest
             .keys
@@ -262,6 +311,16 @@ impl KeyRing {
             KeyState::Active => return Err(KeyError::RetireActive(kid.to_owned())),
             KeyState::Retired => return Ok(()),
             KeyState::Rotated => {
+                if let Retirement::AfterLapse(lifetime) = when {
+                    let lapsed = entry.rotated_at.is_some_and(|at| now >= at + lifetime);
+                    if !lapsed {
+                        return Err(KeyError::StillInUse {
+                            kid: kid.to_owned(),
+                            rotated_at: entry.rotated_at,
+                            lifetime,
+                        });
+                    }
+                }
                 entry.state = KeyState::Retired;
                 entry.retired_at = Some(now);
             }
@@ -353,14 +412,14 @@ mod tests {
         assert!(ring.verifying_key(&first).is_some());
         assert_eq!(ring.jwks().keys.len(), 2);
         assert!(matches!(
-            KeyRing::retire(dir.path(), &second, now()),
+            KeyRing::retire(dir.path(), &second, now(), Retirement::Forced),
             Err(KeyError::RetireActive(_))
         ));
         assert!(matches!(
-            KeyRing::retire(dir.path(), "nope", now()),
+            KeyRing::retire(dir.path(), "nope", now(), Retirement::Forced),
             Err(KeyError::UnknownKid(_))
         ));
-        KeyRing::retire(dir.path(), &first, now()).unwrap();
+        KeyRing::retire(dir.path(), &first, now(), Retirement::Forced).unwrap();
         let ring = KeyRing::open(dir.path()).unwrap();
         assert!(ring.verifying_key(&first).is_none());
         assert_eq!(ring.jwks().keys.len(), 1);
@@ -370,6 +429,60 @@ mod tests {
             .map(|k| k.state)
             .collect();
         assert_eq!(states, [KeyState::Retired, KeyState::Active]);
+    }
+
+    #[test]
+    fn a_rotated_key_is_retired_only_once_what_it_signed_has_lapsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = KeyRing::generate(dir.path(), now()).unwrap();
+        let rotated_at = now() + Duration::hours(1);
+        KeyRing::rotate(dir.path(), rotated_at).unwrap();
+        let lifetime = Duration::seconds(180);
+        let retire = |at| KeyRing::retire(dir.path(), &first, at, Retirement::AfterLapse(lifetime));
+        let early = retire(rotated_at + lifetime - Duration::seconds(1)).unwrap_err();
+        assert!(matches!(
+            &early,
+            KeyError::StillInUse { rotated_at: Some(at), .. } if *at == rotated_at
+        ));
+        let message = early.to_string();
+        assert!(
+            message.contains("2026-11-22 05:03:00 UTC") && message.contains("--force"),
+            "{message}"
+        );
+        assert!(KeyRing::open(dir.path())
+            .unwrap()
+            .verifying_key(&first)
+            .is_some());
+        retire(rotated_at + lifetime).unwrap();
+        assert!(KeyRing::open(dir.path())
+            .unwrap()
+            .verifying_key(&first)
+            .is_none());
+        let listed = KeyRing::list(dir.path()).unwrap();
+        assert_eq!(listed[0].retired_at, Some(rotated_at + lifetime));
+    }
+
+    #[test]
+    fn a_rotated_key_of_unknown_rotation_time_needs_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = KeyRing::generate(dir.path(), now()).unwrap();
+        KeyRing::rotate(dir.path(), now()).unwrap();
+        // A manifest written by hand, without `rotated_at`.
+        let path = dir.path().join(MANIFEST);
+        let mut manifest = read_manifest(dir.path()).unwrap();
+        manifest.keys[0].rotated_at = None;
+        write_manifest(dir.path(), &manifest).unwrap();
+        assert!(!fs::read_to_string(&path).unwrap().contains("rotated_at"));
+        let later = now() + Duration::days(365);
+        let lapse = Retirement::AfterLapse(Duration::seconds(180));
+        assert!(matches!(
+            KeyRing::retire(dir.path(), &first, later, lapse),
+            Err(KeyError::StillInUse {
+                rotated_at: None,
+                ..
+            })
+        ));
+        KeyRing::retire(dir.path(), &first, later, Retirement::Forced).unwrap();
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use super::schema::registry_events;
 use super::{with_conn, DbConn, StorageError};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use crate::domain::licence::Licence;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -69,4 +70,33 @@ pub fn for_licence(
         }
         q.order(registry_events::id.desc()).limit(limit).load(c)
     })?)
+}
+
+/// The event kinds of the holder's driving record (驾驶记录) on the secondary page: points
+/// and registry states, what the holder is judged by. Classes, validity and authority show on
+/// the pages themselves (and end the e-licence); due dates show as dates.
+pub const DRIVING_RECORD_KINDS: [&str; 3] = ["points_changed", "status_set", "status_cleared"];
+
+/// How many entries the driving record shows.
+pub const DRIVING_RECORD_LIMIT: i64 = 10;
+
+/// Midnight in Beijing time (UTC+8, no daylight saving) starting `day`, as stored: naive UTC.
+fn china_midnight(day: NaiveDate) -> NaiveDateTime {
+    day.and_time(NaiveTime::MIN) - chrono::Duration::hours(8)
+}
+
+/// The licence's driving record: its newest [`DRIVING_RECORD_KINDS`] events recorded since
+/// its current scoring cycle began (`points_cycle_start`, a day in Beijing time), at most
+/// [`DRIVING_RECORD_LIMIT`], newest first.
+pub fn driving_record(conn: &mut DbConn, licence: &Licence) -> Result<Vec<EventRow>, StorageError> {
+    let since = china_midnight(licence.points_cycle_start);
+    let number = licence.number.as_str();
+    Ok(with_conn!(conn, |c| registry_events::table
+        .filter(registry_events::licence_number.eq(number))
+        .filter(registry_events::kind.eq_any(DRIVING_RECORD_KINDS))
+        .filter(registry_events::recorded_at.ge(since))
+        .select(EventRow::as_select())
+        .order(registry_events::id.desc())
+        .limit(DRIVING_RECORD_LIMIT)
+        .load(c))?)
 }

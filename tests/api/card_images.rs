@@ -2,7 +2,7 @@ use crate::helpers::{
     error_code, issue_e_licence, record_with_photo, scan, spawn_app, Backend, NUMBER,
 };
 use elicence::domain::role::Role;
-use elicence::render::card::{FRONT_HEIGHT, WIDTH};
+use elicence::render::card::{max_secondary_height, FRONT_HEIGHT, RECORD_LINES, WIDTH};
 use rxing::BarcodeFormat;
 use serde_json::json;
 
@@ -94,8 +94,38 @@ async fn the_secondary_card_follows_the_licence(backend: Backend) {
 
     record["points"] = json!(3);
     app.seed(&record);
-    let (after, _) = card(app.get(SECONDARY, Some(&holder)).await).await;
+    let (after, (_, same_height)) = card(app.get(SECONDARY, Some(&holder)).await).await;
     assert_ne!(after, first, "the points changed, so did the card");
+    assert_eq!(
+        same_height, height,
+        "seeded straight into the table: no event, no record"
+    );
+
+    // Each points event is a line of the driving record under the points, up to
+    // RECORD_LINES; then one line counts the rest, and the card stays within its bounds.
+    let admin = app.token(Role::Admin, None);
+    let events = format!("/api/v1/admin/licences/{NUMBER}/events");
+    let mut heights = vec![height];
+    for points in 4..=13 {
+        let event = json!({"type": "points_changed", "points": points});
+        assert_eq!(app.post_json(&events, &admin, &event).await.status(), 200);
+        let (_, (w, h)) = card(app.get(SECONDARY, Some(&holder)).await).await;
+        assert_eq!(w, WIDTH);
+        assert!(
+            h < max_secondary_height(2),
+            "{h}: C1 and D, nothing cut off"
+        );
+        heights.push(h);
+    }
+    assert!(
+        heights[..=RECORD_LINES].windows(2).all(|w| w[1] > w[0]),
+        "{heights:?}"
+    );
+    let counted = &heights[RECORD_LINES + 1..];
+    assert!(
+        counted.iter().all(|h| *h == counted[0]),
+        "past {RECORD_LINES} entries the card stops growing: {heights:?}"
+    );
 
     let other = app.token(Role::Officer, None);
     let res = app.get(SECONDARY, Some(&other)).await;

@@ -184,3 +184,339 @@ crate::both_backends!(
     token_commands_create_list_and_revoke,
     holder_tokens_for_a_file_of_licences_are_all_or_nothing
 );
+
+/// `elicence keys ARGS --keys-dir DIR` at the instant `now` (RFC 3339), with `env` set and
+/// no lifetime settings inherited from the environment running the tests.
+fn keys(dir: &std::path::Path, now: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_elicence"));
+    cmd.arg("keys")
+        .args(args)
+        .arg("--keys-dir")
+        .arg(dir)
+        .args(["--now", now])
+        .env_remove("ELICENCE_CODE_TTL_SECS")
+        .env_remove("ELICENCE_STATUS_LIST_LIFETIME_SECS")
+        .env_remove("ELICENCE_KEYS_DIR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// The one line `keys generate` or `keys rotate` prints: the new kid.
+fn new_kid(out: &Output) -> String {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    stdout.trim().to_owned()
+}
+
+/// RFC 7638: the base64url SHA-256 of the required members of the public JWK, in
+/// lexicographic order, without whitespace. Computed here from the key file, independently
+/// of the signing module.
+fn rfc7638_thumbprint(key: &ed25519_dalek::SigningKey) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let x = URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
+    let jwk = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(jwk.as_bytes()))
+}
+
+/// Every form the private key of `pem_path` could leak in: the PEM's base64 lines and the
+/// 32-byte seed in base64, base64url and hex.
+fn private_forms(pem_path: &std::path::Path) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+    let pem = std::fs::read_to_string(pem_path).unwrap();
+    let seed = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem)
+        .unwrap()
+        .to_bytes();
+    let mut forms: Vec<String> = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::to_owned)
+        .collect();
+    forms.push(STANDARD.encode(seed));
+    forms.push(URL_SAFE_NO_PAD.encode(seed));
+    forms.push(seed.iter().map(|b| format!("{b:02x}")).collect());
+    forms
+}
+
+fn assert_no_private_material(output: &str, pem_path: &std::path::Path) {
+    assert!(!output.contains("PRIVATE"), "{output}");
+    for form in private_forms(pem_path) {
+        assert!(!output.contains(&form), "a private key leaked: {output}");
+    }
+}
+
+const T0: &str = "2026-11-22T04:00:00Z";
+
+#[test]
+fn keys_generate_writes_a_private_pkcs8_key_named_by_its_thumbprint() {
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("keys");
+    let out = keys(&keys_dir, T0, &["generate"], &[]);
+    let kid = new_kid(&out);
+    let pem_path = keys_dir.join(format!("{kid}.pem"));
+    let mode = std::fs::metadata(&pem_path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let pem = std::fs::read_to_string(&pem_path).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).expect("an Ed25519 PKCS#8 key");
+    assert_eq!(rfc7638_thumbprint(&key), kid);
+    assert_eq!(kid.len(), 43);
+    let manifest = keys_dir.join("keyring.json");
+    let mode = std::fs::metadata(&manifest).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_no_private_material(&text(&out.stderr), &pem_path);
+
+    // A second generate is refused: there is an active key, and rotation is how to replace it.
+    let again = keys(&keys_dir, T0, &["generate"], &[]);
+    assert_eq!(again.status.code(), Some(1));
+    let err = text(&again.stderr);
+    assert!(err.contains(&kid) && err.contains("keys rotate"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&keys_dir).unwrap().count(),
+        2,
+        "no second key file"
+    );
+}
+
+/// The rows of `keys list`: (kid, state), checking no private material is printed.
+fn listed(keys_dir: &std::path::Path, now: &str) -> Vec<(String, String)> {
+    let out = keys(keys_dir, now, &["list"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for pem in std::fs::read_dir(keys_dir).unwrap() {
+        let path = pem.unwrap().path();
+        if path.extension().is_some_and(|e| e == "pem") {
+            assert_no_private_material(&stdout, &path);
+        }
+    }
+    stdout
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut cells = l.split_whitespace();
+            let kid = cells.next().unwrap().to_owned();
+            (kid, cells.next().unwrap().to_owned())
+        })
+        .collect()
+}
+
+fn published(keys_dir: &std::path::Path) -> Vec<String> {
+    let ring = elicence::signing::KeyRing::open(keys_dir).unwrap();
+    ring.jwks().keys.into_iter().map(|k| k.kid).collect()
+}
+
+#[test]
+fn keys_rotate_keeps_the_old_key_published_and_retire_unpublishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path();
+    let first = new_kid(&keys(keys_dir, T0, &["generate"], &[]));
+    let rotated_at = "2026-11-22T05:00:00Z";
+    let out = keys(keys_dir, rotated_at, &["rotate"], &[]);
+    let second = new_kid(&out);
+    assert_ne!(first, second);
+    assert!(text(&out.stderr).contains("restart `elicence serve`"));
+    let ring = elicence::signing::KeyRing::open(keys_dir).unwrap();
+    assert_eq!(ring.active_kid(), second, "the new key signs");
+    assert_eq!(published(keys_dir), [first.clone(), second.clone()]);
+    assert_eq!(
+        listed(keys_dir, rotated_at),
+        [
+            (first.clone(), "rotated".to_owned()),
+            (second.clone(), "active".to_owned())
+        ]
+    );
+    let listing = text(&keys(keys_dir, rotated_at, &["list"], &[]).stdout);
+    assert!(
+        listing.contains("2026-11-22 04:00:00") && listing.contains("2026-11-22 05:00:00"),
+        "created and rotated at the injected instants: {listing}"
+    );
+
+    // The active key cannot be retired, whatever the flags.
+    for flags in [
+        &["retire", second.as_str()][..],
+        &["retire", &second, "--force"],
+    ] {
+        let out = keys(keys_dir, "2027-01-01T00:00:00Z", flags, &[]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&second) && err.contains("active key") && err.contains("rotate first"),
+            "{err}"
+        );
+    }
+    let out = keys(keys_dir, rotated_at, &["retire", "no-such-kid"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no key no-such-kid"));
+
+    // A day after the rotation (the status list's lifetime) the old key may go.
+    let out = keys(keys_dir, "2026-11-23T05:00:00Z", &["retire", &first], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), format!("retired {first}"));
+    assert_eq!(published(keys_dir), vec![second.clone()]);
+    assert_eq!(
+        listed(keys_dir, rotated_at),
+        [
+            (first.clone(), "retired".to_owned()),
+            (second, "active".to_owned())
+        ]
+    );
+}
+
+/// Retiring too early would break codes still in circulation: refused until the longest of
+/// the code lifetime and the status-list lifetime has passed since the rotation, unless forced.
+#[test]
+fn keys_retire_waits_until_what_the_key_signed_has_lapsed() {
+    let rotated_at = chrono::DateTime::parse_from_rfc3339("2026-11-22T05:00:00Z").unwrap();
+    let at = |secs: i64| (rotated_at + chrono::Duration::seconds(secs)).to_rfc3339();
+    let rotated_ring = || {
+        let dir = tempfile::tempdir().unwrap();
+        let old = new_kid(&keys(dir.path(), T0, &["generate"], &[]));
+        new_kid(&keys(dir.path(), &at(0), &["rotate"], &[]));
+        (dir, old)
+    };
+    // (settings, the earliest second after the rotation the old key may be retired)
+    let cases: [(&[(&str, &str)], i64); 3] = [
+        (&[], 86_400),
+        (&[("ELICENCE_STATUS_LIST_LIFETIME_SECS", "60")], 180),
+        (
+            &[
+                ("ELICENCE_CODE_TTL_SECS", "600"),
+                ("ELICENCE_STATUS_LIST_LIFETIME_SECS", "300"),
+            ],
+            600,
+        ),
+    ];
+    for (env, earliest) in cases {
+        let (dir, old) = rotated_ring();
+        let out = keys(dir.path(), &at(earliest - 1), &["retire", &old], env);
+        assert_eq!(out.status.code(), Some(1), "{env:?}");
+        let err = text(&out.stderr);
+        let from = (rotated_at + chrono::Duration::seconds(earliest))
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string();
+        assert!(
+            err.contains(&old)
+                && err.contains("2026-11-22 05:00:00 UTC")
+                && err.contains(&from)
+                && err.contains("--force"),
+            "{env:?}: {err}"
+        );
+        assert!(published(dir.path()).contains(&old), "still published");
+        let out = keys(dir.path(), &at(earliest), &["retire", &old], env);
+        assert!(out.status.success(), "{env:?}: {}", text(&out.stderr));
+        assert!(!published(dir.path()).contains(&old));
+    }
+    // The flags say the same as the environment.
+    let (dir, old) = rotated_ring();
+    let flags = [
+        "retire",
+        &old,
+        "--code-ttl-secs",
+        "30",
+        "--status-list-lifetime-secs",
+        "20",
+    ];
+    assert_eq!(
+        keys(dir.path(), &at(29), &flags, &[]).status.code(),
+        Some(1)
+    );
+    assert!(keys(dir.path(), &at(30), &flags, &[]).status.success());
+
+    // --force retires at once.
+    let (dir, old) = rotated_ring();
+    let out = keys(dir.path(), &at(1), &["retire", &old, "--force"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!published(dir.path()).contains(&old));
+}
+
+/// `serve` on an empty keys folder makes a first key and says so in its log, which names the
+/// key by its kid and never shows the private part.
+#[test]
+fn serve_on_an_empty_keys_dir_logs_the_first_key_it_generated() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("keys");
+    let db = format!("sqlite://{}", dir.path().join("elicence.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_elicence"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        .arg("--keys-dir")
+        .arg(&keys_dir)
+        .env("DATABASE_URL", &db)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the log until the server says it serves (or the log ends), on a thread, so a
+    // server that hangs fails the test instead of blocking it.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut log = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("serving HTTP") {
+                break;
+            }
+        }
+        let _ = tx.send(log);
+    });
+    let log = rx.recv_timeout(std::time::Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = log.expect("serve started within a minute");
+    assert!(log.contains("serving HTTP"), "{log}");
+
+    let pems: Vec<_> = std::fs::read_dir(&keys_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+        .collect();
+    assert_eq!(pems.len(), 1, "one key generated");
+    let kid = pems[0].file_stem().unwrap().to_str().unwrap().to_owned();
+    let line = log
+        .lines()
+        .find(|l| l.contains("generated a first Ed25519 key"))
+        .unwrap_or_else(|| panic!("no generation line in {log}"));
+    assert!(line.contains(&kid), "{line}");
+    assert_no_private_material(&log, &pems[0]);
+}
+
+/// A kid is base64url, so one in 64 starts with `-` (this one, of the test key of seed 7·32,
+/// with `--`): `keys retire` takes it as the kid, not as a flag.
+#[test]
+fn keys_retire_takes_a_kid_that_starts_with_a_hyphen() {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let kid = rfc7638_thumbprint(&key);
+    assert!(kid.starts_with("--"), "{kid}");
+    let pem_path = dir.path().join(format!("{kid}.pem"));
+    let pem = key
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .unwrap();
+    std::fs::write(&pem_path, pem.as_bytes()).unwrap();
+    std::fs::set_permissions(&pem_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let manifest = serde_json::json!({"keys": [{"kid": kid, "state": "active", "created_at": T0}]});
+    std::fs::write(dir.path().join("keyring.json"), manifest.to_string()).unwrap();
+    new_kid(&keys(dir.path(), T0, &["rotate"], &[]));
+
+    let early = keys(dir.path(), T0, &["retire", &kid], &[]);
+    assert_eq!(early.status.code(), Some(1), "{}", text(&early.stderr));
+    assert!(text(&early.stderr).contains(&kid));
+    let out = keys(dir.path(), T0, &["retire", &kid, "--force"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!published(dir.path()).contains(&kid));
+}

@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod counter;
 mod demo;
+mod driving_record;
 mod e_licence;
 mod errors;
 mod health;

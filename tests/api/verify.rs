@@ -1,13 +1,14 @@
 use crate::helpers::{
     error_code, issued, record_with_photo, scan, spawn_app, test_now, Backend, TestApp, NUMBER,
-    OTHER_NUMBER,
+    OTHER_NUMBER, STATUS_LIST_LIFETIME,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use elicence::auth::Principal;
 use elicence::domain::role::Role;
 use elicence::service::verification::{self, Scan};
-use elicence::signing::KeyRing;
+use elicence::signing::keys::Retirement;
+use elicence::signing::{KeyError, KeyRing};
 use serde_json::{json, Value};
 
 const VERIFY: &str = "/api/v1/verify";
@@ -101,65 +102,301 @@ async fn an_independent_jose_library_verifies_our_code_from_the_jwks(backend: Ba
     assert!(!raw.contains("\"d\""), "{raw}");
 }
 
-async fn forged_tampered_and_expired_codes_are_invalid(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let (_, code, barcode) = issued(&app).await;
-    let officer = app.token(Role::Officer, None);
-    let (h, rest) = code.split_once('.').unwrap();
-    let (p, s) = rest.split_once('.').unwrap();
-    let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap();
-    claims["sub"] = json!("310104198505052345");
-    let tampered = format!(
-        "{h}.{}.{s}",
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap())
-    );
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap();
-    let with = |extra: Value| {
-        let mut hh = header.clone();
-        for (k, v) in extra.as_object().unwrap() {
-            hh[k] = v.clone();
+/// The parts of a compact JWS, and the token put back together from them.
+struct Jws {
+    header: Value,
+    claims: Value,
+    h: String,
+    p: String,
+    s: String,
+}
+
+fn b64_json(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+}
+
+impl Jws {
+    fn parse(code: &str) -> Jws {
+        let parts: Vec<&str> = code.split('.').collect();
+        let [h, p, s] = parts[..] else {
+            panic!("{code} is not three segments")
+        };
+        let json = |seg: &str| serde_json::from_slice(&URL_SAFE_NO_PAD.decode(seg).unwrap());
+        Jws {
+            header: json(h).unwrap(),
+            claims: json(p).unwrap(),
+            h: h.into(),
+            p: p.into(),
+            s: s.into(),
         }
-        format!(
-            "{}.{p}.{s}",
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&hh).unwrap())
+    }
+
+    /// The header segment with `changes` merged in.
+    fn header_with(&self, changes: Value) -> String {
+        let mut header = self.header.clone();
+        for (k, v) in changes.as_object().unwrap() {
+            header[k] = v.clone();
+        }
+        b64_json(&header)
+    }
+
+    /// The original payload and signature under a header with `changes` merged in.
+    fn with_header(&self, changes: Value) -> String {
+        format!("{}.{}.{}", self.header_with(changes), self.p, self.s)
+    }
+
+    /// The original header and signature over claims with `changes` merged in.
+    fn with_claims(&self, changes: Value) -> String {
+        let mut claims = self.claims.clone();
+        for (k, v) in changes.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        format!("{}.{}.{}", self.h, b64_json(&claims), self.s)
+    }
+
+    /// The original header and payload signed by `key`, whoever holds it.
+    fn signed_by(&self, key: &ed25519_dalek::SigningKey) -> String {
+        use ed25519_dalek::Signer;
+        let input = format!("{}.{}", self.h, self.p);
+        let sig = key.sign(input.as_bytes()).to_bytes();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+}
+
+/// A page of the verification audit as the admin reads it; `query` is `?…` or empty.
+async fn audit_page(app: &TestApp, admin: &str, query: &str) -> Value {
+    let res = app
+        .get(
+            &format!("/api/v1/admin/audit/verifications{query}"),
+            Some(admin),
         )
+        .await;
+    assert_eq!(res.status(), 200, "{query}");
+    res.json().await.unwrap()
+}
+
+/// A fresh roadside display code, as the app fetches it.
+async fn fetch_code(app: &TestApp, holder: &str) -> String {
+    let res = app.get("/api/v1/me/e-licence/code", Some(holder)).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["code"].as_str().unwrap().to_owned()
+}
+
+/// (valid, reasons, jti) of each entry of an audit page.
+fn audit_summary(page: &Value) -> Vec<(bool, String, Value)> {
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["valid"].as_bool().unwrap(),
+                e["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                e["jti"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Every forgery class, built from a real code, over HTTP: each is a normal answer (200,
+/// `valid: false`) with its own reason code, says nothing about the holder, and is audited.
+async fn every_forgery_class_is_refused_with_its_reason_and_audited(backend: Backend) {
+    use elicence::signing::jws::MAX_TOKEN_BYTES;
+    let app = spawn_app(backend).await;
+    let (holder, _, barcode) = issued(&app).await;
+    let code = fetch_code(&app, &holder).await;
+    let jws = Jws::parse(&code);
+    let kid = jws.header["kid"].as_str().unwrap().to_owned();
+    // Our public key, as anyone reads it from the JWKS.
+    let ring = KeyRing::open(&app.keys_dir).unwrap();
+    let public_key = ring.verifying_key(&kid).unwrap().as_bytes().to_vec();
+
+    // Key confusion: an HMAC over the header and payload keyed with our public key.
+    let hs256 = {
+        let header = jsonwebtoken::Header {
+            alg: jsonwebtoken::Algorithm::HS256,
+            kid: Some(kid.clone()),
+            typ: Some("elicence+jwt".into()),
+            ..Default::default()
+        };
+        let key = jsonwebtoken::EncodingKey::from_secret(&public_key);
+        jsonwebtoken::encode(&header, &jws.claims, &key).unwrap()
     };
-    for (forged, reason) in [
-        (tampered, "bad_signature"),
-        (with(json!({"alg": "none"})), "unsupported_alg"),
+    let alg_none = format!("{}.{}.", jws.header_with(json!({"alg": "none"})), jws.p);
+    // An RSA-2048 signature's size.
+    let rs256 = format!(
+        "{}.{}.{}",
+        jws.header_with(json!({"alg": "RS256"})),
+        jws.p,
+        URL_SAFE_NO_PAD.encode([0x5a; 256])
+    );
+    let one_bit_off = {
+        let mut sig = URL_SAFE_NO_PAD.decode(&jws.s).unwrap();
+        sig[10] ^= 0x01;
+        format!("{}.{}.{}", jws.h, jws.p, URL_SAFE_NO_PAD.encode(sig))
+    };
+    // Base64 with padding and the standard alphabet is not base64url.
+    let standard_b64_header = {
+        use base64::engine::general_purpose::STANDARD;
+        // Standard base64 of a header with `??>` in it: the assertion makes sure the text
+        // has a character base64url has not (`+`, `/` or the padding `=`).
+        let header = jws.header_with(json!({"note": "??>"}));
+        let raw = URL_SAFE_NO_PAD.decode(header).unwrap();
+        let standard = STANDARD.encode(raw);
+        assert!(standard.contains(['+', '/', '=']), "{standard}");
+        format!("{standard}.{}.{}", jws.p, jws.s)
+    };
+    let oversize = jws.with_claims(json!({"pad": "x".repeat(MAX_TOKEN_BYTES)}));
+    assert!(oversize.len() > MAX_TOKEN_BYTES);
+    let foreign = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let other_x = URL_SAFE_NO_PAD.encode(foreign.verifying_key().as_bytes());
+    assert_ne!(
+        foreign.verifying_key().as_bytes()[..],
+        public_key,
+        "a key not ours"
+    );
+
+    let cases: Vec<(&str, String, &str)> = vec![
         (
-            with(json!({"jku": "https://attacker.example/jwks.json"})),
+            "jku",
+            jws.with_header(json!({"jku": "https://attacker.example/jwks.json"})),
             "forbidden_header",
         ),
-        (with(json!({"kid": "not-ours"})), "unknown_kid"),
-        (with(json!({"typ": "JWT"})), "wrong_typ"),
-        (format!("{h}.{p}"), "malformed"),
-        ("x".repeat(5000), "oversize"),
-    ] {
+        (
+            "x5u",
+            jws.with_header(json!({"x5u": "https://attacker.example/cert.pem"})),
+            "forbidden_header",
+        ),
+        (
+            "jwk",
+            jws.with_header(json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": other_x}})),
+            "forbidden_header",
+        ),
+        (
+            "x5c",
+            jws.with_header(json!({"x5c": ["MIIBszCCAVmgAwIBAgIUUm9ndWU="]})),
+            "forbidden_header",
+        ),
+        (
+            "crit",
+            jws.with_header(json!({"crit": ["exp"]})),
+            "forbidden_header",
+        ),
+        (
+            "alg HS256 keyed with our public key",
+            hs256,
+            "unsupported_alg",
+        ),
+        ("alg none, no signature", alg_none, "unsupported_alg"),
+        ("alg RS256", rs256, "unsupported_alg"),
+        (
+            "typ JWT",
+            jws.with_header(json!({"typ": "JWT"})),
+            "wrong_typ",
+        ),
+        (
+            "unknown kid",
+            jws.with_header(
+                json!({"kid": elicence::signing::thumbprint(&foreign.verifying_key())}),
+            ),
+            "unknown_kid",
+        ),
+        (
+            "payload tampered: exp a day later",
+            jws.with_claims(json!({"exp": jws.claims["exp"].as_i64().unwrap() + 86_400})),
+            "bad_signature",
+        ),
+        (
+            "payload tampered: another licence number",
+            jws.with_claims(json!({"sub": OTHER_NUMBER})),
+            "bad_signature",
+        ),
+        ("signature: one bit flipped", one_bit_off, "bad_signature"),
+        (
+            "signed by a key not ours, under our kid",
+            jws.signed_by(&foreign),
+            "bad_signature",
+        ),
+        ("2 segments", format!("{}.{}", jws.h, jws.p), "malformed"),
+        ("4 segments", format!("{code}.{}", jws.s), "malformed"),
+        ("header not base64url", standard_b64_header, "malformed"),
+        (
+            "signature not base64url",
+            format!("{}.{}.{}*", jws.h, jws.p, &jws.s[1..]),
+            "malformed",
+        ),
+        ("empty", String::new(), "malformed"),
+        ("oversize", oversize, "oversize"),
+    ];
+
+    let officer = app.token(Role::Officer, None);
+    for (what, forged, reason) in &cases {
+        assert_ne!(forged, &code, "{what}");
         let v = scan(&app, &officer, json!({"code": forged})).await;
-        assert_eq!(v["valid"], false);
-        assert_eq!(v["reasons"], json!([reason]));
+        assert_eq!(v["valid"], false, "{what}: {v}");
+        assert_eq!(v["reasons"], json!([reason]), "{what}");
         assert_eq!(
-            v["licence"],
-            Value::Null,
-            "nothing about the holder for a bad code"
+            v["checks"],
+            json!({"signature": "fail", "expiry": "skipped", "status": "skipped"}),
+            "{what}"
         );
+        for field in ["licence", "live_status", "e_licence_id", "photo_url"] {
+            assert_eq!(v[field], Value::Null, "{what}: nothing about the holder");
+        }
     }
-    // Three minutes and one second later both codes have lapsed.
-    app.clock.set(test_now() + chrono::Duration::seconds(181));
+    // The genuine code still verifies. At its exp second it has lapsed: its signature is
+    // still good, its expiry is not.
     let v = scan(&app, &officer, json!({"code": code})).await;
-    assert_eq!(v["checks"]["expiry"], "fail");
+    assert_eq!(v["valid"], true, "{v}");
+    let exp = jws.claims["exp"].as_i64().unwrap();
+    app.clock
+        .set(chrono::DateTime::from_timestamp(exp, 0).unwrap());
+    let v = scan(&app, &officer, json!({"code": code})).await;
+    assert_eq!(v["valid"], false);
     assert_eq!(v["reasons"], json!(["expired"]));
+    assert_eq!(v["checks"]["signature"], "pass");
+    assert_eq!(v["checks"]["expiry"], "fail");
     let b = scan(&app, &officer, json!({"barcode": barcode})).await;
     assert_eq!(b["reasons"], json!(["expired"]));
 
-    // Neither or both fields is the client's mistake.
+    // One audit row a scan, in order, with the reasons the officer was given.
+    let scans = cases.len() + 3;
+    assert_eq!(audit_rows(&app), scans as i64);
+    let admin = app.token(Role::Admin, None);
+    let rows = audit_summary(&audit_page(&app, &admin, "?limit=500").await);
+    assert_eq!(rows.len(), scans);
+    for ((what, _, reason), (valid, reasons, jti)) in cases.iter().zip(&rows) {
+        assert!(!valid, "{what}");
+        assert_eq!(reasons, reason, "{what}");
+        assert_eq!(
+            jti,
+            &Value::Null,
+            "{what}: an unverified jti is not recorded"
+        );
+    }
+    let jti = json!(jws.claims["jti"]);
+    assert_eq!(rows[cases.len()], (true, String::new(), jti.clone()));
+    assert_eq!(rows[cases.len() + 1], (false, "expired".into(), jti));
+
+    // Neither or both fields is the client's mistake, and a body past the JSON limit is
+    // refused before it is read.
     let res = app.post_json(VERIFY, &officer, &json!({})).await;
     assert_eq!(error_code(res, 422).await.0, "invalid_body");
     let res = app
         .post_json(VERIFY, &officer, &json!({"code": "a", "barcode": "1"}))
         .await;
     assert_eq!(error_code(res, 422).await.0, "invalid_body");
+    let res = app
+        .post_json(VERIFY, &officer, &json!({"code": "x".repeat(100 * 1024)}))
+        .await;
+    assert_eq!(error_code(res, 413).await.0, "payload_too_large");
 }
 
 async fn a_valid_signature_on_a_licence_suspended_since_is_invalid(backend: Backend) {
@@ -242,12 +479,7 @@ async fn only_officers_verify_and_every_scan_is_audited(backend: Backend) {
     scan(&app, &officer, json!({"barcode": "00000000000000000000"})).await;
 
     let admin = app.token(Role::Admin, None);
-    let page: Value = app
-        .get("/api/v1/admin/audit/verifications", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page = audit_page(&app, &admin, "").await;
     let entries = page["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 3, "refused scans are audited too: {page}");
     assert_eq!(entries[0]["valid"], true);
@@ -262,32 +494,11 @@ async fn only_officers_verify_and_every_scan_is_audited(backend: Backend) {
     assert_eq!(entries[1]["reasons"], json!(["malformed"]));
     assert_eq!(page["next"], Value::Null);
 
-    let invalid: Value = app
-        .get(
-            "/api/v1/admin/audit/verifications?valid=false",
-            Some(&admin),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let invalid = audit_page(&app, &admin, "?valid=false").await;
     assert_eq!(invalid["entries"].as_array().unwrap().len(), 2);
-    let first: Value = app
-        .get("/api/v1/admin/audit/verifications?limit=2", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first = audit_page(&app, &admin, "?limit=2").await;
     let next = first["next"].as_i64().unwrap();
-    let second: Value = app
-        .get(
-            &format!("/api/v1/admin/audit/verifications?limit=2&after={next}"),
-            Some(&admin),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let second = audit_page(&app, &admin, &format!("?limit=2&after={next}")).await;
     assert_eq!(second["entries"].as_array().unwrap().len(), 1);
     let res = app
         .get("/api/v1/admin/audit/verifications?limit=0", Some(&admin))
@@ -413,7 +624,16 @@ async fn codes_outlive_a_rotation_but_not_a_retirement(backend: Backend) {
         check(&rotated).valid,
         "signed before the rotation, still published"
     );
-    KeyRing::retire(&app.keys_dir, &old_kid, test_now()).unwrap();
+    // Not while codes it signed may be live (the longest lifetime: the status list's).
+    let lapse = Retirement::AfterLapse(STATUS_LIST_LIFETIME);
+    let early = KeyRing::retire(&app.keys_dir, &old_kid, test_now(), lapse);
+    assert!(
+        matches!(early, Err(KeyError::StillInUse { .. })),
+        "{early:?}"
+    );
+    assert!(check(&KeyRing::open(&app.keys_dir).unwrap()).valid);
+    let lapsed = test_now() + STATUS_LIST_LIFETIME;
+    KeyRing::retire(&app.keys_dir, &old_kid, lapsed, lapse).unwrap();
     let retired = KeyRing::open(&app.keys_dir).unwrap();
     let outcome = check(&retired);
     assert!(!outcome.valid);
@@ -423,7 +643,7 @@ async fn codes_outlive_a_rotation_but_not_a_retirement(backend: Backend) {
 crate::both_backends!(
     a_fresh_code_verifies_with_the_live_status,
     an_independent_jose_library_verifies_our_code_from_the_jwks,
-    forged_tampered_and_expired_codes_are_invalid,
+    every_forgery_class_is_refused_with_its_reason_and_audited,
     a_valid_signature_on_a_licence_suspended_since_is_invalid,
     a_signed_code_for_the_wrong_e_licence_is_invalid,
     only_officers_verify_and_every_scan_is_audited,
@@ -431,3 +651,171 @@ crate::both_backends!(
     concurrent_scans_are_each_audited_before_they_are_answered,
     a_scan_that_cannot_be_audited_is_not_answered,
 );
+
+/// The fenced block that follows `<!-- worked-example: {name} -->` in `doc`.
+fn worked_example_block<'d>(doc: &'d str, name: &str) -> &'d str {
+    let marker = format!("<!-- worked-example: {name} -->\n");
+    let after = doc
+        .split_once(&marker)
+        .unwrap_or_else(|| panic!("docs/code-format.md has no {marker:?}"))
+        .1;
+    let fence = after.lines().next().unwrap();
+    assert!(
+        fence.starts_with("```"),
+        "{name}: a fenced block follows the marker"
+    );
+    let body = &after[fence.len() + 1..];
+    body[..body.find("\n```").expect("the block is closed")].trim()
+}
+
+/// The section of `doc` under `heading` (a line of its own), up to the next heading of the
+/// same or a higher level.
+fn doc_section<'d>(doc: &'d str, heading: &str) -> &'d str {
+    let level = heading.split(' ').next().unwrap();
+    let start = doc
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("no {heading:?}"))
+        + heading.len()
+        + 2;
+    let rest = &doc[start..];
+    let end = rest
+        .match_indices("\n#")
+        .find(|(i, _)| {
+            let hashes = rest[i + 1..].chars().take_while(|c| *c == '#').count();
+            hashes <= level.len()
+        })
+        .map_or(rest.len(), |(i, _)| i);
+    &rest[..end]
+}
+
+/// The cells of each row of the first Markdown table in `section` (header and rule left out).
+fn table_rows(section: &str) -> Vec<Vec<String>> {
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().trim_matches('`').to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// The roadside worked example of docs/code-format.md, read from the file as a vendor would
+/// copy it, checked with an independent JOSE library (`jsonwebtoken`) and against the doc's
+/// own claims table: the example cannot drift from the format it documents.
+#[test]
+fn the_worked_example_of_the_code_format_verifies() {
+    use sha2::{Digest, Sha256};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/code-format.md");
+    let doc = std::fs::read_to_string(path).unwrap();
+    let code = worked_example_block(&doc, "roadside code");
+    let header_doc = worked_example_block(&doc, "roadside header");
+    let claims_doc = worked_example_block(&doc, "roadside claims");
+    let jwks_doc = worked_example_block(&doc, "roadside jwks");
+    let example = doc_section(&doc, "## Worked example");
+    assert!(
+        example.contains(&format!("{} characters", code.chars().count())),
+        "the stated length"
+    );
+
+    // The header and payload blocks are the segments, byte for byte.
+    let segments: Vec<&str> = code.split('.').collect();
+    assert_eq!(segments.len(), 3, "{code}");
+    let decoded = |s: &str| String::from_utf8(URL_SAFE_NO_PAD.decode(s).unwrap()).unwrap();
+    assert_eq!(decoded(segments[0]), header_doc);
+    assert_eq!(decoded(segments[1]), claims_doc);
+
+    // A stock JOSE library verifies the signature with the documented JWKS.
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_str(jwks_doc).unwrap();
+    let header = jsonwebtoken::decode_header(code).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
+    assert_eq!(header.typ.as_deref(), Some("elicence+jwt"));
+    assert!(header.jku.is_none() && header.x5u.is_none() && header.jwk.is_none());
+    let kid = header.kid.as_deref().unwrap();
+    let jwk = jwks.find(kid).expect("the kid is in the documented JWKS");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.validate_exp = false; // it expired long ago; the doc says when
+    validation.required_spec_claims = ["exp", "sub"].map(String::from).into();
+    let claims = jsonwebtoken::decode::<Value>(code, &key, &validation)
+        .expect("the documented code verifies")
+        .claims;
+    // A changed byte of the payload does not.
+    let forged = code.replacen(".eyJlIjox", ".eyJlIjoy", 1);
+    assert_ne!(forged, code);
+    assert!(jsonwebtoken::decode::<Value>(&forged, &key, &validation).is_err());
+
+    // The kid is the RFC 7638 thumbprint of the documented key.
+    let jwk_json: Value = serde_json::from_str(jwks_doc).unwrap();
+    let x = jwk_json["keys"][0]["x"].as_str().unwrap();
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    assert_eq!(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical)), kid);
+
+    // Every claim of the table, with its type, and nothing else.
+    let table = table_rows(doc_section(&doc, "### Claims"));
+    let names: Vec<&str> = table.iter().map(|row| row[0].as_str()).collect();
+    assert_eq!(names, ["e", "sub", "n", "c", "v", "s", "p", "exp", "jti"]);
+    let object = claims.as_object().unwrap();
+    let mut documented: Vec<&str> = names.clone();
+    let mut present: Vec<&str> = object.keys().map(String::as_str).collect();
+    documented.sort_unstable();
+    present.sort_unstable();
+    assert_eq!(
+        present, documented,
+        "the example carries exactly the documented claims"
+    );
+    for row in &table {
+        let (name, kind) = (&row[0], row[1].as_str());
+        let value = &claims[name];
+        let fits = match kind {
+            "integer" => value.is_i64(),
+            "string" => value.is_string(),
+            "integer or null" => value.is_i64() || value.is_null(),
+            other => panic!("claim {name}: a type the test does not know: {other}"),
+        };
+        assert!(fits, "claim {name} is {value}, documented as {kind}");
+    }
+    assert_eq!(claims["sub"].as_str().unwrap().len(), 18);
+    assert_eq!(claims["p"].as_str().unwrap().len(), 22);
+    assert_eq!(claims["jti"].as_str().unwrap().len(), 8);
+    let exp = chrono::DateTime::from_timestamp(claims["exp"].as_i64().unwrap(), 0).unwrap();
+    let expired_at = exp.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    assert!(
+        example.contains(&format!("expired at {expired_at}")),
+        "{expired_at}"
+    );
+
+    // It is today's format too: our own offline terminal takes it, valid before its exp.
+    let (keys, ignored) = elicence::offline::KeySet::from_jwks_json(jwks_doc.as_bytes()).unwrap();
+    assert!(ignored.is_empty(), "{ignored:?}");
+    let verifier = elicence::offline::Verifier::new(keys);
+    let v = verifier.verify(code, exp - chrono::Duration::seconds(1));
+    assert!(v.is_valid(), "{:?}", v.reasons);
+    assert_eq!(
+        serde_json::to_value(v.claims.unwrap()).unwrap(),
+        claims,
+        "our claims type reads every documented claim"
+    );
+    assert!(!verifier.verify(code, exp).is_valid(), "expired at its exp");
+
+    // The size table's row for it.
+    let sizes = table_rows(doc_section(&doc, "## Size"));
+    let row = sizes
+        .iter()
+        .find(|r| r[0].starts_with("the worked example above"))
+        .expect("the size table lists the worked example");
+    let version = elicence::render::qr::QrMatrix::encode(code)
+        .unwrap()
+        .version();
+    assert_eq!(
+        (row[1].as_str(), row[2].as_str()),
+        (
+            code.len().to_string().as_str(),
+            version.to_string().as_str()
+        )
+    );
+}

@@ -11,9 +11,10 @@ use crate::http::state::AppState;
 use crate::http::views::LicenceDocument;
 use crate::i18n::Lang;
 use crate::render::cache::ImageKind;
-use crate::render::card::{self, ClassLine, FrontCard, SecondaryCard};
+use crate::render::card::{self, ClassLine, FrontCard, RecordLine, SecondaryCard};
 use crate::service::codes::DisplayCode;
 use crate::storage::e_licences::{self, ELicenceRow};
+use crate::storage::registry_events;
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse, HttpResponseBuilder};
 use std::sync::Arc;
@@ -67,6 +68,14 @@ fn secondary_card(doc: LicenceDocument) -> SecondaryCard {
         points_limit: s.points.limit,
         cycle_start: s.points.cycle_start,
         cycle_end: s.points.cycle_end,
+        record: s
+            .driving_record
+            .into_iter()
+            .map(|r| RecordLine {
+                date: r.date,
+                text: r.message,
+            })
+            .collect(),
         medical_due: s.medical_due,
         review_due: s.review_due,
         classes: s
@@ -117,7 +126,8 @@ pub async fn card_png(
             }
             // Only a code not rendered yet needs the photo read.
             let photo = e_licences::photo(conn, &e.id)?.map(|(bytes, _)| bytes);
-            let doc = LicenceDocument::new(&stored, app.clock.today(), Lang::Zh);
+            // The front page shows no driving record.
+            let doc = LicenceDocument::new(&stored, &[], app.clock.today(), Lang::Zh);
             let card = front_card(&e, doc, photo, code);
             Ok((expires_at, Front::Render(Box::new(card))))
         })
@@ -156,7 +166,8 @@ pub async fn card_secondary_png(
     let card = state
         .authorized(token, move |conn, p| {
             let (_, stored) = super::e_licence::current(conn, &p)?;
-            let doc = LicenceDocument::new(&stored, app.clock.today(), Lang::Zh);
+            let record = registry_events::driving_record(conn, &stored.licence)?;
+            let doc = LicenceDocument::new(&stored, &record, app.clock.today(), Lang::Zh);
             Ok(secondary_card(doc))
         })
         .await?;

@@ -16,7 +16,7 @@ use crate::service::issuance::{self, IssueError};
 use crate::service::photo_review::Purpose as PhotoPurpose;
 use crate::storage::e_licences::{self, ELicenceRow};
 use crate::storage::licences::{self, StoredLicence};
-use crate::storage::DbConn;
+use crate::storage::{registry_events, DbConn};
 use actix_web::http::header;
 use actix_web::{get, post, web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -73,13 +73,14 @@ fn view(
     let today = state.clock.today();
     let now = state.clock.now();
     let display = codes::issue(conn, &state.keys, &e, stored, today, now, state.code_ttl)?;
+    let record = registry_events::driving_record(conn, &stored.licence)?;
     Ok(ELicenceView {
         generated_at: e.generated_at_utc(),
         photo_url: PHOTO_URL.to_owned(),
         photo_source: e.photo_source,
         state: e.state,
         e_licence_id: e.id,
-        document: LicenceDocument::new(stored, today, lang),
+        document: LicenceDocument::new(stored, &record, today, lang),
         display: display.into(),
     })
 }

@@ -10,7 +10,9 @@ use crate::http::state::AppState;
 use crate::http::views::{EligibilityView, LicenceDocument};
 use crate::i18n::Lang;
 use crate::storage::licences::StoredLicence;
-use crate::storage::{e_licences, licences, notifications as outbox, submissions, DbConn};
+use crate::storage::{
+    e_licences, licences, notifications as outbox, registry_events, submissions, DbConn,
+};
 use actix_web::{get, web};
 
 fn own_licence(conn: &mut DbConn, principal: &Principal) -> Result<StoredLicence, ApiError> {
@@ -30,10 +32,16 @@ pub async fn get_licence(
     lang: Lang,
 ) -> Result<web::Json<LicenceDocument>, ApiError> {
     let today = state.clock.today();
-    let stored = state
-        .authorized(token, move |conn, p| own_licence(conn, &p))
+    let (stored, record) = state
+        .authorized(token, move |conn, p| {
+            let stored = own_licence(conn, &p)?;
+            let record = registry_events::driving_record(conn, &stored.licence)?;
+            Ok((stored, record))
+        })
         .await?;
-    Ok(web::Json(LicenceDocument::new(&stored, today, lang)))
+    Ok(web::Json(LicenceDocument::new(
+        &stored, &record, today, lang,
+    )))
 }
 
 /// May this licence get an e-licence today? Every reason that stands in the way.

@@ -234,9 +234,10 @@ impl ApiError {
                 "不支持的内容类型，请使用 application/json",
                 "unsupported content type: send application/json".into(),
             ),
-            ApiError::Conflict(d) => (
-                "请求与现有数据冲突",
-                format!("the request conflicts with existing data: {d}"),
+            // The constraint's own text names tables and indexes: it is logged, never shown.
+            ApiError::Conflict(_) => (
+                "请求与现有数据冲突（可能是同时提交的另一个请求），请刷新后重试",
+                "the request conflicts with existing data (perhaps a request sent at the same time); refresh and retry".into(),
             ),
             ApiError::Unavailable(_) => (
                 "服务暂时不可用，请稍后重试",
@@ -250,8 +251,7 @@ impl ApiError {
                 match self {
                     ApiError::MalformedJson(d)
                     | ApiError::InvalidBody(d)
-                    | ApiError::InvalidPath(d)
-                    | ApiError::Conflict(d) => {
+                    | ApiError::InvalidPath(d) => {
                         format!("{zh}：{d}")
                     }
                     _ => zh.to_owned(),
@@ -438,11 +438,24 @@ impl From<StorageError> for ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable(e.to_string())
             }
-            StorageError::Constraint(m) => ApiError::Conflict(m),
+            StorageError::Constraint(m) => {
+                tracing::warn!(constraint = %m, "a write was refused by a constraint");
+                ApiError::Conflict(m)
+            }
             other => {
                 tracing::error!(error = ?other, "storage failure");
                 ApiError::Internal(other.to_string())
             }
+        }
+    }
+}
+
+impl From<crate::service::verification::ScanError> for ApiError {
+    fn from(e: crate::service::verification::ScanError) -> Self {
+        use crate::service::verification::ScanError;
+        match e {
+            ScanError::Auth(a) => a.into(),
+            ScanError::Storage(s) => s.into(),
         }
     }
 }
@@ -586,8 +599,8 @@ mod tests {
             ApiError::InvalidRecord(vec![]),
             ApiError::PayloadTooLarge,
             ApiError::UnsupportedMediaType,
-            ApiError::Conflict("x".into()),
-            ApiError::Unavailable("x".into()),
+            ApiError::Conflict("secret cause".into()),
+            ApiError::Unavailable("secret cause".into()),
             ApiError::Internal("secret cause".into()),
         ];
         let mut codes: Vec<_> = all.iter().map(ApiError::code).collect();
@@ -600,10 +613,12 @@ mod tests {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b == b'_'));
             assert!(!e.message(Lang::Zh).is_empty() && !e.message(Lang::En).is_empty());
-            assert!(
-                !e.message(Lang::En).contains("secret cause"),
-                "internal causes stay internal"
-            );
+            for lang in [Lang::En, Lang::Zh] {
+                assert!(
+                    !e.message(lang).contains("secret cause"),
+                    "internal causes stay internal: {e:?}"
+                );
+            }
         }
     }
 

@@ -1,4 +1,5 @@
-//! Criterion benchmarks of the code path: signing a display code and verifying one.
+//! Criterion benchmarks of the code path: signing a display code, verifying one, and
+//! verifying the batch the server's verifier takes under load (per batch of 8 and of 64).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use elicence::domain::code::{photo_tag, CodeClaims, CODE_TYP, STATUS_OK};
@@ -31,6 +32,22 @@ fn benches(c: &mut Criterion) {
     c.bench_function("verify_code", |b| {
         b.iter(|| jws::verify(&ring, black_box(&token), CODE_TYP).unwrap())
     });
+    let tokens: Vec<String> = (0..64)
+        .map(|i| {
+            let mut c: CodeClaims = serde_json::from_slice(&payload).unwrap();
+            c.e_licence += i;
+            jws::sign(&ring, CODE_TYP, &serde_json::to_vec(&c).unwrap())
+        })
+        .collect();
+    let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    for n in [8, 64] {
+        c.bench_function(&format!("verify_all_{n}_codes"), |b| {
+            b.iter(|| {
+                let verdicts = jws::verify_all(&ring, black_box(&refs[..n]), CODE_TYP);
+                assert!(verdicts.iter().all(Result::is_ok));
+            })
+        });
+    }
 }
 
 criterion_group!(signing, benches);

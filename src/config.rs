@@ -75,6 +75,11 @@ pub struct PoolSettings {
     pub max_size: u32,
     /// How long a request waits for a connection before it is answered 503.
     pub checkout_timeout: Duration,
+    /// SQLite only: copy the write-ahead log back into the database from a thread of its own
+    /// every so often, instead of on the commit that fills it (see `storage::checkpoints`).
+    /// For the server, whose requests must not wait on a checkpoint; one-shot commands leave
+    /// it to SQLite.
+    pub background_checkpoints: Option<Duration>,
 }
 
 impl Default for PoolSettings {
@@ -82,6 +87,7 @@ impl Default for PoolSettings {
         PoolSettings {
             max_size: 8,
             checkout_timeout: Duration::from_secs(3),
+            background_checkpoints: None,
         }
     }
 }

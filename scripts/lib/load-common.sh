@@ -46,7 +46,7 @@ WRK_LATENCY_LUA='
 report_latency = function(summary, latency)
     io.write(string.format("requests: %d\n", summary.requests))
     io.write(string.format("non-2xx or socket errors: %d\n", summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-    for _, p in ipairs({ 50, 90, 99, 99.9 }) do
+    for _, p in ipairs({ 50, 75, 90, 95, 99, 99.9 }) do
         io.write(string.format("p%s latency: %.2f ms\n", p, latency:percentile(p) / 1000))
     end
 end

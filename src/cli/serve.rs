@@ -10,7 +10,8 @@ use crate::service::status_list::{self, StatusLists};
 use crate::signing::KeyRing;
 use chrono::Datelike;
 
-use crate::storage::{AuditLog, Database, AUDIT_MAX_BATCH};
+use crate::service::verification_queue::VerificationQueue;
+use crate::storage::Database;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,9 @@ use std::time::Duration;
 /// three minutes; secondary cards by content. Cards weigh ~150-400 KB, so bytes bound it too.
 const RENDER_CACHE_ENTRIES: usize = 8_192;
 const RENDER_CACHE_BYTES: usize = 256 * 1024 * 1024;
+/// How often the SQLite log is checkpointed from its own thread: often enough that it stays
+/// a few thousand pages under any load measured here.
+const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -109,6 +113,9 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
     let pool = PoolSettings {
         max_size: args.pool_size,
         checkout_timeout: Duration::from_secs(args.pool_timeout_secs),
+        // No request waits on a checkpoint (measured under /verify load: p99 17 ms with
+        // checkpoints on commit, 6.6 ms without).
+        background_checkpoints: Some(WAL_CHECKPOINT_EVERY),
     };
     let db = open_database(url, &pool)?;
     tracing::info!(
@@ -142,8 +149,16 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
     });
     tracing::info!(address = %args.bind, workers, blocking_threads, "serving HTTP");
     let calendar = load_calendar(args.calendar.as_deref(), clock.today().year())?;
-    let audit = AuditLog::start(db.clone(), AUDIT_MAX_BATCH).map_err(CliError::new)?;
     let keys = Arc::new(keys);
+    // SQLite takes one writer at a time, and the audit of each batch writes: one verifier
+    // thread. On PostgreSQL batches can be verified side by side on half the pool.
+    let verifier_threads = match db {
+        Database::Sqlite(_) => 1,
+        Database::Pg(_) => (args.pool_size as usize / 2).max(1),
+    };
+    let verifications =
+        VerificationQueue::start(db.clone(), keys.clone(), clock.clone(), verifier_threads)
+            .map_err(CliError::new)?;
     let public_url = args
         .public_url
         .unwrap_or_else(|| format!("http://{}", args.bind));
@@ -168,7 +183,7 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
                 renders: Arc::new(
                     RenderCache::new(RENDER_CACHE_ENTRIES).with_max_bytes(RENDER_CACHE_BYTES),
                 ),
-                audit,
+                verifications,
                 calendar: Arc::new(calendar),
                 status_lists,
             },

@@ -3,8 +3,9 @@ use super::extract::BearerToken;
 use crate::auth::{self, Principal};
 use crate::clock::Clock;
 use crate::service::status_list::StatusLists;
+use crate::service::verification_queue::VerificationQueue;
 use crate::signing::KeyRing;
-use crate::storage::{AuditLog, Database, DbConn};
+use crate::storage::{Database, DbConn};
 use std::sync::Arc;
 
 /// What every handler shares.
@@ -17,8 +18,8 @@ pub struct AppState {
     /// How long a display code stays valid.
     pub code_ttl: chrono::Duration,
     pub renders: Arc<crate::render::cache::RenderCache>,
-    /// Group-committed verification audit.
-    pub audit: AuditLog,
+    /// Scans verified and audited in batches.
+    pub verifications: VerificationQueue,
     /// Working days (Asia/Shanghai) for review deadlines.
     pub calendar: Arc<crate::domain::calendar::WorkingCalendar>,
     /// The signed offline status list, kept in memory and rebuilt when older than its ttl.

@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod photo_review;
 pub mod status_list;
 pub mod verification;
+pub mod verification_queue;
 
 use rand::RngCore;
 

@@ -5,14 +5,15 @@
 //! says nothing. Every scan, valid or not, is written to the append-only audit before it is
 //! answered.
 
-use crate::auth::Principal;
+use crate::auth::{self, AuthError, Principal};
 use crate::domain::code::{is_barcode_token, CodeClaims, CODE_TYP};
 use crate::domain::eligibility::{evaluate, Eligibility};
 use crate::domain::licence::LicenceNumber;
 use crate::domain::minimal::MINIMAL_PREFIX;
 use crate::domain::purpose::Purpose;
+use crate::domain::role::Role;
 use crate::offline::{minimal, Invalid};
-use crate::signing::{jws, KeyRing};
+use crate::signing::{jws, JwsError, KeyRing};
 use crate::storage::audit::{self, NewAudit};
 use crate::storage::barcodes::{self, Redeemed};
 use crate::storage::e_licences::{self, ELicenceRow};
@@ -176,14 +177,14 @@ fn live_status(
     Ok(outcome)
 }
 
+/// A roadside code, its signature already checked by [`jws::verify_all`] (or [`jws::verify`]).
 fn check_code(
     conn: &mut DbConn,
-    ring: &KeyRing,
-    token: &str,
+    verified: Result<jws::Verified, JwsError>,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StorageError> {
-    let verified = match jws::verify(ring, token, CODE_TYP) {
+    let verified = match verified {
         Ok(v) => v,
         Err(e) => return Ok(Outcome::refused(Check::Fail, Check::Skipped, e.code())),
     };
@@ -265,41 +266,215 @@ fn check_barcode(
     live_status(conn, outcome, e_licence, None, today)
 }
 
-/// A verified scan and, for a QR code, the audit row still to be appended.
+/// One scan waiting to be verified: the bearer token that came with it and what was scanned.
+#[derive(Debug, Clone)]
+pub struct ScanRequest {
+    pub token: String,
+    pub scan: Scan,
+}
+
+/// Why one scan of a batch got no verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The token is unknown, revoked, or not a verifier's.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A verified scan: the purpose its verifier expects and the outcome, audited.
 #[derive(Debug, Clone)]
 pub struct Verification {
+    pub purpose: Purpose,
     pub outcome: Outcome,
-    /// A QR code scan writes nothing of its own, so its audit row is handed back for the
-    /// caller to append (group commit, `storage::AuditLog`) before it answers. A barcode scan
-    /// was audited already, in the transaction that redeemed it: `None`.
-    pub unwritten_audit: Option<NewAudit>,
 }
 
-/// Verifies one roadside scan (see [`verify_for`]).
-pub fn verify(
+/// The purpose a verifier's codes must be made for: roadside for officers, the token's own
+/// purpose for partners. Nobody else verifies.
+fn expected_purpose(p: &Principal) -> Result<Purpose, AuthError> {
+    match p.role {
+        Role::Officer => Ok(Purpose::Roadside),
+        Role::Partner => p.partner_purpose(),
+        _ => Err(AuthError::Forbidden(Role::Officer)),
+    }
+}
+
+/// A scan whose verifier checked out, on its way through [`verify_batch`].
+struct Admitted<'r> {
+    slot: usize,
+    verifier: Principal,
+    purpose: Purpose,
+    scan: &'r Scan,
+    outcome: Option<Outcome>,
+}
+
+/// Verifies scans that arrived together, each as it would be alone, and audits every one that
+/// was verified before this returns. A request whose token is unknown, revoked or not a
+/// verifier's gets its `AuthError` and no audit row; one whose licence cannot be read gets
+/// its `StorageError`, and its batch-mates their verdicts. The whole batch fails with the
+/// `StorageError` if a transaction does: then nothing was audited, no barcode was used, and
+/// no scan may be answered as verified.
+///
+/// The work is shared where scans allow it: the tokens and every QR code's licence are read
+/// in one snapshot; the signatures of roadside codes are checked in one batch
+/// ([`jws::verify_all`]); then one write transaction redeems the barcodes (a barcode works
+/// once, so its scan must write) and appends the audit rows of all.
+pub fn verify_batch(
     conn: &mut DbConn,
     ring: &KeyRing,
-    scan: &Scan,
-    officer: &Principal,
+    requests: &[ScanRequest],
     today: NaiveDate,
     now: DateTime<Utc>,
-) -> Result<Verification, StorageError> {
-    verify_for(conn, ring, scan, officer, Purpose::Roadside, today, now)
+) -> Result<Vec<Result<Verification, ScanError>>, StorageError> {
+    let mut answers: Vec<Option<Result<Verification, ScanError>>> =
+        requests.iter().map(|_| None).collect();
+    let mut admitted = conn.read_snapshot(|conn| {
+        let admitted = admit(conn, requests, &mut answers)?;
+        Ok::<_, StorageError>(check_codes(conn, ring, admitted, &mut answers, today, now))
+    })?;
+    conn.write_transaction(|conn| {
+        for a in admitted.iter_mut() {
+            if let Scan::Barcode(digits) = a.scan {
+                a.outcome = Some(check_barcode(conn, digits, a.purpose, today, now)?);
+            }
+        }
+        let rows: Vec<NewAudit> = admitted
+            .iter_mut()
+            .filter_map(|a| {
+                let outcome = a.outcome.as_mut()?;
+                outcome.valid = outcome.reasons.is_empty();
+                Some(audit_row(a.scan, &a.verifier, a.purpose, outcome, now))
+            })
+            .collect();
+        audit::insert_many(conn, &rows)
+    })?;
+    for a in admitted {
+        let outcome = a.outcome.ok_or_else(|| {
+            StorageError::Corrupt("a scan left the batch without an outcome".into())
+        })?;
+        answers[a.slot] = Some(Ok(Verification {
+            purpose: a.purpose,
+            outcome,
+        }));
+    }
+    answers
+        .into_iter()
+        .map(|a| a.ok_or_else(|| StorageError::Corrupt("a scan left the batch unanswered".into())))
+        .collect()
 }
 
-/// Verifies one scan by a verifier expecting codes made for `purpose`. A barcode is redeemed
-/// and audited in one write transaction; a QR code is checked with reads only, and its audit
-/// row is returned unwritten.
-pub fn verify_for(
+/// The scans whose token names a verifier; the others are answered with their `AuthError`.
+fn admit<'r>(
+    conn: &mut DbConn,
+    requests: &'r [ScanRequest],
+    answers: &mut [Option<Result<Verification, ScanError>>],
+) -> Result<Vec<Admitted<'r>>, StorageError> {
+    // The scans of a batch come from a few terminals: each good token is looked up once.
+    let mut known: Vec<(&str, Principal, Purpose)> = Vec::new();
+    let mut admitted = Vec::with_capacity(requests.len());
+    for (slot, r) in requests.iter().enumerate() {
+        let found = known.iter().find(|(t, _, _)| *t == r.token);
+        let (verifier, purpose) = match found {
+            Some((_, p, purpose)) => (p.clone(), *purpose),
+            None => match auth::authenticate(conn, &r.token)
+                .and_then(|p| expected_purpose(&p).map(|purpose| (p, purpose)))
+            {
+                Ok((p, purpose)) => {
+                    known.push((&r.token, p.clone(), purpose));
+                    (p, purpose)
+                }
+                Err(AuthError::Storage(e)) => return Err(e),
+                Err(refused) => {
+                    answers[slot] = Some(Err(refused.into()));
+                    continue;
+                }
+            },
+        };
+        admitted.push(Admitted {
+            slot,
+            verifier,
+            purpose,
+            scan: &r.scan,
+            outcome: None,
+        });
+    }
+    Ok(admitted)
+}
+
+/// The outcome of every QR code scan, with the roadside signatures checked in one batch.
+/// A scan whose licence cannot be read leaves the batch with its error.
+fn check_codes<'r>(
     conn: &mut DbConn,
     ring: &KeyRing,
-    scan: &Scan,
-    verifier: &Principal,
+    admitted: Vec<Admitted<'r>>,
+    answers: &mut [Option<Result<Verification, ScanError>>],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Vec<Admitted<'r>> {
+    let roadside: Vec<&str> = admitted
+        .iter()
+        .filter_map(|a| roadside_jws(a.scan, a.purpose))
+        .collect();
+    let mut signatures = jws::verify_all(ring, &roadside, CODE_TYP).into_iter();
+    let mut kept = Vec::with_capacity(admitted.len());
+    for mut a in admitted {
+        if let Scan::Code(token) = a.scan {
+            let checked = roadside_jws(a.scan, a.purpose).and_then(|_| signatures.next());
+            match code_outcome(conn, ring, token, checked, a.purpose, today, now) {
+                Ok(outcome) => a.outcome = Some(outcome),
+                Err(e) => {
+                    answers[a.slot] = Some(Err(e.into()));
+                    continue;
+                }
+            }
+        }
+        kept.push(a);
+    }
+    kept
+}
+
+/// The compact JWS of a roadside code scanned by an officer, whose signature
+/// [`check_codes`] checks in its batch.
+fn roadside_jws(scan: &Scan, purpose: Purpose) -> Option<&str> {
+    match scan {
+        Scan::Code(t) if !purpose.is_minimal() && !t.starts_with(MINIMAL_PREFIX) => Some(t),
+        _ => None,
+    }
+}
+
+/// A QR code scan for `purpose`; `checked` is the signature verdict of a roadside JWS when
+/// it was checked already (in a batch).
+fn code_outcome(
+    conn: &mut DbConn,
+    ring: &KeyRing,
+    token: &str,
+    checked: Option<Result<jws::Verified, JwsError>>,
     purpose: Purpose,
     today: NaiveDate,
     now: DateTime<Utc>,
-) -> Result<Verification, StorageError> {
-    let audit_of = |outcome: &Outcome| NewAudit {
+) -> Result<Outcome, StorageError> {
+    if purpose.is_minimal() {
+        check_minimal(conn, ring, token, purpose, today, now)
+    } else if token.starts_with(MINIMAL_PREFIX) {
+        Ok(refused_code(minimal::for_roadside(token, |kid| {
+            ring.verifying_key(kid)
+        })))
+    } else {
+        let verified = checked.unwrap_or_else(|| jws::verify(ring, token, CODE_TYP));
+        check_code(conn, verified, today, now)
+    }
+}
+
+/// The audit row of a verified scan: who scanned what, when, and the verdict.
+fn audit_row(
+    scan: &Scan,
+    verifier: &Principal,
+    purpose: Purpose,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> NewAudit {
+    NewAudit {
         verified_at: now,
         officer_token_id: verifier.token_id.clone(),
         terminal_label: verifier.label.clone(),
@@ -308,31 +483,5 @@ pub fn verify_for(
         valid: outcome.valid,
         reasons: outcome.reasons.join(","),
         jti: outcome.jti.clone(),
-    };
-    match scan {
-        Scan::Code(token) => {
-            let mut outcome = if purpose.is_minimal() {
-                check_minimal(conn, ring, token, purpose, today, now)?
-            } else if token.starts_with(MINIMAL_PREFIX) {
-                refused_code(minimal::for_roadside(token, |kid| ring.verifying_key(kid)))
-            } else {
-                check_code(conn, ring, token, today, now)?
-            };
-            outcome.valid = outcome.reasons.is_empty();
-            let audit = audit_of(&outcome);
-            Ok(Verification {
-                outcome,
-                unwritten_audit: Some(audit),
-            })
-        }
-        Scan::Barcode(digits) => conn.write_transaction(|conn| {
-            let mut outcome = check_barcode(conn, digits, purpose, today, now)?;
-            outcome.valid = outcome.reasons.is_empty();
-            audit::insert(conn, &audit_of(&outcome))?;
-            Ok(Verification {
-                outcome,
-                unwritten_audit: None,
-            })
-        }),
     }
 }

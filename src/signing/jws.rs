@@ -139,29 +139,106 @@ pub fn verify_within<'k>(
     max_bytes: usize,
     key_for: impl FnOnce(&str) -> Option<&'k ed25519_dalek::VerifyingKey>,
 ) -> Result<Verified, JwsError> {
-    let header = parse_header_within(token, expected_typ, max_bytes)?;
-    let key = key_for(&header.kid).ok_or(JwsError::UnknownKey)?;
-    let (signing_input, sig_b64) = token.rsplit_once('.').ok_or(JwsError::Malformed)?;
-    let sig_bytes: [u8; 64] = URL_SAFE_NO_PAD
-        .decode(sig_b64)
-        .map_err(|_| JwsError::Malformed)?
-        .try_into()
-        .map_err(|_| JwsError::Malformed)?;
-    key.verify_strict(signing_input.as_bytes(), &Signature::from_bytes(&sig_bytes))
+    let signed = Signed::split(token, expected_typ, max_bytes, key_for)?;
+    signed
+        .key
+        .verify_strict(signed.signing_input.as_bytes(), &signed.signature)
         .map_err(|_| JwsError::BadSignature)?;
-    let payload_b64 = signing_input
-        .split_once('.')
-        .map(|(_, p)| p)
-        .ok_or(JwsError::Malformed)?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload_b64)
-        .map_err(|_| JwsError::Malformed)?;
-    Ok(Verified { header, payload })
+    signed.into_verified()
 }
 
 /// Verifies against the published keys of our own ring.
 pub fn verify(ring: &KeyRing, token: &str, expected_typ: &str) -> Result<Verified, JwsError> {
     verify_with(token, expected_typ, |kid| ring.verifying_key(kid))
+}
+
+/// A token whose header and key checked out, its signature not yet checked.
+struct Signed<'t> {
+    header: JwsHeader,
+    key: ed25519_dalek::VerifyingKey,
+    signing_input: &'t str,
+    signature: Signature,
+}
+
+impl<'t> Signed<'t> {
+    /// Everything checked before the signature, in the order refusals are reported.
+    fn split<'k>(
+        token: &'t str,
+        expected_typ: &str,
+        max_bytes: usize,
+        key_for: impl FnOnce(&str) -> Option<&'k ed25519_dalek::VerifyingKey>,
+    ) -> Result<Signed<'t>, JwsError> {
+        let header = parse_header_within(token, expected_typ, max_bytes)?;
+        let key = *key_for(&header.kid).ok_or(JwsError::UnknownKey)?;
+        let (signing_input, sig_b64) = token.rsplit_once('.').ok_or(JwsError::Malformed)?;
+        let sig_bytes: [u8; 64] = URL_SAFE_NO_PAD
+            .decode(sig_b64)
+            .map_err(|_| JwsError::Malformed)?
+            .try_into()
+            .map_err(|_| JwsError::Malformed)?;
+        Ok(Signed {
+            header,
+            key,
+            signing_input,
+            signature: Signature::from_bytes(&sig_bytes),
+        })
+    }
+
+    /// The header and decoded payload of a token whose signature checked out.
+    fn into_verified(self) -> Result<Verified, JwsError> {
+        let payload_b64 = self
+            .signing_input
+            .split_once('.')
+            .map(|(_, p)| p)
+            .ok_or(JwsError::Malformed)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| JwsError::Malformed)?;
+        Ok(Verified {
+            header: self.header,
+            payload,
+        })
+    }
+}
+
+/// Verifies many tokens against our ring at once, with the verdicts [`verify`] gives one by
+/// one. The signatures that got as far are checked together by `ed25519_dalek::verify_batch`
+/// (about 18 µs a signature from eight on, against 40 µs for `verify_strict`); if the batch
+/// fails, each is checked strictly on its own, so one forgery costs its batch-mates a
+/// re-check and never their verdict. `src/offline/batch.rs` explains why a passing batch
+/// stands for strict verification with keys of our own.
+pub fn verify_all(
+    ring: &KeyRing,
+    tokens: &[&str],
+    expected_typ: &str,
+) -> Vec<Result<Verified, JwsError>> {
+    let split: Vec<Result<Signed<'_>, JwsError>> = tokens
+        .iter()
+        .map(|t| {
+            Signed::split(t, expected_typ, MAX_TOKEN_BYTES, |kid| {
+                ring.verifying_key(kid)
+            })
+        })
+        .collect();
+    let signed: Vec<&Signed<'_>> = split.iter().filter_map(|s| s.as_ref().ok()).collect();
+    let batch_passed = signed.len() > 1 && {
+        let messages: Vec<&[u8]> = signed.iter().map(|s| s.signing_input.as_bytes()).collect();
+        let signatures: Vec<Signature> = signed.iter().map(|s| s.signature).collect();
+        let keys: Vec<ed25519_dalek::VerifyingKey> = signed.iter().map(|s| s.key).collect();
+        ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+    };
+    split
+        .into_iter()
+        .map(|s| {
+            let s = s?;
+            if !batch_passed {
+                s.key
+                    .verify_strict(s.signing_input.as_bytes(), &s.signature)
+                    .map_err(|_| JwsError::BadSignature)?;
+            }
+            s.into_verified()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -195,14 +272,12 @@ mod tests {
         assert_eq!(v.header.kid, ring.active_kid());
     }
 
-    #[test]
-    fn every_forgery_class_is_refused_with_its_code() {
-        let (_d, ring) = ring();
-        let token = sign(&ring, TYP, br#"{"sub":"x"}"#);
+    /// Every forgery class made from `token`, with the refusal it must get.
+    fn forgeries(ring: &KeyRing, token: &str) -> Vec<(String, JwsError)> {
         let kid = ring.active_kid().to_owned();
         let (h, rest) = token.split_once('.').unwrap();
         let (p, s) = rest.split_once('.').unwrap();
-        let cases: Vec<(String, JwsError)> = vec![
+        vec![
             ("a".repeat(MAX_TOKEN_BYTES + 1), JwsError::Oversize),
             (format!("{h}.{p}"), JwsError::Malformed),
             (format!("{token}.x"), JwsError::Malformed),
@@ -219,72 +294,78 @@ mod tests {
             ),
             (
                 with_header(
-                    &token,
+                    token,
                     &serde_json::json!({"alg":"none","kid":kid,"typ":TYP}),
                 ),
                 JwsError::UnsupportedAlgorithm,
             ),
             (
                 with_header(
-                    &token,
+                    token,
                     &serde_json::json!({"alg":"HS256","kid":kid,"typ":TYP}),
                 ),
                 JwsError::UnsupportedAlgorithm,
             ),
             (
-                with_header(&token, &serde_json::json!({"kid":kid,"typ":TYP})),
+                with_header(token, &serde_json::json!({"kid":kid,"typ":TYP})),
                 JwsError::UnsupportedAlgorithm,
             ),
             (
                 with_header(
-                    &token,
+                    token,
                     &serde_json::json!({"alg":"EdDSA","kid":kid,"typ":"JWT"}),
                 ),
                 JwsError::WrongType,
             ),
             (
                 with_header(
-                    &token,
+                    token,
                     &serde_json::json!({"alg":"EdDSA","kid":"someone-else","typ":TYP}),
                 ),
                 JwsError::UnknownKey,
             ),
             (
-                with_header(&token, &serde_json::json!({"alg":"EdDSA","typ":TYP})),
+                with_header(token, &serde_json::json!({"alg":"EdDSA","typ":TYP})),
                 JwsError::UnknownKey,
             ),
             (
                 with_header(
-                    &token,
+                    token,
                     &serde_json::json!({"alg":"EdDSA","kid":kid,"typ":TYP,"jku":"https://evil/jwks"}),
                 ),
                 JwsError::ForbiddenHeader,
             ),
             (
                 with_header(
-                    &token,
+                    token,
                     &serde_json::json!({"alg":"EdDSA","kid":kid,"typ":TYP,"x5u":"https://evil"}),
                 ),
                 JwsError::ForbiddenHeader,
             ),
             (
                 with_header(
-                    &token,
+                    token,
                     &serde_json::json!({"alg":"EdDSA","kid":kid,"typ":TYP,"jwk":{"kty":"OKP"}}),
                 ),
                 JwsError::ForbiddenHeader,
             ),
             (
                 with_header(
-                    &token,
+                    token,
                     &serde_json::json!({"alg":"EdDSA","kid":kid,"typ":TYP,"crit":["exp"]}),
                 ),
                 JwsError::ForbiddenHeader,
             ),
             (format!("{}.{p}.{s}", b64(b"not json")), JwsError::Malformed),
             (String::new(), JwsError::Malformed),
-        ];
-        for (forged, expected) in cases {
+        ]
+    }
+
+    #[test]
+    fn every_forgery_class_is_refused_with_its_code() {
+        let (_d, ring) = ring();
+        let token = sign(&ring, TYP, br#"{"sub":"x"}"#);
+        for (forged, expected) in forgeries(&ring, &token) {
             assert_eq!(
                 verify(&ring, &forged, TYP).unwrap_err(),
                 expected,
@@ -294,6 +375,38 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_batch_gives_the_verdicts_of_one_by_one() {
+        let (_d, ring) = ring();
+        let good: Vec<String> = (0..5)
+            .map(|i| sign(&ring, TYP, format!(r#"{{"sub":"{i}"}}"#).as_bytes()))
+            .collect();
+        let all_good: Vec<&str> = good.iter().map(String::as_str).collect();
+        let verdicts = verify_all(&ring, &all_good, TYP);
+        for (token, verdict) in all_good.iter().zip(&verdicts) {
+            assert_eq!(verdict, &verify(&ring, token, TYP), "a passing batch");
+        }
+        // Each forgery among good codes: its refusal, and the good ones still pass.
+        let forged = forgeries(&ring, &good[0]);
+        let mut mixed: Vec<&str> = Vec::new();
+        for (f, _) in &forged {
+            mixed.push(f);
+            mixed.push(&good[mixed.len() % good.len()]);
+        }
+        let verdicts = verify_all(&ring, &mixed, TYP);
+        assert_eq!(verdicts.len(), mixed.len());
+        for (token, verdict) in mixed.iter().zip(&verdicts) {
+            assert_eq!(verdict, &verify(&ring, token, TYP));
+        }
+        let refused: Vec<JwsError> = verdicts.iter().filter_map(|v| v.clone().err()).collect();
+        let expected: Vec<JwsError> = forged.iter().map(|(_, e)| *e).collect();
+        assert_eq!(refused, expected);
+        assert!(verify_all(&ring, &[], TYP).is_empty());
+        assert_eq!(
+            verify_all(&ring, &all_good[..1], TYP)[0],
+            verify(&ring, &good[0], TYP)
+        );
+    }
     #[test]
     fn a_header_rewritten_with_the_same_kid_breaks_the_signature() {
         let (_d, ring) = ring();

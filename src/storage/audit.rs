@@ -33,22 +33,60 @@ pub struct NewAudit {
     pub jti: Option<String>,
 }
 
-/// Appends one row. A single-row INSERT of a fixed shape, so diesel prepares it once per
-/// connection and reuses it: the audit writer appends thousands of rows a second.
+/// A row as it is inserted, borrowing from its [`NewAudit`].
+#[derive(Insertable)]
+#[diesel(table_name = verification_audit)]
+struct AuditValues<'a> {
+    verified_at: NaiveDateTime,
+    officer_token_id: &'a str,
+    terminal_label: Option<&'a str>,
+    method: &'a str,
+    e_licence_id: Option<&'a str>,
+    valid: bool,
+    reasons: &'a str,
+    jti: Option<&'a str>,
+}
+
+impl<'a> From<&'a NewAudit> for AuditValues<'a> {
+    fn from(a: &'a NewAudit) -> Self {
+        AuditValues {
+            verified_at: a.verified_at.naive_utc(),
+            officer_token_id: &a.officer_token_id,
+            terminal_label: a.terminal_label.as_deref(),
+            method: a.method,
+            e_licence_id: a.e_licence_id.as_deref(),
+            valid: a.valid,
+            reasons: &a.reasons,
+            jti: a.jti.as_deref(),
+        }
+    }
+}
+
+/// Appends one row.
 pub fn insert(conn: &mut DbConn, a: &NewAudit) -> Result<(), StorageError> {
-    let values = (
-        verification_audit::verified_at.eq(a.verified_at.naive_utc()),
-        verification_audit::officer_token_id.eq(&a.officer_token_id),
-        verification_audit::terminal_label.eq(a.terminal_label.as_deref()),
-        verification_audit::method.eq(a.method),
-        verification_audit::e_licence_id.eq(a.e_licence_id.as_deref()),
-        verification_audit::valid.eq(a.valid),
-        verification_audit::reasons.eq(&a.reasons),
-        verification_audit::jti.eq(a.jti.as_deref()),
-    );
-    with_conn!(conn, |c| diesel::insert_into(verification_audit::table)
-        .values(&values)
-        .execute(c))?;
+    insert_many(conn, std::slice::from_ref(a))
+}
+
+/// Appends rows: on PostgreSQL in one multi-row INSERT (one round trip); on SQLite, where a
+/// statement costs no trip, one at a time through a single-row INSERT of a fixed shape,
+/// which diesel prepares once per connection (a multi-row INSERT is parsed anew each time).
+pub fn insert_many(conn: &mut DbConn, rows: &[NewAudit]) -> Result<(), StorageError> {
+    match conn {
+        DbConn::Sqlite(c) => {
+            for a in rows {
+                diesel::insert_into(verification_audit::table)
+                    .values(AuditValues::from(a))
+                    .execute(&mut **c)?;
+            }
+        }
+        DbConn::Pg(c) if !rows.is_empty() => {
+            let values: Vec<AuditValues<'_>> = rows.iter().map(AuditValues::from).collect();
+            diesel::insert_into(verification_audit::table)
+                .values(&values)
+                .execute(&mut **c)?;
+        }
+        DbConn::Pg(_) => {}
+    }
     Ok(())
 }
 

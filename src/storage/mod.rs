@@ -7,8 +7,8 @@
 //! executor.
 
 pub mod audit;
-mod audit_log;
 pub mod barcodes;
+mod checkpoints;
 pub mod counter_audit;
 pub mod e_licences;
 mod error;
@@ -22,7 +22,6 @@ pub mod schema;
 pub mod submissions;
 pub mod tokens;
 
-pub use audit_log::{AuditLog, DEFAULT_MAX_BATCH as AUDIT_MAX_BATCH};
 pub use error::StorageError;
 pub use pool::{Database, DbConn};
 

@@ -1,11 +1,12 @@
+use super::checkpoints::{self, Checkpointer, JOURNAL_SIZE_LIMIT_BYTES};
 use super::{migrations, StorageError};
 use crate::config::{DatabaseUrl, PoolSettings};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
+use std::sync::Arc;
 use std::time::Duration;
 
-type SqlitePool = r2d2::Pool<ConnectionManager<SqliteConnection>>;
 type PgPool = r2d2::Pool<ConnectionManager<PgConnection>>;
 
 /// A pool of connections to one backend. Cheap to clone.
@@ -13,6 +14,13 @@ type PgPool = r2d2::Pool<ConnectionManager<PgConnection>>;
 pub enum Database {
     Sqlite(SqlitePool),
     Pg(PgPool),
+}
+
+/// The SQLite pool and, when it runs them, the thread that checkpoints its log.
+#[derive(Clone)]
+pub struct SqlitePool {
+    pool: r2d2::Pool<ConnectionManager<SqliteConnection>>,
+    _checkpoints: Option<Arc<Checkpointer>>,
 }
 
 /// One checked-out connection; returned to the pool when dropped.
@@ -23,9 +31,11 @@ pub enum DbConn {
 
 /// Set on every new SQLite connection: WAL lets readers run beside the writer, the busy
 /// timeout makes a writer wait for the lock instead of failing at once, and foreign keys are
-/// off by default in SQLite.
+/// off by default in SQLite. With background checkpoints, no commit checkpoints.
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    checkpoint_on_commit: bool,
+}
 
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// Page cache per connection (the default is 2 MiB). A memory map (`mmap_size`) was tried
@@ -40,7 +50,10 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -{SQLITE_CACHE_KIB};"
+             PRAGMA cache_size = -{SQLITE_CACHE_KIB};
+             PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES};
+             PRAGMA wal_autocheckpoint = {autocheckpoint};",
+            autocheckpoint = if self.checkpoint_on_commit { 1000 } else { 0 }
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -63,9 +76,18 @@ impl Database {
                     .connection_timeout(settings.checkout_timeout)
                     // A local file does not drop its connection; skip the per-checkout probe.
                     .test_on_check_out(false)
-                    .connection_customizer(Box::new(SqlitePragmas))
+                    .connection_customizer(Box::new(SqlitePragmas {
+                        checkpoint_on_commit: settings.background_checkpoints.is_none(),
+                    }))
                     .build(manager)?;
-                Database::Sqlite(pool)
+                let checkpoints = settings
+                    .background_checkpoints
+                    .map(|every| checkpoints::start(path, every).map(Arc::new))
+                    .transpose()?;
+                Database::Sqlite(SqlitePool {
+                    pool,
+                    _checkpoints: checkpoints,
+                })
             }
             DatabaseUrl::Postgres(u) => {
                 let manager = ConnectionManager::<PgConnection>::new(u.as_str());
@@ -102,7 +124,7 @@ impl Database {
     /// Checks a connection out, waiting at most the pool's checkout timeout. Blocking.
     pub fn get(&self) -> Result<DbConn, StorageError> {
         Ok(match self {
-            Database::Sqlite(p) => DbConn::Sqlite(p.get()?),
+            Database::Sqlite(p) => DbConn::Sqlite(p.pool.get()?),
             Database::Pg(p) => DbConn::Pg(p.get()?),
         })
     }

@@ -167,11 +167,18 @@ pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) 
     );
     let state = AppState {
         db: test_db.db.clone(),
-        clock: clock_in_use,
-        keys: keys_in_use,
+        clock: clock_in_use.clone(),
+        keys: keys_in_use.clone(),
         code_ttl: chrono::Duration::seconds(180),
         renders: Arc::new(elicence::render::cache::RenderCache::new(64)),
-        audit: elicence::storage::AuditLog::start(test_db.db.clone(), 64).unwrap(),
+        // Two verifier threads, as PostgreSQL runs them; on SQLite they take turns to write.
+        verifications: elicence::service::verification_queue::VerificationQueue::start(
+            test_db.db.clone(),
+            keys_in_use.clone(),
+            clock_in_use.clone(),
+            2,
+        )
+        .unwrap(),
         calendar: Arc::new(elicence::domain::calendar::WorkingCalendar::china()),
         status_lists: status_lists.clone(),
     };

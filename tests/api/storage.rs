@@ -62,6 +62,53 @@ async fn moving_photos_out_of_the_rows_keeps_every_photo(backend: Backend) {
     assert_eq!(served_photo(&app, &holder).await, photo);
 }
 
+/// A server's database checkpoints its log from a thread of its own: no connection does on
+/// commit, and what was written still reaches the database file.
+#[test]
+fn background_checkpoints_copy_the_log_without_any_commit_doing_it() {
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+    #[derive(QueryableByName)]
+    struct Auto {
+        #[diesel(sql_type = BigInt)]
+        wal_autocheckpoint: i64,
+    }
+    let settings = elicence::config::PoolSettings {
+        background_checkpoints: Some(std::time::Duration::from_millis(50)),
+        ..Default::default()
+    };
+    let t = TestDb::with_pool(Backend::Sqlite, settings);
+    let elicence::config::DatabaseUrl::Sqlite(path) = &t.url else {
+        unreachable!()
+    };
+    let mut conn = t.db.get().unwrap();
+    let DbConn::Sqlite(c) = &mut conn else {
+        unreachable!()
+    };
+    let auto: Auto = diesel::sql_query("PRAGMA wal_autocheckpoint")
+        .get_result(&mut **c)
+        .unwrap();
+    assert_eq!(auto.wal_autocheckpoint, 0, "commits do not checkpoint");
+    drop(conn);
+    let before = std::fs::metadata(path).unwrap().len();
+    for i in 0..200 {
+        let mut r = record(NUMBER);
+        r["number"] = serde_json::json!(format!("1101011990010{:05}", i));
+        r["address"] = serde_json::json!("北京市东城区东四十条12号".repeat(8));
+        t.seed(&r);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::metadata(path).unwrap().len() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing was checkpointed into {}",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(licences::count(&mut t.db.get().unwrap()).unwrap(), 200);
+}
+
 #[test]
 fn sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout() {
     use diesel::prelude::*;

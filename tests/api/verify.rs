@@ -4,9 +4,8 @@ use crate::helpers::{
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use elicence::auth::Principal;
 use elicence::domain::role::Role;
-use elicence::service::verification::{self, Scan};
+use elicence::service::verification::{self, Scan, ScanRequest};
 use elicence::signing::keys::Retirement;
 use elicence::signing::{KeyError, KeyRing};
 use serde_json::{json, Value};
@@ -562,6 +561,60 @@ async fn concurrent_scans_are_each_audited_before_they_are_answered(backend: Bac
     assert_eq!(audit_rows(&app), 200);
 }
 
+/// Scans that arrive together are verified in one batch, each as it would be alone: a bad
+/// token gets its own 401 or 403 (and no audit row) without touching its batch-mates, a
+/// barcode scanned many times at once works exactly once, and a partner's scan of a roadside
+/// code is its own purpose_mismatch.
+async fn a_burst_of_mixed_scans_gets_each_its_own_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (holder, code, barcode) = issued(&app).await;
+    let officer = app.token(Role::Officer, None);
+    let rental = crate::helpers::partner_token(&app, "rental");
+    let kinds = ["code", "barcode", "unknown", "holder", "rental"];
+    let scans = (0..50).map(|i| {
+        let kind = kinds[i % kinds.len()];
+        let (token, body) = match kind {
+            "code" => (officer.as_str(), json!({"code": code})),
+            "barcode" => (officer.as_str(), json!({"barcode": barcode})),
+            "unknown" => ("elc_not_a_token", json!({"code": code})),
+            "holder" => (holder.as_str(), json!({"code": code})),
+            _ => (rental.as_str(), json!({"code": code})),
+        };
+        let req = app
+            .client
+            .post(app.url(VERIFY))
+            .bearer_auth(token)
+            .json(&body);
+        async move { (kind, req.send().await.unwrap()) }
+    });
+    let mut barcodes_valid = 0;
+    for (kind, res) in futures_util::future::join_all(scans).await {
+        match kind {
+            "unknown" => assert_eq!(error_code(res, 401).await.0, "invalid_token"),
+            "holder" => assert_eq!(error_code(res, 403).await.0, "forbidden"),
+            _ => {
+                assert_eq!(res.status(), 200, "{kind}");
+                let v: Value = res.json().await.unwrap();
+                match kind {
+                    "code" => assert_eq!(v["valid"], true, "{v}"),
+                    "rental" => assert_eq!(v["reasons"], json!(["purpose_mismatch"]), "{v}"),
+                    _ if v["valid"] == true => barcodes_valid += 1,
+                    _ => assert_eq!(v["reasons"], json!(["barcode_used"]), "{v}"),
+                }
+            }
+        }
+    }
+    assert_eq!(
+        barcodes_valid, 1,
+        "a barcode works once, however many scan it at once"
+    );
+    assert_eq!(
+        audit_rows(&app),
+        30,
+        "every verified scan, and no refused token"
+    );
+}
+
 /// When the audit cannot be written the officer gets an error, never an unaudited verdict.
 async fn a_scan_that_cannot_be_audited_is_not_answered(backend: Backend) {
     use diesel::connection::SimpleConnection;
@@ -593,13 +646,7 @@ async fn a_scan_that_cannot_be_audited_is_not_answered(backend: Backend) {
 async fn codes_outlive_a_rotation_but_not_a_retirement(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, code, _) = issued(&app).await;
-    let officer = Principal {
-        token_id: "tok_t".into(),
-        role: Role::Officer,
-        licence: None,
-        label: None,
-        scope: None,
-    };
+    let officer = app.token(Role::Officer, None);
     let old_kid = KeyRing::open(&app.keys_dir)
         .unwrap()
         .active_kid()
@@ -609,16 +656,19 @@ async fn codes_outlive_a_rotation_but_not_a_retirement(backend: Backend) {
     let rotated = KeyRing::open(&app.keys_dir).unwrap();
     let check = |ring: &KeyRing| {
         let mut conn = app.test_db.db.get().unwrap();
-        verification::verify(
+        let request = ScanRequest {
+            token: officer.clone(),
+            scan: Scan::Code(code.clone()),
+        };
+        let mut verdicts = verification::verify_batch(
             &mut conn,
             ring,
-            &Scan::Code(code.clone()),
-            &officer,
+            &[request],
             test_now().date_naive(),
             test_now(),
         )
-        .unwrap()
-        .outcome
+        .unwrap();
+        verdicts.pop().unwrap().unwrap().outcome
     };
     assert!(
         check(&rotated).valid,
@@ -649,6 +699,7 @@ crate::both_backends!(
     only_officers_verify_and_every_scan_is_audited,
     codes_outlive_a_rotation_but_not_a_retirement,
     concurrent_scans_are_each_audited_before_they_are_answered,
+    a_burst_of_mixed_scans_gets_each_its_own_answer,
     a_scan_that_cannot_be_audited_is_not_answered,
 );
 

@@ -3,7 +3,6 @@
 //! get the minimal answer only.
 
 use super::e_licence::photo_response;
-use crate::auth::{AuthError, Principal};
 use crate::domain::purpose::Purpose;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
@@ -14,8 +13,8 @@ use crate::http::views::{
     QualificationView, VerificationView, VerifyAnswer,
 };
 use crate::i18n::Lang;
-use crate::service::verification::{self, Outcome, Scan};
-use crate::storage::{e_licences, DbConn};
+use crate::service::verification::{Outcome, Scan, ScanRequest};
+use crate::storage::e_licences;
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 
@@ -82,22 +81,13 @@ fn to_view(o: Outcome, lang: Lang) -> VerificationView {
     }
 }
 
-/// The purpose a verifier's codes must be made for: roadside for officers, the token's own
-/// purpose for partners. Nobody else verifies.
-fn expected_purpose(p: &Principal) -> Result<Purpose, AuthError> {
-    match p.role {
-        Role::Officer => Ok(Purpose::Roadside),
-        Role::Partner => p.partner_purpose(),
-        _ => Err(AuthError::Forbidden(Role::Officer)),
-    }
-}
-
 /// Verify a scanned code online: signature (our keys only), expiry, purpose, and the
 /// licence's live status. An invalid code is a normal answer (`valid: false` with reasons),
-/// not an error. Every scan is audited. Officers verify roadside codes and get the whole
-/// licence; a partner token verifies the codes of its one purpose (rental, insurance or
-/// employment) and gets the minimal answer (`PartnerVerificationView`). A code or barcode
-/// made for another purpose is `purpose_mismatch`, and a barcode is not used up by it.
+/// not an error. Every scan is audited before it is answered. Officers verify roadside codes
+/// and get the whole licence; a partner token verifies the codes of its one purpose (rental,
+/// insurance or employment) and gets the minimal answer (`PartnerVerificationView`). A code
+/// or barcode made for another purpose is `purpose_mismatch`, and a barcode is not used up
+/// by it.
 #[utoipa::path(tag = "officer", security(("bearer" = [])), request_body = VerifyRequest, responses(
     (status = 200, body = VerifyAnswer, description = "VerificationView for an officer, PartnerVerificationView for a partner"),
     (status = 401, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
@@ -125,33 +115,16 @@ pub async fn verify(
             ))
         }
     };
-    let app = state.get_ref().clone();
-    let reads_only = matches!(scan, Scan::Code(_));
-    let work = move |conn: &mut DbConn, p: Principal| {
-        let purpose = expected_purpose(&p)?;
-        let verified = verification::verify_for(
-            conn,
-            &app.keys,
-            &scan,
-            &p,
-            purpose,
-            app.clock.today(),
-            app.clock.now(),
-        )?;
-        Ok((purpose, verified))
-    };
-    // A QR code scan only reads (its audit row is appended below); a barcode is redeemed.
-    let (purpose, verified) = if reads_only {
-        state.authorized_reads(token, work).await?
-    } else {
-        state.authorized(token, work).await?
-    };
-    // No answer leaves before the scan's audit row is committed.
-    if let Some(row) = verified.unwritten_audit {
-        state.audit.append(row).await?;
-    }
-    Ok(web::Json(if purpose.is_minimal() {
-        VerifyAnswer::Partner(to_partner_view(verified.outcome, purpose))
+    // Verified in a batch with the scans that arrive beside it (service::verification_queue).
+    let verified = state
+        .verifications
+        .verify(ScanRequest {
+            token: token.0,
+            scan,
+        })
+        .await?;
+    Ok(web::Json(if verified.purpose.is_minimal() {
+        VerifyAnswer::Partner(to_partner_view(verified.outcome, verified.purpose))
     } else {
         VerifyAnswer::Officer(to_view(verified.outcome, lang))
     }))

@@ -116,8 +116,20 @@ impl Outcome {
         }
     }
 
+    /// Whether the scan may speak for the licence as it is now. A replayed barcode, a lapsed
+    /// code or one of a superseded e-licence may not: a partner who kept one would otherwise
+    /// keep learning whether the holder may drive (and a superseded e-licence's new classes or
+    /// validity would tell why it was superseded). Such a scan gets no holder and no verdict.
+    pub fn speaks_for_the_licence_now(&self) -> bool {
+        !self
+            .reasons
+            .iter()
+            .any(|r| matches!(r.as_str(), "barcode_used" | "expired" | "superseded"))
+    }
+
     /// The reasons a partner is told: those about the code or barcode as they are, and for
-    /// the licence only `not_valid_now` (never suspended, points, revoked and the like).
+    /// the licence only `not_valid_now` (never suspended, points, revoked and the like), and
+    /// that only while the scan [speaks for the licence](Outcome::speaks_for_the_licence_now).
     pub fn partner_reasons(&self) -> Vec<String> {
         // `live_status` appends the registry's reasons last, or `licence_unknown`.
         let standing = self.live.as_ref().map_or(0, |l| l.reasons().len());
@@ -129,7 +141,7 @@ impl Outcome {
             .filter(|r| *r != "licence_unknown")
             .cloned()
             .collect();
-        if !registry.is_empty() || own.len() != out.len() {
+        if (!registry.is_empty() || own.len() != out.len()) && self.speaks_for_the_licence_now() {
             out.push(NOT_VALID_NOW.to_owned());
         }
         out

@@ -315,11 +315,19 @@ async fn broken_expired_and_barred_minimal_codes_say_why_and_no_more(backend: Ba
     assert_eq!(v["valid_now"], false);
     assert_eq!(v["reasons"], json!(["not_valid_now"]), "{v}");
     assert!(!v.to_string().contains("suspended"), "{v}");
-    // Three minutes later the code has lapsed as well.
+    // Three minutes later the code has lapsed: it no longer speaks for the licence at all,
+    // so a partner who kept it cannot keep watching whether the holder may drive.
     app.clock.set(test_now() + chrono::Duration::seconds(180));
     let v = scan(&app, &desk, json!({"code": code})).await;
     assert_eq!(v["checks"]["expiry"], "fail");
-    assert_eq!(v["reasons"], json!(["expired", "not_valid_now"]), "{v}");
+    assert_eq!(v["reasons"], json!(["expired"]), "{v}");
+    assert_eq!(v["holder"], Value::Null, "{v}");
+    assert_eq!(v["valid_now"], Value::Null, "{v}");
+    // Cleared again: still nothing, the code stays lapsed.
+    app.seed(&record_with_photo(NUMBER));
+    let v = scan(&app, &desk, json!({"code": code})).await;
+    assert_eq!(v["reasons"], json!(["expired"]), "{v}");
+    assert_eq!(v["holder"], Value::Null, "{v}");
 }
 
 async fn the_qr_image_of_a_minimal_code_reads_back_and_fits_version_10(backend: Backend) {
@@ -460,10 +468,12 @@ async fn a_superseded_e_licences_rental_code_is_refused_without_the_why(backend:
             assert!(!body.contains(leak), "{leak} in {body}");
         }
     }
-    // Barred as well: about the licence, still only `not_valid_now`.
+    // Barred as well: an old code says nothing about the licence now, not even
+    // `not_valid_now` (a kept code would otherwise keep telling whether the holder may drive).
     send(&app, json!({"type": "status_set", "status": "suspended"})).await;
     let v = scan(&app, &desk, json!({"code": code})).await;
-    assert_eq!(v["reasons"], json!(["superseded", "not_valid_now"]), "{v}");
+    assert_eq!(v["reasons"], json!(["superseded"]), "{v}");
+    assert_eq!(v["valid_now"], Value::Null, "{v}");
     assert!(!v.to_string().contains("suspended"), "{v}");
 
     // The authority keeps the detail.

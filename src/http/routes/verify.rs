@@ -36,14 +36,10 @@ fn checks(o: &Outcome) -> ChecksView {
 
 /// The minimal answer: the qualification and a yes or no, never why.
 fn to_partner_view(o: Outcome, purpose: Purpose) -> PartnerVerificationView {
-    // A replayed barcode tells nothing about its holder a second time, and a superseded
-    // e-licence's code nothing about the licence now: its new classes or validity would tell
-    // why it was superseded. The holder shows a fresh code.
-    let withheld = o
-        .reasons
-        .iter()
-        .any(|r| r == "barcode_used" || r == "superseded");
-    let licence = o.licence.as_ref().filter(|_| !withheld);
+    let licence = o
+        .licence
+        .as_ref()
+        .filter(|_| o.speaks_for_the_licence_now());
     PartnerVerificationView {
         valid: o.valid,
         purpose,

@@ -12,7 +12,7 @@ fn claims() -> Vec<u8> {
         name: "张小伟".into(),
         classes: "C1,D".into(),
         valid_until: Some("2031-03-05".parse().unwrap()),
-        status: STATUS_OK.into(),
+        status: STATUS_OK,
         photo: photo_tag(b"photo"),
         exp: 1_795_396_632,
         jti: "A3vKx0_q".into(),

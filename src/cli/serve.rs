@@ -93,11 +93,11 @@ fn load_calendar(
             Coverage::Official => {}
             Coverage::Provisional => tracing::warn!(
                 year,
-                "the working-day calendar for this year is provisional (statutory holidays only, no make-up days): update it when the State Council publishes the year's arrangement"
+                "the working-day calendar for the year named is provisional (statutory holidays only, no make-up days): update it when the State Council publishes that year's arrangement"
             ),
             Coverage::Uncovered => tracing::warn!(
                 year,
-                "the working-day calendar does not cover this year: review deadlines count weekends only"
+                "the working-day calendar does not cover the year named: its review deadlines count weekends only"
             ),
         }
     }

@@ -4,8 +4,10 @@
 //! M (412 bytes). The header (118 characters with its RFC 7638 `kid`) and the Ed25519
 //! signature (86) are fixed, which leaves 154 bytes of claims JSON. So the private claims have
 //! one-letter names, the e-licence is named by its serial number, dates are `YYYYMMDD`
-//! numbers, the photo is bound by the first 128 bits of its SHA-256, and `iss`/`iat` are left
+//! numbers, the photo is bound by the first 96 bits of its SHA-256, and `iss`/`iat` are left
 //! out (the key in our JWKS names the issuer; the server records when each code was signed).
+//! The status at signing is a number of reason bits ([`STATUS_BITS`]), five digits at most.
+//! What still varies, a long name, is shortened to fit ([`CodeClaims::shorten_to_fit`]).
 //! docs/code-format.md explains each claim to terminal vendors.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,8 +19,54 @@ use sha2::{Digest, Sha256};
 /// The JWS `typ` of every roadside e-licence code.
 pub const CODE_TYP: &str = "elicence+jwt";
 
-/// The status claim of a licence that may drive.
-pub const STATUS_OK: &str = "ok";
+/// The most characters a roadside code may take: QR version 15 at level M holds 412 bytes.
+pub const MAX_ROADSIDE_CODE_CHARS: usize = 412;
+
+/// Ends a name shortened to fit its QR code (see [`CodeClaims::shorten_to_fit`]).
+pub const SHORTENED: char = '…';
+
+/// The status claim of a licence that may drive: no reason bit set.
+pub const STATUS_OK: u32 = 0;
+
+/// The reasons a status claim can carry, each as its bit: reason `STATUS_BITS[i]` is
+/// `1 << i`. Fixed for good (terminals decode with this table, docs/code-format.md); a new
+/// reason takes a new bit. A number keeps every code's status within five digits, however
+/// many reasons apply, where their names could take 60 bytes of a 154-byte budget.
+pub const STATUS_BITS: [&str; 16] = [
+    "not_yet_valid",
+    "expired",
+    "detained",
+    "seized",
+    "suspended",
+    "overdue_medical",
+    "overdue_review",
+    "announced_void",
+    "revoked",
+    "withdrawn",
+    "cancelled",
+    "cancelled_recoverable",
+    "transferred_out",
+    "locked",
+    "overdue_renewal",
+    "points_limit",
+];
+
+/// Set for a reason [`STATUS_BITS`] does not name (a reason newer than the table): the code
+/// is barred all the same, and the online check names it.
+pub const STATUS_OTHER_BIT: u32 = 1 << 31;
+
+/// What a terminal shows for a reason bit it has no name for.
+pub const STATUS_OTHER: &str = "other";
+
+/// The status claim of these blocking reasons (none: [`STATUS_OK`]).
+pub fn status_bits<'r>(reasons: impl IntoIterator<Item = &'r str>) -> u32 {
+    reasons.into_iter().fold(STATUS_OK, |bits, r| {
+        bits | STATUS_BITS
+            .iter()
+            .position(|known| *known == r)
+            .map_or(STATUS_OTHER_BIT, |i| 1 << i)
+    })
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeClaims {
@@ -36,10 +84,11 @@ pub struct CodeClaims {
     /// Last valid day of the licence as YYYYMMDD, or null for long-term (长期).
     #[serde(rename = "v", with = "yyyymmdd")]
     pub valid_until: Option<NaiveDate>,
-    /// Status at signing: "ok", or the blocking reason codes comma-separated.
+    /// Status at signing: 0 when the licence could drive, else the bits of its blocking
+    /// reasons ([`STATUS_BITS`]).
     #[serde(rename = "s")]
-    pub status: String,
-    /// The photo's tag: the first 128 bits of its SHA-256, base64url (see [`photo_tag`]).
+    pub status: u32,
+    /// The photo's tag: the first 96 bits of its SHA-256, base64url (see [`photo_tag`]).
     #[serde(rename = "p")]
     pub photo: String,
     /// Expires at, seconds since the epoch.
@@ -58,26 +107,91 @@ impl CodeClaims {
         now.timestamp() >= self.exp
     }
 
-    /// The reason codes that stood at signing; empty when the status was "ok".
-    pub fn status_reasons(&self) -> Vec<&str> {
-        if self.status == STATUS_OK {
-            Vec::new()
-        } else {
-            self.status.split(',').filter(|s| !s.is_empty()).collect()
+    /// Shortens the name, as little as it takes, until `fits` holds (the signed code fits
+    /// its QR version): it keeps as many characters from its start as fit, then
+    /// [`SHORTENED`]. Nothing else is ever shortened (every other claim is bounded), and the
+    /// whole name is online. `false` when even one character does not fit (the code is then
+    /// larger than the QR version it was measured for).
+    pub fn shorten_to_fit(&mut self, mut fits: impl FnMut(&CodeClaims) -> bool) -> bool {
+        if fits(self) {
+            return true;
+        }
+        let mut probe = self.clone();
+        match shorten_to_fit(&self.name, |name| {
+            probe.name = name.to_owned();
+            fits(&probe)
+        }) {
+            Some(name) => {
+                self.name = name;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The reason codes that stood at signing, in bit order; empty when it could drive. A
+    /// bit without a name in [`STATUS_BITS`] reads as [`STATUS_OTHER`], once.
+    pub fn status_reasons(&self) -> Vec<&'static str> {
+        let mut reasons: Vec<&'static str> = STATUS_BITS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.status & (1 << i) != 0)
+            .map(|(_, r)| *r)
+            .collect();
+        if self.status >> STATUS_BITS.len() != 0 {
+            reasons.push(STATUS_OTHER);
+        }
+        reasons
+    }
+
+    /// The status as a terminal prints it: `ok`, or the reasons comma-separated.
+    pub fn status_text(&self) -> String {
+        match self.status_reasons().as_slice() {
+            [] => "ok".to_owned(),
+            reasons => reasons.join(","),
         }
     }
 }
 
-/// The photo tag carried by a code: SHA-256 of the photo bytes, cut to its first 16 bytes
-/// (as OpenID Connect's `at_hash` keeps the left half), base64url without padding: 22 chars.
+/// The longest start of `text` that, followed by [`SHORTENED`], passes `fits`; `None` when
+/// not even one character does. `fits` must hold for every start shorter than one that
+/// passes (a shorter claim never makes a larger code), so the search halves the range.
+pub fn shorten_to_fit(text: &str, mut fits: impl FnMut(&str) -> bool) -> Option<String> {
+    let cut = |keep: usize| -> String {
+        let mut s: String = text.chars().take(keep).collect();
+        s.push(SHORTENED);
+        s
+    };
+    let (mut lo, mut hi) = (1, text.chars().count().checked_sub(1)?);
+    if lo > hi || !fits(&cut(lo)) {
+        return None;
+    }
+    // Invariant: cut(lo) fits; the answer is in lo..=hi.
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fits(&cut(mid)) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Some(cut(lo))
+}
+
+/// The photo tag carried by a code: SHA-256 of the photo bytes, cut to its first 12 bytes
+/// (as OpenID Connect's `at_hash` keeps a left part), base64url without padding: 16 chars.
+/// Binding a code to another photo would take a second preimage of 96 bits.
 pub fn photo_tag(photo: &[u8]) -> String {
     photo_tag_of_digest(&Sha256::digest(photo).into())
 }
 
 /// The photo tag from the photo's full SHA-256, as stored with the e-licence.
 pub fn photo_tag_of_digest(sha256: &[u8; 32]) -> String {
-    URL_SAFE_NO_PAD.encode(&sha256[..16])
+    URL_SAFE_NO_PAD.encode(&sha256[..PHOTO_TAG_BYTES])
 }
+
+/// The bytes of SHA-256 a photo tag keeps.
+pub const PHOTO_TAG_BYTES: usize = 12;
 
 /// `Option<NaiveDate>` as a `YYYYMMDD` number, or null.
 mod yyyymmdd {
@@ -132,7 +246,7 @@ pub(crate) fn example_claims(exp: i64) -> CodeClaims {
         name: "张小伟".into(),
         classes: "C1,D".into(),
         valid_until: "2028-03-05".parse().ok(),
-        status: STATUS_OK.into(),
+        status: STATUS_OK,
         photo: photo_tag(b"photo"),
         exp,
         jti: "AbCdEfGh".into(),
@@ -160,7 +274,7 @@ mod tests {
         let json = serde_json::to_string(&claims(1_795_396_632)).unwrap();
         assert_eq!(
             json,
-            r#"{"e":1234567,"sub":"110101199001010111","n":"张小伟","c":"C1,D","v":20280305,"s":"ok","p":"VcZND81vnV98goCThX4_3w","exp":1795396632,"jti":"AbCdEfGh"}"#
+            r#"{"e":1234567,"sub":"110101199001010111","n":"张小伟","c":"C1,D","v":20280305,"s":0,"p":"VcZND81vnV98goCT","exp":1795396632,"jti":"AbCdEfGh"}"#
         );
         let mut long_term = claims(5);
         long_term.valid_until = None;
@@ -206,25 +320,159 @@ mod tests {
     }
 
     #[test]
-    fn status_reasons_split_the_claim() {
-        let mut c = claims(5);
-        assert!(c.status_reasons().is_empty());
-        c.status = "suspended,points_limit".into();
-        assert_eq!(c.status_reasons(), ["suspended", "points_limit"]);
+    fn status_bits_round_trip_every_reason() {
+        use crate::domain::registry_state::RegistryState;
+        let mut every: Vec<&str> = vec!["not_yet_valid", "expired", "points_limit"];
+        every.extend(RegistryState::ALL.iter().map(|s| s.code()));
+        assert_eq!(
+            every.len(),
+            STATUS_BITS.len(),
+            "one bit for each reason, no more"
+        );
+        for r in &every {
+            let c = CodeClaims {
+                status: status_bits([*r]),
+                ..claims(5)
+            };
+            assert_eq!(c.status.count_ones(), 1, "{r}");
+            assert_eq!(c.status_reasons(), [*r]);
+            assert_eq!(c.status_text(), *r);
+        }
+        let c = CodeClaims {
+            status: status_bits(["points_limit", "suspended"]),
+            ..claims(5)
+        };
+        assert_eq!(c.status, (1 << 4) | (1 << 15));
+        assert_eq!(
+            c.status_reasons(),
+            ["suspended", "points_limit"],
+            "bit order"
+        );
+        assert_eq!(c.status_text(), "suspended,points_limit");
+        let all = status_bits(every.iter().copied());
+        assert_eq!(all, 0xFFFF, "every reason at once is still five digits");
+        assert_eq!(claims(5).status_text(), "ok");
+        assert!(claims(5).status_reasons().is_empty());
     }
 
     #[test]
-    fn the_photo_tag_is_the_left_half_of_sha256() {
+    fn a_reason_the_table_does_not_name_still_bars() {
+        let bits = status_bits(["suspended", "some_new_reason"]);
+        assert_eq!(bits, (1 << 4) | STATUS_OTHER_BIT);
+        let c = CodeClaims {
+            status: bits | (1 << 20),
+            ..claims(5)
+        };
+        assert_eq!(c.status_reasons(), ["suspended", STATUS_OTHER]);
+    }
+
+    #[test]
+    fn the_photo_tag_is_the_first_96_bits_of_sha256() {
         let tag = photo_tag(b"abc");
-        assert_eq!(tag.len(), 22);
+        assert_eq!(tag.len(), 16);
         // SHA-256("abc") = ba7816bf 8f01cfea 414140de 5dae2223 …
         assert_eq!(
             URL_SAFE_NO_PAD.decode(&tag).unwrap(),
-            [
-                0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae,
-                0x22, 0x23
-            ]
+            [0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde]
         );
+    }
+
+    /// The signed length of a roadside code with these claims: the header of our key (118
+    /// characters), two dots, the signature (86) and the payload in base64url.
+    fn signed_len(c: &CodeClaims) -> usize {
+        118 + 2 + 86 + URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap()).len()
+    }
+
+    fn fits(c: &CodeClaims) -> bool {
+        signed_len(c) <= MAX_ROADSIDE_CODE_CHARS
+    }
+
+    #[test]
+    fn a_code_that_fits_is_left_as_it_is() {
+        let mut c = claims(1_795_396_632);
+        let before = c.clone();
+        assert!(c.shorten_to_fit(fits));
+        assert_eq!(c, before);
+    }
+
+    #[test]
+    fn a_long_name_is_cut_just_enough_and_marked() {
+        for name in [
+            "欧阳娜娜小伟",
+            "买买提·艾力·阿不都热依木",
+            "ALEXANDRA-MARIA KONSTANTINOPOULOU",
+        ] {
+            let mut c = claims(1_795_396_632);
+            c.e_licence = 987_654_321;
+            c.classes = "A1,A2,D,E".into();
+            c.name = name.into();
+            assert!(!fits(&c), "{name} needs shortening");
+            assert!(c.shorten_to_fit(fits));
+            assert!(fits(&c));
+            assert!(c.name.ends_with(SHORTENED), "{}", c.name);
+            let kept = c.name.trim_end_matches(SHORTENED);
+            assert!(name.starts_with(kept), "{kept} starts {name}");
+            // One character more would not have fitted.
+            let mut longer = c.clone();
+            longer.name = name
+                .chars()
+                .take(kept.chars().count() + 1)
+                .collect::<String>();
+            longer.name.push(SHORTENED);
+            assert!(!fits(&longer), "{}", longer.name);
+        }
+    }
+
+    #[test]
+    fn a_barred_code_of_every_reason_fits_as_an_ok_one_does() {
+        let mut c = claims(1_795_396_632);
+        c.status = 0xFFFF;
+        let before = c.clone();
+        assert!(c.shorten_to_fit(fits));
+        assert_eq!(c, before, "the status never needs room a name gives up");
+    }
+
+    #[test]
+    fn what_cannot_fit_is_said() {
+        let mut c = claims(1_795_396_632);
+        c.classes = "A1,A2,A3,B1,B2,C1,C2,C3,C4,C5,C6,D,E,F,M,N,P".into();
+        c.name = "张小伟".into();
+        assert!(!c.shorten_to_fit(fits));
+        assert!(
+            shorten_to_fit("张", |_| true).is_none(),
+            "one character has nothing to cut"
+        );
+        assert!(shorten_to_fit("", |_| true).is_none());
+        assert_eq!(shorten_to_fit("张小伟", |_| true).unwrap(), "张小…");
+        assert_eq!(
+            shorten_to_fit("张小伟", |s| s.chars().count() <= 2).unwrap(),
+            "张…"
+        );
+        assert!(shorten_to_fit("张小伟", |_| false).is_none());
+    }
+
+    proptest::proptest! {
+        /// Every roadside code fits version 15, whatever the name and the blocking reasons,
+        /// for up to four class codes and serials up to a billion.
+        #[test]
+        fn every_roadside_code_fits_version_15(
+            name in "[\\p{Han}·]{1,24}|[A-Z][A-Z' -]{0,60}",
+            classes in proptest::sample::subsequence(
+                vec!["A1", "A2", "A3", "B1", "B2", "C1", "C2", "C5", "C6", "D", "E", "F", "M", "N", "P"], 1..=4),
+            serial in 1i64..1_000_000_000,
+            status in 0u32..=0xFFFF,
+        ) {
+            let mut c = claims(1_795_396_632);
+            c.name = name.clone();
+            c.classes = classes.join(",");
+            c.e_licence = serial;
+            c.status = status;
+            proptest::prop_assert!(c.shorten_to_fit(fits));
+            proptest::prop_assert!(signed_len(&c) <= MAX_ROADSIDE_CODE_CHARS);
+            let kept = c.name.trim_end_matches(SHORTENED);
+            proptest::prop_assert!(name.starts_with(kept));
+            proptest::prop_assert!(!kept.is_empty());
+        }
     }
 
     #[test]

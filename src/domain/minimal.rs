@@ -29,6 +29,11 @@ use coset::CborSerializable;
 /// Before the Base45: says "an e-licence minimal code, format 1". Alphanumeric-mode safe.
 pub const MINIMAL_PREFIX: &str = "EL1:";
 
+/// The most characters a minimal code may take: QR version 10 at level M holds 311 in
+/// alphanumeric mode (Base45 and the prefix are alphanumeric). A longer name is shortened to
+/// fit (see `domain::code::shorten_to_fit`).
+pub const MAX_MINIMAL_QR_CHARS: usize = 311;
+
 /// The longest minimal code looked at: a 64-character name of 4-byte characters (the most
 /// the registry allows) makes about 700; anything longer is refused before decoding.
 pub const MAX_MINIMAL_CODE_CHARS: usize = 1024;

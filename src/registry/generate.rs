@@ -196,7 +196,7 @@ pub fn code_claims(rng: &mut StdRng, i: u64, today: NaiveDate, exp: i64) -> Code
         name: r.name,
         classes: r.classes.join(","),
         valid_until: r.valid_until,
-        status: STATUS_OK.to_owned(),
+        status: STATUS_OK,
         exp,
         jti: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(jti),
     }

@@ -5,10 +5,11 @@
 //! (`domain::minimal`). Each pair is stored with its purpose, which a scan must match.
 
 use crate::domain::code::{
-    photo_tag_of_digest, CodeClaims, BARCODE_DIGITS, CODE_TYP, JTI_BYTES, STATUS_OK,
+    photo_tag_of_digest, shorten_to_fit, status_bits, CodeClaims, BARCODE_DIGITS, CODE_TYP,
+    JTI_BYTES, MAX_ROADSIDE_CODE_CHARS,
 };
 use crate::domain::eligibility::evaluate;
-use crate::domain::minimal::{MinimalClaims, MINIMAL_PREFIX};
+use crate::domain::minimal::{MinimalClaims, MAX_MINIMAL_QR_CHARS, MINIMAL_PREFIX};
 use crate::domain::purpose::Purpose;
 use crate::signing::{cose, jws, KeyRing};
 use crate::storage::barcodes::{self, NewDisplayCode};
@@ -28,18 +29,14 @@ pub struct DisplayCode {
     pub purpose: Purpose,
 }
 
-/// "ok", or the reason codes that stood at signing.
-pub fn status_at(stored: &StoredLicence, today: NaiveDate) -> String {
-    let e = evaluate(&stored.licence, today);
-    if e.is_eligible() {
-        STATUS_OK.to_owned()
-    } else {
-        e.reasons()
+/// The status claim: the bits of the reasons that stand at signing, 0 when none does.
+pub fn status_at(stored: &StoredLicence, today: NaiveDate) -> u32 {
+    status_bits(
+        evaluate(&stored.licence, today)
+            .reasons()
             .iter()
-            .map(|r| r.code())
-            .collect::<Vec<_>>()
-            .join(",")
-    }
+            .map(|r| r.code()),
+    )
 }
 
 fn barcode_token() -> String {
@@ -76,8 +73,7 @@ fn signed_code(
             exp: expires_at.timestamp(),
             cti: id,
         };
-        let code = cose::sign_text(ring, MINIMAL_PREFIX, claims.to_cbor());
-        return Ok((code, claims.jti()));
+        return Ok(signed_minimal_code(ring, claims));
     }
     let photo: [u8; 32] = URL_SAFE_NO_PAD
         .decode(&e_licence.photo_sha256)
@@ -86,7 +82,7 @@ fn signed_code(
         .ok_or_else(|| {
             StorageError::Corrupt(format!("e-licence {}: photo digest", e_licence.id))
         })?;
-    let claims = CodeClaims {
+    let mut claims = CodeClaims {
         e_licence: e_licence.serial,
         sub: l.number.as_str().to_owned(),
         name: l.name.clone(),
@@ -97,8 +93,36 @@ fn signed_code(
         exp: expires_at.timestamp(),
         jti: URL_SAFE_NO_PAD.encode(id),
     };
+    let json_len = |c: &CodeClaims| serde_json::to_vec(c).map_or(usize::MAX, |j| j.len());
+    let fits = claims.shorten_to_fit(|c| {
+        jws::signed_len(ring, CODE_TYP, json_len(c)) <= MAX_ROADSIDE_CODE_CHARS
+    });
+    if !fits {
+        tracing::warn!(
+            e_licence = %e_licence.id,
+            "a roadside code too large for QR version 15 even with its name shortened"
+        );
+    }
     let payload = serde_json::to_vec(&claims).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     Ok((jws::sign(ring, CODE_TYP, &payload), claims.jti))
+}
+
+/// A minimal code whose name is shortened, if need be, to fit QR version 10 (every other
+/// claim is short and bounded); its text and `jti`.
+fn signed_minimal_code(ring: &KeyRing, mut claims: MinimalClaims) -> (String, String) {
+    let sign = |c: &MinimalClaims| cose::sign_text(ring, MINIMAL_PREFIX, c.to_cbor());
+    let mut code = sign(&claims);
+    if code.len() > MAX_MINIMAL_QR_CHARS {
+        let mut probe = claims.clone();
+        if let Some(name) = shorten_to_fit(&claims.name, |name| {
+            probe.name = name.to_owned();
+            sign(&probe).len() <= MAX_MINIMAL_QR_CHARS
+        }) {
+            claims.name = name;
+            code = sign(&claims);
+        }
+    }
+    (code, claims.jti())
 }
 
 /// Random ids collide about never; a collision is still handled by drawing again.

@@ -61,15 +61,26 @@ pub struct Verified {
     pub payload: Vec<u8>,
 }
 
-/// Signs `payload` (already serialised claims) with the ring's active key.
-pub fn sign(ring: &KeyRing, typ: &str, payload: &[u8]) -> String {
+/// The header of what the ring's active key signs now, in base64url.
+fn encoded_header(ring: &KeyRing, typ: &str) -> String {
     let header = JwsHeader {
         alg: "EdDSA".into(),
         kid: ring.active_kid().to_owned(),
         typ: typ.to_owned(),
     };
-    let header_json = serde_json::to_vec(&header).unwrap_or_default();
-    let mut token = URL_SAFE_NO_PAD.encode(header_json);
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default())
+}
+
+/// The length of the compact token [`sign`] makes of a payload of `payload_bytes`: known
+/// before signing, so claims can be made to fit a QR code first.
+pub fn signed_len(ring: &KeyRing, typ: &str, payload_bytes: usize) -> usize {
+    const SIGNATURE_CHARS: usize = 86; // 64 bytes in base64url
+    encoded_header(ring, typ).len() + 1 + (payload_bytes * 4).div_ceil(3) + 1 + SIGNATURE_CHARS
+}
+
+/// Signs `payload` (already serialised claims) with the ring's active key.
+pub fn sign(ring: &KeyRing, typ: &str, payload: &[u8]) -> String {
+    let mut token = encoded_header(ring, typ);
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(payload));
     let signature = ring.sign(token.as_bytes());
@@ -261,6 +272,19 @@ mod tests {
     fn with_header(token: &str, header: &Value) -> String {
         let rest = token.split_once('.').unwrap().1;
         format!("{}.{rest}", b64(&serde_json::to_vec(header).unwrap()))
+    }
+
+    #[test]
+    fn the_signed_length_is_known_before_signing() {
+        let (_d, ring) = ring();
+        for n in 0..40 {
+            let payload = vec![b'x'; n];
+            assert_eq!(
+                signed_len(&ring, TYP, n),
+                sign(&ring, TYP, &payload).len(),
+                "{n}"
+            );
+        }
     }
 
     #[test]

@@ -183,7 +183,90 @@ async fn code_images_show_the_current_code(backend: Backend) {
     assert_ne!(decode(&png, rxing::BarcodeFormat::CODE_128), barcode);
 }
 
+/// Long names are shortened in the codes (and only there) so that every code fits its QR
+/// version: a roadside code version 15, a minimal code version 10, at level M. The document
+/// keeps the whole name; the code's name is its start and "…".
+async fn long_names_are_shortened_in_the_codes_to_fit_their_qr_versions(backend: Backend) {
+    use elicence::domain::purpose::Purpose;
+    use elicence::offline::{KeySet, Verifier};
+    use elicence::render::qr::QrMatrix;
+    let app = spawn_app(backend).await;
+    let jwks = app
+        .get("/.well-known/jwks.json", None)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let keys = || KeySet::from_jwks_json(&jwks).unwrap().0;
+    let now = crate::helpers::test_now();
+    for name in [
+        "张伟",
+        "欧阳娜娜",
+        "买买提·艾力·阿不都热依木",
+        "ALEXANDRA-MARIA KONSTANTINOPOULOU-PAPADOPOULOU",
+    ] {
+        let mut r = record_with_photo(NUMBER);
+        r["name"] = json!(name);
+        r["classes"] = json!(["A1", "A2", "D", "E"]);
+        let holder = app.holder(&r);
+        app.post_json(ISSUE, &holder, &json!({"photo": "on_file"}))
+            .await;
+        // Barred since: the status claim carries every reason and still fits.
+        r["statuses"] = json!(["suspended", "locked"]);
+        r["points"] = json!(12);
+        app.seed(&r);
+        let doc: Value = app.get(ISSUE, Some(&holder)).await.json().await.unwrap();
+        assert_eq!(
+            doc["front_page"]["name"], name,
+            "the document keeps the whole name"
+        );
+        let roadside = doc["display"]["code"].as_str().unwrap().to_owned();
+        let qr = QrMatrix::encode(&roadside).unwrap();
+        assert!(qr.version() <= 15, "{name}: version {}", qr.version());
+        let verdict = Verifier::new(keys()).verify(&roadside, now);
+        let claims = verdict.claims.expect("our signature");
+        assert_eq!(claims.status_text(), "suspended,locked,points_limit");
+        let shown = claims.name.trim_end_matches('…');
+        assert!(
+            name.starts_with(shown) && !shown.is_empty(),
+            "{}",
+            claims.name
+        );
+        assert!(
+            claims.name == name || claims.name.ends_with('…'),
+            "{}",
+            claims.name
+        );
+        if name.chars().count() > 10 {
+            assert_ne!(claims.name, name, "too long for version 15 whole");
+        }
+
+        let rental: Value = app
+            .get("/api/v1/me/e-licence/code?purpose=rental", Some(&holder))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let minimal = rental["code"].as_str().unwrap();
+        let qr = QrMatrix::encode(minimal).unwrap();
+        assert!(qr.version() <= 10, "{name}: version {}", qr.version());
+        let verdict = Verifier::for_purpose(keys(), Purpose::Rental).verify(minimal, now);
+        let m = verdict.minimal.expect("our signature");
+        let shown = m.name.trim_end_matches('…');
+        assert!(name.starts_with(shown) && !shown.is_empty(), "{}", m.name);
+        assert!(m.name == name || m.name.ends_with('…'), "{}", m.name);
+        println!(
+            "{name}: roadside {} characters (name {:?}), rental {} characters (name {:?})",
+            roadside.len(),
+            claims.name,
+            minimal.len(),
+            m.name
+        );
+    }
+}
+
 crate::both_backends!(
+    long_names_are_shortened_in_the_codes_to_fit_their_qr_versions,
     code_images_show_the_current_code,
     issuance_with_the_photo_on_file_is_immediate_and_idempotent,
     ineligible_or_photoless_licences_get_no_e_licence,

@@ -87,7 +87,7 @@ pub fn write(
                     c.sub,
                     c.classes,
                     valid_until(c),
-                    c.status,
+                    c.status_text(),
                     expires(c),
                     kid.unwrap_or("-")
                 )?;
@@ -119,7 +119,7 @@ pub fn write(
                     ("licence number", &c.sub),
                     ("classes", &c.classes),
                     ("valid until", &valid_until(c)),
-                    ("status at signing", &c.status),
+                    ("status at signing", &c.status_text()),
                     ("code expires at", &expires(c)),
                     ("signed by key", kid.unwrap_or("-")),
                 ] {
@@ -176,7 +176,7 @@ struct Holder<'a> {
     classes: Vec<&'a str>,
     /// `null` is long-term (长期).
     valid_until: Option<String>,
-    status_at_signing: &'a str,
+    status_at_signing: String,
     expires_at: Option<DateTime<Utc>>,
     e_licence: i64,
     photo_tag: &'a str,
@@ -195,7 +195,7 @@ impl<'a> Report<'a> {
                 licence_number: &c.sub,
                 classes: c.classes.split(',').filter(|s| !s.is_empty()).collect(),
                 valid_until: c.valid_until.map(|d| d.to_string()),
-                status_at_signing: &c.status,
+                status_at_signing: c.status_text(),
                 expires_at: c.expires_at(),
                 e_licence: c.e_licence,
                 photo_tag: &c.photo,

@@ -1,0 +1,2 @@
+DROP INDEX review_audit_submission;
+DROP INDEX review_audit_reviewer;

@@ -75,10 +75,10 @@ pub struct PoolSettings {
     pub max_size: u32,
     /// How long a request waits for a connection before it is answered 503.
     pub checkout_timeout: Duration,
-    /// SQLite only: copy the write-ahead log back into the database from a thread of its own
-    /// every so often, instead of on the commit that fills it (see `storage::checkpoints`).
-    /// For the server, whose requests must not wait on a checkpoint; one-shot commands leave
-    /// it to SQLite.
+    /// SQLite only: also copy the write-ahead log back into the database from a thread of its
+    /// own every so often (see `storage::checkpoints`), for connections that never checkpoint
+    /// on commit (`Database::without_commit_checkpoints`). For the server; one-shot commands
+    /// leave it to SQLite.
     pub background_checkpoints: Option<Duration>,
 }
 

@@ -47,13 +47,17 @@ struct Verifier {
 
 impl VerificationQueue {
     /// Starts `threads` verifier threads, each verifying one batch at a time on a connection
-    /// from `db`'s pool. One is right for SQLite, whose writes (the audit) take turns anyway.
+    /// of its own to `db`, one that never checkpoints on commit (see
+    /// `Database::without_commit_checkpoints`): every scan of a batch waits on its commit.
+    /// One thread is right for SQLite, whose writes (the audit) take turns anyway.
     pub fn start(
-        db: Database,
+        db: &Database,
         keys: Arc<KeyRing>,
         clock: Arc<dyn Clock>,
         threads: usize,
-    ) -> std::io::Result<VerificationQueue> {
+    ) -> Result<VerificationQueue, StorageError> {
+        let threads = threads.max(1);
+        let db = db.without_commit_checkpoints(threads as u32)?;
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
         let verifier = Arc::new(Verifier {
             db,
@@ -61,11 +65,12 @@ impl VerificationQueue {
             clock,
             waiting: Mutex::new(waiting),
         });
-        for n in 0..threads.max(1) {
+        for n in 0..threads {
             let verifier = verifier.clone();
             std::thread::Builder::new()
                 .name(format!("verifier-{n}"))
-                .spawn(move || verifier.run())?;
+                .spawn(move || verifier.run())
+                .map_err(|e| StorageError::Unavailable(format!("verifier thread: {e}")))?;
         }
         Ok(VerificationQueue { queue })
     }

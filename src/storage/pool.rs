@@ -4,6 +4,7 @@ use crate::config::{DatabaseUrl, PoolSettings};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +21,27 @@ pub enum Database {
 #[derive(Clone)]
 pub struct SqlitePool {
     pool: r2d2::Pool<ConnectionManager<SqliteConnection>>,
+    path: PathBuf,
+    checkout_timeout: Duration,
     _checkpoints: Option<Arc<Checkpointer>>,
+}
+
+fn sqlite_pool(
+    path: &Path,
+    max_size: u32,
+    checkout_timeout: Duration,
+    checkpoint_on_commit: bool,
+) -> Result<r2d2::Pool<ConnectionManager<SqliteConnection>>, StorageError> {
+    let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
+    Ok(r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(checkout_timeout)
+        // A local file does not drop its connection; skip the per-checkout probe.
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(SqlitePragmas {
+            checkpoint_on_commit,
+        }))
+        .build(manager)?)
 }
 
 /// One checked-out connection; returned to the pool when dropped.
@@ -31,7 +52,8 @@ pub enum DbConn {
 
 /// Set on every new SQLite connection: WAL lets readers run beside the writer, the busy
 /// timeout makes a writer wait for the lock instead of failing at once, and foreign keys are
-/// off by default in SQLite. With background checkpoints, no commit checkpoints.
+/// off by default in SQLite. The connections of [`Database::without_commit_checkpoints`]
+/// never checkpoint when they commit.
 #[derive(Debug)]
 struct SqlitePragmas {
     checkpoint_on_commit: bool,
@@ -70,22 +92,15 @@ impl Database {
                         StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
                     })?;
                 }
-                let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
-                let pool = r2d2::Pool::builder()
-                    .max_size(settings.max_size)
-                    .connection_timeout(settings.checkout_timeout)
-                    // A local file does not drop its connection; skip the per-checkout probe.
-                    .test_on_check_out(false)
-                    .connection_customizer(Box::new(SqlitePragmas {
-                        checkpoint_on_commit: settings.background_checkpoints.is_none(),
-                    }))
-                    .build(manager)?;
+                let pool = sqlite_pool(path, settings.max_size, settings.checkout_timeout, true)?;
                 let checkpoints = settings
                     .background_checkpoints
                     .map(|every| checkpoints::start(path, every).map(Arc::new))
                     .transpose()?;
                 Database::Sqlite(SqlitePool {
                     pool,
+                    path: path.clone(),
+                    checkout_timeout: settings.checkout_timeout,
                     _checkpoints: checkpoints,
                 })
             }
@@ -100,6 +115,25 @@ impl Database {
         };
         db.migrate()?;
         Ok(db)
+    }
+
+    /// A pool of `max_size` connections of its own to the same database whose commits never
+    /// checkpoint the SQLite log, for work that every request waits on (the verifier's
+    /// batches): SQLite's own checkpoint runs in the commit that takes the log past 1,000
+    /// pages and holds that transaction's answer for milliseconds. Someone else must
+    /// checkpoint: the writers of the main pool, and the background thread
+    /// (`PoolSettings::background_checkpoints`) when nobody else writes. On PostgreSQL, the
+    /// same pool.
+    pub fn without_commit_checkpoints(&self, max_size: u32) -> Result<Database, StorageError> {
+        Ok(match self {
+            Database::Sqlite(p) => Database::Sqlite(SqlitePool {
+                pool: sqlite_pool(&p.path, max_size, p.checkout_timeout, false)?,
+                path: p.path.clone(),
+                checkout_timeout: p.checkout_timeout,
+                _checkpoints: p._checkpoints.clone(),
+            }),
+            Database::Pg(_) => self.clone(),
+        })
     }
 
     pub fn migrate(&self) -> Result<Vec<String>, StorageError> {

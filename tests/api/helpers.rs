@@ -173,7 +173,7 @@ pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) 
         renders: Arc::new(elicence::render::cache::RenderCache::new(64)),
         // Two verifier threads, as PostgreSQL runs them; on SQLite they take turns to write.
         verifications: elicence::service::verification_queue::VerificationQueue::start(
-            test_db.db.clone(),
+            &test_db.db,
             keys_in_use.clone(),
             clock_in_use.clone(),
             2,

@@ -90,13 +90,15 @@ pub fn redeem(
     })
 }
 
-/// The e-licence a display code was issued for, by the code's `jti`, and the purpose it was
-/// made for.
+/// The e-licence a display code was issued for, by the code's `jti` (unique), and the
+/// purpose it was made for.
 pub fn by_jti(conn: &mut DbConn, jti: &str) -> Result<Option<(String, String)>, StorageError> {
+    // `get_result`, not `first`: SQLite prepares a statement with a bound LIMIT again every
+    // time it is run (the planner reads the bound value), and the jti is unique anyway.
     Ok(with_conn!(conn, |c| barcode_tokens::table
         .filter(barcode_tokens::jti.eq(jti))
         .select((barcode_tokens::e_licence_id, barcode_tokens::purpose))
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 
@@ -108,19 +110,20 @@ pub fn latest_live(
     purpose: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(String, String, DateTime<Utc>)>, StorageError> {
-    let row: Option<(String, String, NaiveDateTime)> = with_conn!(conn, |c| barcode_tokens::table
+    // The few live codes are read whole and the newest picked here: with `ORDER BY … LIMIT
+    // 1` SQLite would prepare the statement again on every run (see `by_jti`).
+    let live: Vec<(String, String, NaiveDateTime)> = with_conn!(conn, |c| barcode_tokens::table
         .filter(barcode_tokens::e_licence_id.eq(e_licence_id))
         .filter(barcode_tokens::purpose.eq(purpose))
         .filter(barcode_tokens::expires_at.gt(now.naive_utc()))
         .filter(barcode_tokens::used_at.is_null())
-        .order(barcode_tokens::expires_at.desc())
         .select((
             barcode_tokens::token,
             barcode_tokens::code,
             barcode_tokens::expires_at
         ))
-        .first(c)
-        .optional())?;
+        .load(c))?;
+    let row = live.into_iter().max_by_key(|(_, _, expires)| *expires);
     Ok(row.map(|(t, c, e)| (t, c, e.and_utc())))
 }
 

@@ -74,16 +74,21 @@ pub fn insert_current(conn: &mut DbConn, e: &NewELicence<'_>) -> Result<(), Stor
     Ok(())
 }
 
+/// The licence's current e-licence, if it has one. Found among the licence's e-licences (a
+/// handful: one more for each re-issue), not with `state = ?` in the query: on SQLite a
+/// statement that binds the state of a table with a partial index on it (the one current
+/// e-licence) is prepared again every time it runs, to check the bound value against the
+/// index's condition; this one is prepared once.
 pub fn current_for(
     conn: &mut DbConn,
     licence_number: &str,
 ) -> Result<Option<ELicenceRow>, StorageError> {
-    Ok(with_conn!(conn, |c| e_licences::table
+    let all: Vec<ELicenceRow> = with_conn!(conn, |c| e_licences::table
         .filter(e_licences::licence_number.eq(licence_number))
-        .filter(e_licences::state.eq("current"))
+        .order(e_licences::serial.desc())
         .select(ELicenceRow::as_select())
-        .get_result(c)
-        .optional())?)
+        .load(c))?;
+    Ok(all.into_iter().find(ELicenceRow::is_current))
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ELicenceRow>, StorageError> {
@@ -102,10 +107,11 @@ pub fn supersede_current(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<ELicenceRow>, StorageError> {
+    let Some(current) = current_for(conn, licence_number)? else {
+        return Ok(None);
+    };
     Ok(with_conn!(conn, |c| diesel::update(
-        e_licences::table
-            .filter(e_licences::licence_number.eq(licence_number))
-            .filter(e_licences::state.eq("current"))
+        e_licences::table.find(&current.id)
     )
     .set((
         e_licences::state.eq("superseded"),

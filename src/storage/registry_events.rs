@@ -78,7 +78,7 @@ pub fn for_licence(
 pub const DRIVING_RECORD_KINDS: [&str; 3] = ["points_changed", "status_set", "status_cleared"];
 
 /// How many entries the driving record shows.
-pub const DRIVING_RECORD_LIMIT: i64 = 10;
+pub const DRIVING_RECORD_LIMIT: usize = 10;
 
 /// Midnight in Beijing time (UTC+8, no daylight saving) starting `day`, as stored: naive UTC.
 fn china_midnight(day: NaiveDate) -> NaiveDateTime {
@@ -91,12 +91,20 @@ fn china_midnight(day: NaiveDate) -> NaiveDateTime {
 pub fn driving_record(conn: &mut DbConn, licence: &Licence) -> Result<Vec<EventRow>, StorageError> {
     let since = china_midnight(licence.points_cycle_start);
     let number = licence.number.as_str();
+    let [points, set, cleared] = DRIVING_RECORD_KINDS;
+    // Prepared once per connection and reused: three `=` rather than an `IN` list (which
+    // diesel prepares anew every time), and the limit applied here rather than as a bound
+    // `LIMIT` (which SQLite prepares again on every run). The document reads this on every
+    // view; a scoring cycle holds a few events.
+    let kind = registry_events::kind;
     Ok(with_conn!(conn, |c| registry_events::table
         .filter(registry_events::licence_number.eq(number))
-        .filter(registry_events::kind.eq_any(DRIVING_RECORD_KINDS))
+        .filter(kind.eq(points).or(kind.eq(set)).or(kind.eq(cleared)))
         .filter(registry_events::recorded_at.ge(since))
         .select(EventRow::as_select())
         .order(registry_events::id.desc())
-        .limit(DRIVING_RECORD_LIMIT)
-        .load(c))?)
+        .load::<EventRow>(c))?
+    .into_iter()
+    .take(DRIVING_RECORD_LIMIT)
+    .collect())
 }

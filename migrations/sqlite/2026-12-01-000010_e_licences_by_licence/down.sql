@@ -1,0 +1,1 @@
+DROP INDEX e_licences_by_licence;

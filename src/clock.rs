@@ -1,6 +1,6 @@
 //! Time is injected: production reads the system clock, tests set the date they need.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use std::sync::{Arc, Mutex};
 
 pub trait Clock: Send + Sync + 'static {
@@ -21,6 +21,17 @@ pub fn china_date(instant: DateTime<Utc>) -> NaiveDate {
 pub fn china_time(instant: DateTime<Utc>) -> DateTime<FixedOffset> {
     let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
     instant.with_timezone(&offset)
+}
+
+/// The UTC instant of a Beijing wall-clock time. China has kept UTC+8 without daylight saving
+/// since 1992, so the fixed offset is exact.
+pub fn from_china_time(t: NaiveDateTime) -> DateTime<Utc> {
+    (t - Duration::hours(8)).and_utc()
+}
+
+/// The instant a Beijing day begins (its midnight, UTC+8).
+pub fn china_midnight(day: NaiveDate) -> DateTime<Utc> {
+    from_china_time(day.and_time(NaiveTime::MIN))
 }
 
 #[derive(Debug, Clone, Copy, Default)]

@@ -75,11 +75,6 @@ pub struct PoolSettings {
     pub max_size: u32,
     /// How long a request waits for a connection before it is answered 503.
     pub checkout_timeout: Duration,
-    /// SQLite only: also copy the write-ahead log back into the database from a thread of its
-    /// own every so often (see `storage::checkpoints`), for connections that never checkpoint
-    /// on commit (`Database::without_commit_checkpoints`). For the server; one-shot commands
-    /// leave it to SQLite.
-    pub background_checkpoints: Option<Duration>,
 }
 
 impl Default for PoolSettings {
@@ -87,7 +82,6 @@ impl Default for PoolSettings {
         PoolSettings {
             max_size: 8,
             checkout_timeout: Duration::from_secs(3),
-            background_checkpoints: None,
         }
     }
 }

@@ -20,9 +20,6 @@ use std::time::Duration;
 /// three minutes; secondary cards by content. Cards weigh ~150-400 KB, so bytes bound it too.
 const RENDER_CACHE_ENTRIES: usize = 8_192;
 const RENDER_CACHE_BYTES: usize = 256 * 1024 * 1024;
-/// How often the SQLite log is checkpointed from its own thread: often enough that it stays
-/// a few thousand pages under any load measured here.
-const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -113,9 +110,6 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
     let pool = PoolSettings {
         max_size: args.pool_size,
         checkout_timeout: Duration::from_secs(args.pool_timeout_secs),
-        // The verifier's commits never checkpoint (measured under /verify load: p99 17 ms
-        // with checkpoints on commit, 8 ms without); this thread does it for them.
-        background_checkpoints: Some(WAL_CHECKPOINT_EVERY),
     };
     let db = open_database(url, &pool)?;
     tracing::info!(

@@ -9,8 +9,8 @@ mod file;
 
 pub use file::{CalendarError, MAX_BLOCK_DAYS, MAX_HOLIDAYS_PER_YEAR};
 
-use crate::clock::china_time;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
+use crate::clock::{china_time, from_china_time};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use file::CalendarData;
 
 /// The data file shipped with the release: 2026 from the State Council notice, 2027 with the
@@ -96,20 +96,14 @@ impl WorkingCalendar {
             if self.is_working_day(t.date()) {
                 let left_today = next_midnight - t;
                 if remaining <= left_today {
-                    return from_beijing(t + remaining);
+                    return from_china_time(t + remaining);
                 }
                 remaining -= left_today;
             }
             t = next_midnight;
         }
-        from_beijing(t)
+        from_china_time(t)
     }
-}
-
-/// The UTC instant of a Beijing wall-clock time. China has kept UTC+8 without daylight saving
-/// since 1992, so the fixed offset is exact (see `crate::clock`).
-fn from_beijing(t: NaiveDateTime) -> DateTime<Utc> {
-    (t - Duration::hours(8)).and_utc()
 }
 
 #[cfg(test)]

@@ -8,33 +8,13 @@
 //! a mutex-guarded chunk iterator balances it as well as a work-stealing pool would, without
 //! adding rayon and its global pool to the binary.
 //!
-//! # Why a passing batch may stand for strict verification, and a failing one is re-checked
-//!
-//! `verify_batch` checks one random linear combination of the signature equations,
-//! Σ zᵢ·(sᵢ·B − Rᵢ − kᵢ·Aᵢ) = 0 with kᵢ = H(Rᵢ‖Aᵢ‖Mᵢ), where the 128-bit zᵢ are drawn from a
-//! hash of every input (a Merlin transcript). In ed25519-dalek 2.2 this equation is *not*
-//! multiplied by the cofactor 8; the argument holds for the cofactored form as well.
-//!
-//! - Nothing good is reported bad. A signature that passes `verify_strict` has
-//!   Rᵢ = sᵢ·B − kᵢ·Aᵢ exactly (strict recomputes R and compares encodings), so its term is
-//!   zero: a chunk of strictly valid signatures always passes. A failing batch therefore
-//!   holds at least one signature strict refuses, and re-checking every member with
-//!   `verify_strict` gives exactly the strict verdicts. One forged code does not poison its
-//!   chunk; it costs its chunk-mates a re-check.
-//! - Nothing bad is reported good, for any code not made with our private key. A member off
-//!   by a point of large order passes only if the zᵢ, fixed by hashing the inputs themselves,
-//!   cancel it: about 2⁻¹²⁸ per try. What a linear check cannot see are small-order parts,
-//!   which strict refuses outright: a key of small or mixed order ([`super::KeySet`] refuses
-//!   those), a small-order R, or an R off by a torsion point. With a prime-order key, an R
-//!   satisfying s·B = R + k·A with such a part needs the discrete log of A, because k hashes R
-//!   itself: only the holder of our private key can make one, and that holder can sign any code
-//!   anyway. The same goes for the 19 non-canonical encodings of R (strict refuses them, the
-//!   batch reduces them): a signature with one needs the private key or the discrete log of a
-//!   fixed point. A scalar s ≥ ℓ makes the batch fail and the re-check refuse it.
+//! `crate::signing::batch` explains why the verdicts of a batch are those of strict
+//! verification one by one.
 
 use super::{Verdict, Verifier};
 use crate::domain::code::CODE_TYP;
 use crate::domain::minimal::MINIMAL_PREFIX;
+use crate::signing::batch::strict_verdicts;
 use crate::signing::jws::{self, MAX_TOKEN_BYTES};
 use crate::signing::JwsError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -180,14 +160,8 @@ impl Verifier {
                 Err(e) => out[slot] = Verdict::refused(e),
             }
         }
-        let batch_passed = self.batch_passes(scratch);
-        for p in &scratch.pending {
-            let good = batch_passed
-                || self
-                    .keys()
-                    .key(p.key)
-                    .verify_strict(p.signing_input, &p.signature)
-                    .is_ok();
+        let verdicts = self.signature_verdicts(scratch);
+        for (p, good) in scratch.pending.iter().zip(verdicts) {
             out[p.slot] = if !good {
                 Verdict::refused(JwsError::BadSignature)
             } else {
@@ -218,10 +192,7 @@ impl Verifier {
         })
     }
 
-    fn batch_passes(&self, scratch: &mut Scratch<'_>) -> bool {
-        if scratch.pending.is_empty() {
-            return true;
-        }
+    fn signature_verdicts(&self, scratch: &mut Scratch<'_>) -> Vec<bool> {
         scratch.messages.clear();
         scratch.signatures.clear();
         scratch.keys.clear();
@@ -230,6 +201,6 @@ impl Verifier {
             scratch.signatures.push(p.signature);
             scratch.keys.push(*self.keys().key(p.key));
         }
-        ed25519_dalek::verify_batch(&scratch.messages, &scratch.signatures, &scratch.keys).is_ok()
+        strict_verdicts(&scratch.messages, &scratch.signatures, &scratch.keys)
     }
 }

@@ -93,10 +93,8 @@ fn signed_code(
         exp: expires_at.timestamp(),
         jti: URL_SAFE_NO_PAD.encode(id),
     };
-    let json_len = |c: &CodeClaims| serde_json::to_vec(c).map_or(usize::MAX, |j| j.len());
-    let fits = claims.shorten_to_fit(|c| {
-        jws::signed_len(ring, CODE_TYP, json_len(c)) <= MAX_ROADSIDE_CODE_CHARS
-    });
+    let budget = jws::max_payload_bytes(ring, CODE_TYP, MAX_ROADSIDE_CODE_CHARS);
+    let fits = claims.shorten_to_fit(|c| serde_json::to_vec(c).is_ok_and(|j| j.len() <= budget));
     if !fits {
         tracing::warn!(
             e_licence = %e_licence.id,

@@ -121,10 +121,9 @@ impl Outcome {
     /// keep learning whether the holder may drive (and a superseded e-licence's new classes or
     /// validity would tell why it was superseded). Such a scan gets no holder and no verdict.
     pub fn speaks_for_the_licence_now(&self) -> bool {
-        !self
-            .reasons
-            .iter()
-            .any(|r| matches!(r.as_str(), "barcode_used" | "expired" | "superseded"))
+        // The code's own expiry, not the reason `expired`, which a licence past its validity
+        // has too. A replayed or lapsed barcode fails its expiry check as well.
+        self.expiry != Check::Fail && !self.reasons.iter().any(|r| r == "superseded")
     }
 
     /// The reasons a partner is told: those about the code or barcode as they are, and for
@@ -348,7 +347,12 @@ pub fn verify_batch(
     conn.write_transaction(|conn| {
         for a in admitted.iter_mut() {
             if let Scan::Barcode(digits) = a.scan {
-                a.outcome = Some(check_barcode(conn, digits, a.purpose, today, now)?);
+                // Under a savepoint: a barcode whose licence cannot be read is not used up,
+                // and fails alone.
+                match conn.savepoint(|conn| check_barcode(conn, digits, a.purpose, today, now)) {
+                    Ok(outcome) => a.outcome = Some(outcome),
+                    Err(e) => answers[a.slot] = Some(Err(e.into())),
+                }
             }
         }
         let rows: Vec<NewAudit> = admitted
@@ -362,13 +366,13 @@ pub fn verify_batch(
         audit::insert_many(conn, &rows)
     })?;
     for a in admitted {
-        let outcome = a.outcome.ok_or_else(|| {
-            StorageError::Corrupt("a scan left the batch without an outcome".into())
-        })?;
-        answers[a.slot] = Some(Ok(Verification {
-            purpose: a.purpose,
-            outcome,
-        }));
+        // A barcode that failed under its savepoint has its error answer already.
+        if let Some(outcome) = a.outcome {
+            answers[a.slot] = Some(Ok(Verification {
+                purpose: a.purpose,
+                outcome,
+            }));
+        }
     }
     answers
         .into_iter()
@@ -414,6 +418,29 @@ fn admit<'r>(
     Ok(admitted)
 }
 
+/// What a QR code scan holds for its verifier, decided once.
+enum CodeScan<'r> {
+    /// A roadside JWS scanned by an officer: its signature is checked in the batch.
+    Roadside(&'r str),
+    /// A minimal code scanned by an officer: refused, saying only whether it is ours.
+    MinimalShownToOfficer(&'r str),
+    /// Anything scanned by a partner: checked as a minimal code of the partner's purpose.
+    ForPartner(&'r str),
+}
+
+impl<'r> CodeScan<'r> {
+    fn of(scan: &'r Scan, purpose: Purpose) -> Option<CodeScan<'r>> {
+        let Scan::Code(text) = scan else { return None };
+        Some(if purpose.is_minimal() {
+            CodeScan::ForPartner(text)
+        } else if text.starts_with(MINIMAL_PREFIX) {
+            CodeScan::MinimalShownToOfficer(text)
+        } else {
+            CodeScan::Roadside(text)
+        })
+    }
+}
+
 /// The outcome of every QR code scan, with the roadside signatures checked in one batch.
 /// A scan whose licence cannot be read leaves the batch with its error.
 fn check_codes<'r>(
@@ -424,58 +451,48 @@ fn check_codes<'r>(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Vec<Admitted<'r>> {
-    let roadside: Vec<&str> = admitted
+    let scans: Vec<Option<CodeScan<'r>>> = admitted
         .iter()
-        .filter_map(|a| roadside_jws(a.scan, a.purpose))
+        .map(|a| CodeScan::of(a.scan, a.purpose))
+        .collect();
+    let roadside: Vec<&str> = scans
+        .iter()
+        .filter_map(|s| match s {
+            Some(CodeScan::Roadside(text)) => Some(*text),
+            _ => None,
+        })
         .collect();
     let mut signatures = jws::verify_all(ring, &roadside, CODE_TYP).into_iter();
     let mut kept = Vec::with_capacity(admitted.len());
-    for mut a in admitted {
-        if let Scan::Code(token) = a.scan {
-            let checked = roadside_jws(a.scan, a.purpose).and_then(|_| signatures.next());
-            match code_outcome(conn, ring, token, checked, a.purpose, today, now) {
-                Ok(outcome) => a.outcome = Some(outcome),
-                Err(e) => {
-                    answers[a.slot] = Some(Err(e.into()));
-                    continue;
-                }
+    for (mut a, scan) in admitted.into_iter().zip(scans) {
+        let outcome = match scan {
+            None => None, // a barcode: redeemed in the write transaction
+            Some(CodeScan::Roadside(_)) => Some(match signatures.next() {
+                Some(verified) => check_code(conn, verified, today, now),
+                None => Err(StorageError::Corrupt(
+                    "a roadside scan lost its signature".into(),
+                )),
+            }),
+            Some(CodeScan::MinimalShownToOfficer(text)) => {
+                Some(Ok(refused_code(minimal::for_roadside(text, |kid| {
+                    ring.verifying_key(kid)
+                }))))
             }
+            Some(CodeScan::ForPartner(text)) => {
+                Some(check_minimal(conn, ring, text, a.purpose, today, now))
+            }
+        };
+        match outcome {
+            Some(Err(e)) => {
+                answers[a.slot] = Some(Err(e.into()));
+                continue;
+            }
+            Some(Ok(o)) => a.outcome = Some(o),
+            None => {}
         }
         kept.push(a);
     }
     kept
-}
-
-/// The compact JWS of a roadside code scanned by an officer, whose signature
-/// [`check_codes`] checks in its batch.
-fn roadside_jws(scan: &Scan, purpose: Purpose) -> Option<&str> {
-    match scan {
-        Scan::Code(t) if !purpose.is_minimal() && !t.starts_with(MINIMAL_PREFIX) => Some(t),
-        _ => None,
-    }
-}
-
-/// A QR code scan for `purpose`; `checked` is the signature verdict of a roadside JWS when
-/// it was checked already (in a batch).
-fn code_outcome(
-    conn: &mut DbConn,
-    ring: &KeyRing,
-    token: &str,
-    checked: Option<Result<jws::Verified, JwsError>>,
-    purpose: Purpose,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<Outcome, StorageError> {
-    if purpose.is_minimal() {
-        check_minimal(conn, ring, token, purpose, today, now)
-    } else if token.starts_with(MINIMAL_PREFIX) {
-        Ok(refused_code(minimal::for_roadside(token, |kid| {
-            ring.verifying_key(kid)
-        })))
-    } else {
-        let verified = checked.unwrap_or_else(|| jws::verify(ring, token, CODE_TYP));
-        check_code(conn, verified, today, now)
-    }
 }
 
 /// The audit row of a verified scan: who scanned what, when, and the verdict.

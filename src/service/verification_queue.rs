@@ -14,6 +14,7 @@ use super::verification::{self, ScanError, ScanRequest, Verification};
 use crate::clock::Clock;
 use crate::signing::KeyRing;
 use crate::storage::{Database, StorageError};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -93,7 +94,16 @@ impl Verifier {
         while self.next_batch(&mut batch) {
             let (requests, answers): (Vec<ScanRequest>, Vec<_>) =
                 batch.drain(..).map(|p| (p.request, p.answer)).unzip();
-            match self.verify(&requests) {
+            // Scanned text is the most hostile input here: should checking it ever panic,
+            // that batch is answered with an error and the thread goes on verifying (a dead
+            // verifier would leave every later scan unanswered).
+            let verified = std::panic::catch_unwind(AssertUnwindSafe(|| self.verify(&requests)))
+                .unwrap_or_else(|_| {
+                    Err(StorageError::Corrupt(
+                        "verifying a batch of scans panicked".into(),
+                    ))
+                });
+            match verified {
                 Ok(verdicts) => {
                     for (answer, verdict) in answers.into_iter().zip(verdicts) {
                         // A requester that went away no longer waits; its scan stays audited.
@@ -102,11 +112,14 @@ impl Verifier {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, scans = requests.len(), "verification batch failed");
+                    let failed = |e: &StorageError| match e {
+                        StorageError::Corrupt(m) => StorageError::Corrupt(m.clone()),
+                        other => StorageError::Unavailable(format!(
+                            "the scan could not be verified and audited: {other}"
+                        )),
+                    };
                     for answer in answers {
-                        let _ = answer.send(Err(StorageError::Unavailable(format!(
-                            "the scan could not be verified and audited: {e}"
-                        ))
-                        .into()));
+                        let _ = answer.send(Err(failed(&e).into()));
                     }
                 }
             }

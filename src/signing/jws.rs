@@ -71,11 +71,13 @@ fn encoded_header(ring: &KeyRing, typ: &str) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default())
 }
 
-/// The length of the compact token [`sign`] makes of a payload of `payload_bytes`: known
-/// before signing, so claims can be made to fit a QR code first.
-pub fn signed_len(ring: &KeyRing, typ: &str, payload_bytes: usize) -> usize {
+/// The largest payload, in bytes, that [`sign`] turns into a token of at most `max_chars`
+/// with the ring's active key: known before signing, so claims can be made to fit a QR code.
+pub fn max_payload_bytes(ring: &KeyRing, typ: &str, max_chars: usize) -> usize {
     const SIGNATURE_CHARS: usize = 86; // 64 bytes in base64url
-    encoded_header(ring, typ).len() + 1 + (payload_bytes * 4).div_ceil(3) + 1 + SIGNATURE_CHARS
+    let fixed = encoded_header(ring, typ).len() + 2 + SIGNATURE_CHARS;
+    // n bytes take ceil(4n / 3) characters of unpadded base64url.
+    max_chars.saturating_sub(fixed) * 3 / 4
 }
 
 /// Signs `payload` (already serialised claims) with the ring's active key.
@@ -213,11 +215,8 @@ impl<'t> Signed<'t> {
 }
 
 /// Verifies many tokens against our ring at once, with the verdicts [`verify`] gives one by
-/// one. The signatures that got as far are checked together by `ed25519_dalek::verify_batch`
-/// (about 18 µs a signature from eight on, against 40 µs for `verify_strict`); if the batch
-/// fails, each is checked strictly on its own, so one forgery costs its batch-mates a
-/// re-check and never their verdict. `src/offline/batch.rs` explains why a passing batch
-/// stands for strict verification with keys of our own.
+/// one: the signatures that got as far are checked together (`signing::batch`), so one
+/// forgery costs its batch-mates a re-check and never their verdict.
 pub fn verify_all(
     ring: &KeyRing,
     tokens: &[&str],
@@ -232,20 +231,16 @@ pub fn verify_all(
         })
         .collect();
     let signed: Vec<&Signed<'_>> = split.iter().filter_map(|s| s.as_ref().ok()).collect();
-    let batch_passed = signed.len() > 1 && {
-        let messages: Vec<&[u8]> = signed.iter().map(|s| s.signing_input.as_bytes()).collect();
-        let signatures: Vec<Signature> = signed.iter().map(|s| s.signature).collect();
-        let keys: Vec<ed25519_dalek::VerifyingKey> = signed.iter().map(|s| s.key).collect();
-        ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
-    };
+    let messages: Vec<&[u8]> = signed.iter().map(|s| s.signing_input.as_bytes()).collect();
+    let signatures: Vec<Signature> = signed.iter().map(|s| s.signature).collect();
+    let keys: Vec<ed25519_dalek::VerifyingKey> = signed.iter().map(|s| s.key).collect();
+    let mut verdicts = super::batch::strict_verdicts(&messages, &signatures, &keys).into_iter();
     split
         .into_iter()
         .map(|s| {
             let s = s?;
-            if !batch_passed {
-                s.key
-                    .verify_strict(s.signing_input.as_bytes(), &s.signature)
-                    .map_err(|_| JwsError::BadSignature)?;
+            if verdicts.next() != Some(true) {
+                return Err(JwsError::BadSignature);
             }
             s.into_verified()
         })
@@ -275,16 +270,20 @@ mod tests {
     }
 
     #[test]
-    fn the_signed_length_is_known_before_signing() {
+    fn the_largest_payload_that_fits_is_known_before_signing() {
         let (_d, ring) = ring();
-        for n in 0..40 {
-            let payload = vec![b'x'; n];
-            assert_eq!(
-                signed_len(&ring, TYP, n),
-                sign(&ring, TYP, &payload).len(),
-                "{n}"
+        for max_chars in [300, 412, 413, 414, 415, 500] {
+            let n = max_payload_bytes(&ring, TYP, max_chars);
+            assert!(
+                sign(&ring, TYP, &vec![b'x'; n]).len() <= max_chars,
+                "{max_chars}"
+            );
+            assert!(
+                sign(&ring, TYP, &vec![b'x'; n + 1]).len() > max_chars,
+                "{max_chars}"
             );
         }
+        assert_eq!(max_payload_bytes(&ring, TYP, 10), 0);
     }
 
     #[test]

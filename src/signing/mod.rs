@@ -6,6 +6,7 @@
 //! chosen here, never taken from a token.
 
 pub mod base45;
+pub mod batch;
 pub mod cose;
 pub mod jwk;
 pub mod jws;

@@ -62,11 +62,6 @@ impl<'a> From<&'a NewAudit> for AuditValues<'a> {
     }
 }
 
-/// Appends one row.
-pub fn insert(conn: &mut DbConn, a: &NewAudit) -> Result<(), StorageError> {
-    insert_many(conn, std::slice::from_ref(a))
-}
-
 /// Appends rows: on PostgreSQL in one multi-row INSERT (one round trip); on SQLite, where a
 /// statement costs no trip, one at a time through a single-row INSERT of a fixed shape,
 /// which diesel prepares once per connection (a multi-row INSERT is parsed anew each time).

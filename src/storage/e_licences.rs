@@ -107,11 +107,12 @@ pub fn supersede_current(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<ELicenceRow>, StorageError> {
-    let Some(current) = current_for(conn, licence_number)? else {
-        return Ok(None);
-    };
+    // One conditional UPDATE, safe whatever locks the caller holds (a bound state makes SQLite
+    // prepare it again each time, see current_for: supersedes are rare).
     Ok(with_conn!(conn, |c| diesel::update(
-        e_licences::table.find(&current.id)
+        e_licences::table
+            .filter(e_licences::licence_number.eq(licence_number))
+            .filter(e_licences::state.eq("current"))
     )
     .set((
         e_licences::state.eq("superseded"),

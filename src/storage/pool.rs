@@ -26,6 +26,19 @@ pub struct SqlitePool {
     _checkpoints: Option<Arc<Checkpointer>>,
 }
 
+/// WAL is a property of the file, kept once set: it is set here, once, before a pool opens
+/// its connections side by side. (Each of them setting it on a new file raced for the lock
+/// the change takes, and r2d2 logged "database is locked" for the losers.)
+fn set_wal_mode(path: &Path) -> Result<(), StorageError> {
+    use diesel::Connection;
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+        .map_err(|e| StorageError::Unavailable(format!("{}: {e}", path.display())))?;
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
+    ))?;
+    Ok(())
+}
+
 fn sqlite_pool(
     path: &Path,
     max_size: u32,
@@ -50,10 +63,10 @@ pub enum DbConn {
     Pg(PooledConnection<ConnectionManager<PgConnection>>),
 }
 
-/// Set on every new SQLite connection: WAL lets readers run beside the writer, the busy
-/// timeout makes a writer wait for the lock instead of failing at once, and foreign keys are
-/// off by default in SQLite. The connections of [`Database::without_commit_checkpoints`]
-/// never checkpoint when they commit.
+/// Set on every new SQLite connection (the file is in WAL mode already, see
+/// `set_wal_mode`: readers run beside the writer): the busy timeout makes a writer wait for
+/// the lock instead of failing at once, and foreign keys are off by default in SQLite. The
+/// connections of [`Database::without_commit_checkpoints`] never checkpoint when they commit.
 #[derive(Debug)]
 struct SqlitePragmas {
     checkpoint_on_commit: bool,
@@ -69,7 +82,6 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
-             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA cache_size = -{SQLITE_CACHE_KIB};
@@ -92,16 +104,13 @@ impl Database {
                         StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
                     })?;
                 }
+                set_wal_mode(path)?;
                 let pool = sqlite_pool(path, settings.max_size, settings.checkout_timeout, true)?;
-                let checkpoints = settings
-                    .background_checkpoints
-                    .map(|every| checkpoints::start(path, every).map(Arc::new))
-                    .transpose()?;
                 Database::Sqlite(SqlitePool {
                     pool,
                     path: path.clone(),
                     checkout_timeout: settings.checkout_timeout,
-                    _checkpoints: checkpoints,
+                    _checkpoints: None,
                 })
             }
             DatabaseUrl::Postgres(u) => {
@@ -120,17 +129,16 @@ impl Database {
     /// A pool of `max_size` connections of its own to the same database whose commits never
     /// checkpoint the SQLite log, for work that every request waits on (the verifier's
     /// batches): SQLite's own checkpoint runs in the commit that takes the log past 1,000
-    /// pages and holds that transaction's answer for milliseconds. Someone else must
-    /// checkpoint: the writers of the main pool, and the background thread
-    /// (`PoolSettings::background_checkpoints`) when nobody else writes. On PostgreSQL, the
-    /// same pool.
+    /// pages and holds that transaction's answer for milliseconds. While the pool lives, a
+    /// thread checkpoints for it (`storage::checkpoints`); the writers of the main pool keep
+    /// checkpointing as SQLite does. On PostgreSQL, the same pool.
     pub fn without_commit_checkpoints(&self, max_size: u32) -> Result<Database, StorageError> {
         Ok(match self {
             Database::Sqlite(p) => Database::Sqlite(SqlitePool {
                 pool: sqlite_pool(&p.path, max_size, p.checkout_timeout, false)?,
                 path: p.path.clone(),
                 checkout_timeout: p.checkout_timeout,
-                _checkpoints: p._checkpoints.clone(),
+                _checkpoints: Some(Arc::new(checkpoints::start(&p.path, checkpoints::EVERY)?)),
             }),
             Database::Pg(_) => self.clone(),
         })
@@ -225,12 +233,12 @@ impl DbConn {
     where
         E: From<StorageError>,
     {
-        self.transaction("BEGIN IMMEDIATE", work)
+        self.transaction(Some("BEGIN IMMEDIATE"), work)
     }
 
     /// Runs read-only `work` on one snapshot. On SQLite each statement outside a transaction
     /// starts a read transaction of its own, and while another connection keeps committing
-    /// (the audit writer under load) each start re-validates the page cache: one deferred
+    /// (the verifier's audit under load) each start re-validates the page cache: one deferred
     /// transaction pays that once for all the reads of a request. PostgreSQL needs no such
     /// help, and `work` there runs as it is.
     pub fn read_snapshot<T, E>(
@@ -241,14 +249,29 @@ impl DbConn {
         E: From<StorageError>,
     {
         match self {
-            DbConn::Sqlite(_) => self.transaction("BEGIN DEFERRED", work),
+            DbConn::Sqlite(_) => self.transaction(Some("BEGIN DEFERRED"), work),
             DbConn::Pg(_) => work(self),
         }
     }
 
+    /// Runs `work` under a savepoint of the transaction in progress: if it fails, what it
+    /// wrote is undone and the transaction goes on without it (on PostgreSQL a failed
+    /// statement would otherwise abort the whole transaction). For one item of a batch.
+    pub fn savepoint<T, E>(
+        &mut self,
+        work: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StorageError>,
+    {
+        // Inside a transaction, diesel's transaction managers begin a SAVEPOINT.
+        self.transaction(None, work)
+    }
+
+    /// Begins with `sqlite_begin` on SQLite (a savepoint when `None`, inside a transaction).
     fn transaction<T, E>(
         &mut self,
-        sqlite_begin: &str,
+        sqlite_begin: Option<&str>,
         work: impl FnOnce(&mut DbConn) -> Result<T, E>,
     ) -> Result<T, E>
     where
@@ -257,8 +280,11 @@ impl DbConn {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         match self {
             DbConn::Sqlite(c) => retry_busy(|| {
-                AnsiTransactionManager::begin_transaction_sql(&mut **c, sqlite_begin)
-                    .map_err(StorageError::from)
+                match sqlite_begin {
+                    Some(sql) => AnsiTransactionManager::begin_transaction_sql(&mut **c, sql),
+                    None => AnsiTransactionManager::begin_transaction(&mut **c),
+                }
+                .map_err(StorageError::from)
             })?,
             DbConn::Pg(c) => {
                 <PgConnection as diesel::Connection>::TransactionManager::begin_transaction(

@@ -3,7 +3,7 @@
 use super::schema::registry_events;
 use super::{with_conn, DbConn, StorageError};
 use crate::domain::licence::Licence;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -80,16 +80,11 @@ pub const DRIVING_RECORD_KINDS: [&str; 3] = ["points_changed", "status_set", "st
 /// How many entries the driving record shows.
 pub const DRIVING_RECORD_LIMIT: usize = 10;
 
-/// Midnight in Beijing time (UTC+8, no daylight saving) starting `day`, as stored: naive UTC.
-fn china_midnight(day: NaiveDate) -> NaiveDateTime {
-    day.and_time(NaiveTime::MIN) - chrono::Duration::hours(8)
-}
-
 /// The licence's driving record: its newest [`DRIVING_RECORD_KINDS`] events recorded since
 /// its current scoring cycle began (`points_cycle_start`, a day in Beijing time), at most
 /// [`DRIVING_RECORD_LIMIT`], newest first.
 pub fn driving_record(conn: &mut DbConn, licence: &Licence) -> Result<Vec<EventRow>, StorageError> {
-    let since = china_midnight(licence.points_cycle_start);
+    let since = crate::clock::china_midnight(licence.points_cycle_start).naive_utc();
     let number = licence.number.as_str();
     let [points, set, cleared] = DRIVING_RECORD_KINDS;
     // Prepared once per connection and reused: three `=` rather than an `IN` list (which

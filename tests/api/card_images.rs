@@ -1,6 +1,7 @@
 use crate::helpers::{
     error_code, issue_e_licence, record_with_photo, scan, spawn_app, Backend, NUMBER,
 };
+use crate::images::read_code;
 use elicence::domain::role::Role;
 use elicence::render::card::{max_secondary_height, FRONT_HEIGHT, RECORD_LINES, WIDTH};
 use rxing::BarcodeFormat;
@@ -8,13 +9,6 @@ use serde_json::json;
 
 const CARD: &str = "/api/v1/me/e-licence/card.png";
 const SECONDARY: &str = "/api/v1/me/e-licence/card-secondary.png";
-
-fn read_code(png: &[u8], format: BarcodeFormat) -> String {
-    rxing::helpers::detect_in_buffer(png, Some(format))
-        .expect("the decoder finds the code on the card")
-        .getText()
-        .to_owned()
-}
 
 /// The card's PNG bytes and its (width, height), checking the response is a private PNG.
 async fn card(res: reqwest::Response) -> (Vec<u8>, (u32, u32)) {

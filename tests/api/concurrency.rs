@@ -41,7 +41,6 @@ async fn an_exhausted_pool_answers_503_and_recovers(backend: Backend) {
     let pool = PoolSettings {
         max_size: 1,
         checkout_timeout: Duration::from_millis(300),
-        ..PoolSettings::default()
     };
     let app = spawn_app_with(TestDb::with_pool(backend, pool)).await;
     let token = app.holder(&record(NUMBER));

@@ -135,12 +135,7 @@ async fn code_images_show_the_current_code(backend: Backend) {
         .json()
         .await
         .unwrap();
-    let decode = |png: &[u8], format| {
-        rxing::helpers::detect_in_buffer(png, Some(format))
-            .unwrap()
-            .getText()
-            .to_owned()
-    };
+    let decode = crate::images::read_code;
 
     let res = app.get("/api/v1/me/e-licence/qr.png", Some(&holder)).await;
     assert_eq!(res.headers()["content-type"], "image/png");

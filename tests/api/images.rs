@@ -1,6 +1,15 @@
-//! Images made by the tests: a good portrait, failing ones, and hostile files.
+//! Images made by the tests: a good portrait, failing ones, and hostile files; and the
+//! independent decoder (rxing) that reads our codes back off our PNGs.
 
 use elicence::registry::portrait;
+
+/// The text of the QR code or barcode an independent decoder finds in `png`.
+pub fn read_code(png: &[u8], format: rxing::BarcodeFormat) -> String {
+    rxing::helpers::detect_in_buffer(png, Some(format))
+        .expect("the decoder finds the code")
+        .getText()
+        .to_owned()
+}
 
 pub fn good_jpeg() -> Vec<u8> {
     portrait::jpeg(660, 960)

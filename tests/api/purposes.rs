@@ -315,6 +315,16 @@ async fn broken_expired_and_barred_minimal_codes_say_why_and_no_more(backend: Ba
     assert_eq!(v["valid_now"], false);
     assert_eq!(v["reasons"], json!(["not_valid_now"]), "{v}");
     assert!(!v.to_string().contains("suspended"), "{v}");
+    // A licence past its validity is `expired` too, but the code is fresh: the partner
+    // learns it may not drive now, and never that the licence expired.
+    let mut r = record_with_photo(NUMBER);
+    r["valid_until"] = json!("2026-11-01");
+    app.seed(&r);
+    let v = scan(&app, &desk, json!({"code": code})).await;
+    assert_eq!(v["checks"]["expiry"], "pass");
+    assert_eq!(v["reasons"], json!(["not_valid_now"]), "{v}");
+    assert_eq!(v["valid_now"], false, "{v}");
+    assert_eq!(v["holder"]["name"], "张伟", "{v}");
     // Three minutes later the code has lapsed: it no longer speaks for the licence at all,
     // so a partner who kept it cannot keep watching whether the holder may drive.
     app.clock.set(test_now() + chrono::Duration::seconds(180));

@@ -90,11 +90,7 @@ fn background_checkpoints_copy_what_commits_that_never_checkpoint_wrote() {
             .unwrap();
         auto.wal_autocheckpoint
     };
-    let settings = elicence::config::PoolSettings {
-        background_checkpoints: Some(std::time::Duration::from_millis(50)),
-        ..Default::default()
-    };
-    let t = TestDb::with_pool(Backend::Sqlite, settings);
+    let t = TestDb::new(Backend::Sqlite);
     let elicence::config::DatabaseUrl::Sqlite(path) = &t.url else {
         unreachable!()
     };
@@ -106,7 +102,7 @@ fn background_checkpoints_copy_what_commits_that_never_checkpoint_wrote() {
         "SQLite's default for the others"
     );
     // Whatever the migrations left in the log reaches the file first.
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::thread::sleep(std::time::Duration::from_millis(600));
     let before = std::fs::metadata(path).unwrap().len();
     for i in 0..200 {
         let mut r = record(NUMBER);

@@ -50,7 +50,17 @@ async fn a_fresh_code_verifies_with_the_live_status(backend: Backend) {
 
 async fn an_independent_jose_library_verifies_our_code_from_the_jwks(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (_, code, _) = issued(&app).await;
+    let (holder, shown, _) = issued(&app).await;
+    // What a terminal has: the QR code scanned off the phone (our PNG, read by rxing), the
+    // JWKS, and a stock JOSE library.
+    let png = app
+        .get("/api/v1/me/e-licence/qr.png", Some(&holder))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let code = crate::images::read_code(&png, rxing::BarcodeFormat::QR_CODE);
+    assert_eq!(code, shown, "the PNG holds the code the app shows");
     let res = app.get("/.well-known/jwks.json", None).await;
     assert!(res.headers()["cache-control"]
         .to_str()
@@ -78,7 +88,7 @@ async fn an_independent_jose_library_verifies_our_code_from_the_jwks(backend: Ba
     assert!(c["e"].as_i64().unwrap() >= 1, "the e-licence serial");
     assert_eq!(c["exp"].as_i64().unwrap(), test_now().timestamp() + 180);
     assert_eq!(c["jti"].as_str().unwrap().len(), 8);
-    // The photo tag is the left half of the SHA-256 of the photo the officer is shown.
+    // The photo tag is the first 96 bits of the SHA-256 of the photo the officer is shown.
     let officer = app.token(Role::Officer, None);
     let v = scan(&app, &officer, json!({"code": code})).await;
     let photo = app

@@ -3,7 +3,9 @@ use proptest::prelude::*;
 
 /// A Beijing wall-clock time, "YYYY-MM-DD HH:MM", as the UTC instant.
 fn bj(s: &str) -> DateTime<Utc> {
-    from_beijing(NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap())
+    crate::clock::from_china_time(
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
+    )
 }
 
 fn d(s: &str) -> NaiveDate {

@@ -25,8 +25,8 @@ pub enum KeysCommand {
     Generate,
     /// List keys and their state (never the private part).
     List,
-    /// Make a new key active; the old one stays published until retired. Restart `serve`
-    /// at once: the wait before the old key may be retired counts from now.
+    /// Make a new key active; the old one stays published until retired. A running `serve`
+    /// signs with it within 5 s; the wait before the old key may be retired counts from now.
     Rotate,
     /// Unpublish a rotated key: the codes it signed stop verifying. Refused until everything
     /// it signed has lapsed: the longest of a display code's and a status list's lifetime
@@ -68,7 +68,10 @@ fn execute(dir: &std::path::Path, action: KeysCommand, clock: &dyn Clock) -> Res
         KeysCommand::Rotate => {
             let kid = KeyRing::rotate(dir, now)?;
             println!("{kid}");
-            eprintln!("restart `elicence serve` to sign with the new key");
+            eprintln!(
+                "a running `elicence serve` signs with the new key within {} s",
+                crate::signing::live::RELOAD_EVERY.as_secs()
+            );
         }
         KeysCommand::Retire {
             kid,

@@ -7,7 +7,7 @@ use crate::http::state::AppState;
 use crate::registry::demo;
 use crate::render::cache::RenderCache;
 use crate::service::status_list::{self, StatusLists};
-use crate::signing::KeyRing;
+use crate::signing::{live, LiveKeys};
 use chrono::Datelike;
 
 use crate::service::verification_queue::VerificationQueue;
@@ -118,12 +118,12 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (keys, generated) =
-        KeyRing::open_or_generate(&args.keys_dir, clock.now()).map_err(CliError::new)?;
+        LiveKeys::open_or_generate(&args.keys_dir, clock.now()).map_err(CliError::new)?;
     match generated {
         Some(kid) => {
             tracing::info!(kid, dir = %args.keys_dir.display(), "no signing key found: generated a first Ed25519 key")
         }
-        None => tracing::info!(kid = keys.active_kid(), "signing key loaded"),
+        None => tracing::info!(kid = keys.current().active_kid(), "signing key loaded"),
     }
     if args.demo {
         let tokens = demo::load(&db, clock.as_ref()).map_err(CliError::new)?;
@@ -144,6 +144,9 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
     tracing::info!(address = %args.bind, workers, blocking_threads, "serving HTTP");
     let calendar = load_calendar(args.calendar.as_deref(), clock.today().year())?;
     let keys = Arc::new(keys);
+    // `keys rotate` and `keys retire` take effect here within seconds, with no restart.
+    keys.watch(live::RELOAD_EVERY)
+        .map_err(|e| CliError::new(format!("cannot watch the keys directory: {e}")))?;
     // SQLite takes one writer at a time, and the audit of each batch writes: one verifier
     // thread. On PostgreSQL batches can be verified side by side on half the pool.
     let verifier_threads = match db {

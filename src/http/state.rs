@@ -4,7 +4,7 @@ use crate::auth::{self, Principal};
 use crate::clock::Clock;
 use crate::service::status_list::StatusLists;
 use crate::service::verification_queue::VerificationQueue;
-use crate::signing::KeyRing;
+use crate::signing::LiveKeys;
 use crate::storage::{Database, DbConn};
 use std::sync::Arc;
 
@@ -13,8 +13,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub db: Database,
     pub clock: Arc<dyn Clock>,
-    /// Signing keys; loaded once at start (restart to pick up a rotation).
-    pub keys: Arc<KeyRing>,
+    /// Signing keys, reloaded when `keys/` changes: take `keys.current()` once per request.
+    pub keys: Arc<LiveKeys>,
     /// How long a display code stays valid.
     pub code_ttl: chrono::Duration,
     pub renders: Arc<crate::render::cache::RenderCache>,

@@ -8,7 +8,7 @@
 use crate::clock::{china_date, Clock};
 use crate::domain::eligibility::{evaluate_inputs, Inputs};
 use crate::domain::registry_state::states_from_codes;
-use crate::signing::KeyRing;
+use crate::signing::{KeyRing, LiveKeys};
 use crate::status_list::standing::{status_of, Standing};
 use crate::status_list::token::{self, StatusListClaims};
 use crate::status_list::{Bits, Status, StatusList};
@@ -71,6 +71,8 @@ pub struct Published {
     pub token: String,
     /// A strong entity tag of the token.
     pub etag: String,
+    /// The key that signed it.
+    pub kid: String,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub ttl: Duration,
@@ -187,6 +189,7 @@ pub fn build(
     Ok(Published {
         token,
         etag,
+        kid: ring.active_kid().to_owned(),
         issued_at: DateTime::from_timestamp(claims.iat, 0).unwrap_or(now),
         expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or(now),
         ttl: settings.ttl,
@@ -204,7 +207,7 @@ pub struct StatusLists {
 
 struct Inner {
     db: Database,
-    keys: Arc<KeyRing>,
+    keys: Arc<LiveKeys>,
     clock: Arc<dyn Clock>,
     settings: Settings,
     current: RwLock<Option<Arc<Published>>>,
@@ -226,7 +229,7 @@ impl Drop for Building<'_> {
 impl StatusLists {
     pub fn new(
         db: Database,
-        keys: Arc<KeyRing>,
+        keys: Arc<LiveKeys>,
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> StatusLists {
@@ -247,6 +250,12 @@ impl StatusLists {
         &self.inner.settings
     }
 
+    /// Young enough, and signed by the key that signs now: after a rotation or a retirement
+    /// the list is signed again at once rather than when its ttl runs out.
+    fn servable(&self, list: &Published, now: DateTime<Utc>) -> bool {
+        list.is_fresh(now) && list.kid == self.inner.keys.current().active_kid()
+    }
+
     fn in_memory(&self) -> Option<Arc<Published>> {
         self.inner
             .current
@@ -264,7 +273,7 @@ impl StatusLists {
         let kept = self.in_memory().filter(|l| !l.is_expired(now));
         if let Some(list) = &kept {
             let rebuilding = self.inner.building.load(Ordering::Acquire);
-            if list.is_fresh(now) || rebuilding {
+            if self.servable(list, now) || rebuilding {
                 return Ok(list.clone());
             }
         }
@@ -289,7 +298,7 @@ impl StatusLists {
         let _one_at_a_time = self.inner.rebuild.lock().await;
         let now = self.inner.clock.now();
         // Another request may have rebuilt it while this one waited for its turn.
-        if let Some(list) = self.in_memory().filter(|l| !force && l.is_fresh(now)) {
+        if let Some(list) = self.in_memory().filter(|l| !force && self.servable(l, now)) {
             return Ok(list);
         }
         self.inner.building.store(true, Ordering::Release);
@@ -311,7 +320,12 @@ impl StatusLists {
     fn build_and_keep(&self, now: DateTime<Utc>) -> Result<Arc<Published>, StorageError> {
         let inner = &self.inner;
         let mut conn = inner.db.get()?;
-        let list = Arc::new(build(&mut conn, &inner.keys, &inner.settings, now)?);
+        let list = Arc::new(build(
+            &mut conn,
+            &inner.keys.current(),
+            &inner.settings,
+            now,
+        )?);
         *inner
             .current
             .write()

@@ -12,7 +12,7 @@
 
 use super::verification::{self, ScanError, ScanRequest, Verification};
 use crate::clock::Clock;
-use crate::signing::KeyRing;
+use crate::signing::LiveKeys;
 use crate::storage::{Database, StorageError};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,7 +41,7 @@ pub struct VerificationQueue {
 /// What the verifier threads share.
 struct Verifier {
     db: Database,
-    keys: Arc<KeyRing>,
+    keys: Arc<LiveKeys>,
     clock: Arc<dyn Clock>,
     waiting: Mutex<mpsc::Receiver<Pending>>,
 }
@@ -53,7 +53,7 @@ impl VerificationQueue {
     /// One thread is right for SQLite, whose writes (the audit) take turns anyway.
     pub fn start(
         db: &Database,
-        keys: Arc<KeyRing>,
+        keys: Arc<LiveKeys>,
         clock: Arc<dyn Clock>,
         threads: usize,
     ) -> Result<VerificationQueue, StorageError> {
@@ -147,7 +147,7 @@ impl Verifier {
         let mut conn = self.db.get()?;
         verification::verify_batch(
             &mut conn,
-            &self.keys,
+            &self.keys.current(),
             requests,
             self.clock.today(),
             self.clock.now(),

@@ -145,15 +145,24 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     }
 }
 
-fn read_manifest(dir: &Path) -> Result<Manifest, KeyError> {
+/// The manifest as it is on disk (empty when there is none): what a running server compares
+/// to notice that the keys CLI changed the ring.
+pub(super) fn manifest_bytes(dir: &Path) -> Result<Vec<u8>, KeyError> {
     let path = dir.join(MANIFEST);
     match fs::read(&path) {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes).map_err(|e| KeyError::Manifest(path, e.to_string()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(KeyError::Io { path, source: e }),
     }
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest, KeyError> {
+    let bytes = manifest_bytes(dir)?;
+    if bytes.is_empty() {
+        return Ok(Manifest::default());
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| KeyError::Manifest(dir.join(MANIFEST), e.to_string()))
 }
 
 /// Writes a file readable by its owner only, atomically (temporary file, then rename).

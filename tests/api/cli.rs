@@ -322,7 +322,7 @@ fn keys_rotate_keeps_the_old_key_published_and_retire_unpublishes_it() {
     let out = keys(keys_dir, rotated_at, &["rotate"], &[]);
     let second = new_kid(&out);
     assert_ne!(first, second);
-    assert!(text(&out.stderr).contains("restart `elicence serve`"));
+    assert!(text(&out.stderr).contains("a running `elicence serve` signs with the new key"));
     let ring = elicence::signing::KeyRing::open(keys_dir).unwrap();
     assert_eq!(ring.active_kid(), second, "the new key signs");
     assert_eq!(published(keys_dir), [first.clone(), second.clone()]);

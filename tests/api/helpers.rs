@@ -14,7 +14,7 @@ use elicence::domain::role::Role;
 use elicence::http::startup::Application;
 use elicence::http::state::AppState;
 use elicence::service::status_list::{self, StatusLists};
-use elicence::signing::KeyRing;
+use elicence::signing::LiveKeys;
 use elicence::storage::{licences, Database};
 use serde_json::Value;
 use std::net::TcpListener;
@@ -154,10 +154,14 @@ pub async fn spawn_app_with(test_db: TestDb) -> TestApp {
 pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) -> TestApp {
     elicence::telemetry::init("error");
     let clock = FixedClock::at(test_now());
-    let (ring, _) = KeyRing::open_or_generate(keys.path(), test_now()).unwrap();
+    let (live, _) = LiveKeys::open_or_generate(keys.path(), test_now()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let keys_in_use = Arc::new(ring);
+    let keys_in_use = Arc::new(live);
+    // As `serve` does, a little more often: rotation tests wait for it.
+    keys_in_use
+        .watch(std::time::Duration::from_millis(50))
+        .unwrap();
     let clock_in_use: Arc<dyn elicence::clock::Clock> = Arc::new(clock.clone());
     let status_lists = StatusLists::new(
         test_db.db.clone(),

@@ -700,6 +700,85 @@ async fn codes_outlive_a_rotation_but_not_a_retirement(backend: Backend) {
     assert_eq!(outcome.reasons, ["unknown_kid"]);
 }
 
+/// The kids the running server publishes, once they equal `expected`: the server looks at
+/// `keys/` on its own (every 50 ms in tests, 5 s in `serve`); this waits up to 10 s for it.
+async fn published_kids_become(app: &TestApp, expected: &[&str]) {
+    let mut published = Vec::new();
+    for _ in 0..200 {
+        let jwks: Value = app
+            .get("/.well-known/jwks.json", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        published = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>();
+        if published == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server publishes {published:?}, not {expected:?}");
+}
+
+fn kid_of(jws: &str) -> String {
+    let header = jws.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+async fn a_running_server_follows_a_rotation_and_a_retirement_without_a_restart(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (holder, old_code, _) = issued(&app).await;
+    let officer = app.token(Role::Officer, None);
+    let old_kid = kid_of(&old_code);
+    let old_list = app
+        .get("/api/v1/status-list", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(kid_of(&old_list), old_kid);
+
+    // `elicence keys rotate`, as an operator runs it beside the server.
+    let new_kid = KeyRing::rotate(&app.keys_dir, test_now()).unwrap();
+    published_kids_become(&app, &[&old_kid, &new_kid]).await;
+    let v = scan(&app, &officer, json!({"code": old_code})).await;
+    assert_eq!(
+        v["valid"], true,
+        "signed before the rotation, still published: {v}"
+    );
+    // The status list is signed again with the new key at once, not when its ttl runs out.
+    let list = app
+        .get("/api/v1/status-list", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(kid_of(&list), new_kid);
+    // Once the old display code has lapsed, the app's next code is signed with the new key.
+    app.clock.set(test_now() + chrono::Duration::minutes(4));
+    let res = app.get("/api/v1/me/e-licence/code", Some(&holder)).await;
+    assert_eq!(res.status(), 200);
+    let fresh: Value = res.json().await.unwrap();
+    let fresh = fresh["code"].as_str().unwrap().to_owned();
+    assert_eq!(kid_of(&fresh), new_kid);
+    let v = scan(&app, &officer, json!({"code": fresh})).await;
+    assert_eq!(v["valid"], true, "{v}");
+
+    // `elicence keys retire --force`: what the old key signed stops verifying.
+    app.clock.set(test_now());
+    KeyRing::retire(&app.keys_dir, &old_kid, test_now(), Retirement::Forced).unwrap();
+    published_kids_become(&app, &[&new_kid]).await;
+    let v = scan(&app, &officer, json!({"code": old_code})).await;
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["reasons"], json!(["unknown_kid"]));
+}
+
 crate::both_backends!(
     a_fresh_code_verifies_with_the_live_status,
     an_independent_jose_library_verifies_our_code_from_the_jwks,
@@ -708,6 +787,7 @@ crate::both_backends!(
     a_signed_code_for_the_wrong_e_licence_is_invalid,
     only_officers_verify_and_every_scan_is_audited,
     codes_outlive_a_rotation_but_not_a_retirement,
+    a_running_server_follows_a_rotation_and_a_retirement_without_a_restart,
     concurrent_scans_are_each_audited_before_they_are_answered,
     a_burst_of_mixed_scans_gets_each_its_own_answer,
     a_scan_that_cannot_be_audited_is_not_answered,

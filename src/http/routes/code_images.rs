@@ -41,7 +41,8 @@ fn current_display_for(
     purpose: Purpose,
 ) -> Result<(ELicenceRow, StoredLicence, DisplayCode), ApiError> {
     let (e, stored) = super::e_licence::current(conn, p)?;
-    let code = codes::current_or_issue_for(conn, &app.keys, purpose, &e, &stored, moment(app))?;
+    let code =
+        codes::current_or_issue_for(conn, &app.keys.current(), purpose, &e, &stored, moment(app))?;
     Ok((e, stored, code))
 }
 

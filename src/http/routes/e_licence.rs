@@ -72,7 +72,15 @@ fn view(
 ) -> Result<ELicenceView, ApiError> {
     let today = state.clock.today();
     let now = state.clock.now();
-    let display = codes::issue(conn, &state.keys, &e, stored, today, now, state.code_ttl)?;
+    let display = codes::issue(
+        conn,
+        &state.keys.current(),
+        &e,
+        stored,
+        today,
+        now,
+        state.code_ttl,
+    )?;
     let record = registry_events::driving_record(conn, &stored.licence)?;
     Ok(ELicenceView {
         generated_at: e.generated_at_utc(),
@@ -243,7 +251,7 @@ pub async fn code(
             let (e, stored) = current(conn, &p)?;
             Ok(codes::issue_for(
                 conn,
-                &app.keys,
+                &app.keys.current(),
                 purpose,
                 &e,
                 &stored,

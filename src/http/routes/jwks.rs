@@ -10,5 +10,5 @@ use actix_web::{get, web, HttpResponse};
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(state.keys.jwks())
+        .json(state.keys.current().jwks())
 }

@@ -25,8 +25,12 @@ pub enum KeysCommand {
     Generate,
     /// List keys and their state (never the private part).
     List,
-    /// Make a new key active; the old one stays published until retired. A running `serve`
-    /// signs with it within 5 s; the wait before the old key may be retired counts from now.
+    /// Publish the next key ahead of its rotation, so that offline terminals have it in their
+    /// JWKS before it signs anything (prepare at least one terminal sync interval ahead).
+    Prepare,
+    /// Make the prepared key (or, without one, a new key) active; the old one stays published
+    /// until retired. A running `serve` signs with it within 5 s; the wait before the old key
+    /// may be retired counts from now.
     Rotate,
     /// Unpublish a rotated key: the codes it signed stop verifying. Refused until everything
     /// it signed has lapsed: the longest of a display code's and a status list's lifetime
@@ -65,9 +69,24 @@ fn execute(dir: &std::path::Path, action: KeysCommand, clock: &dyn Clock) -> Res
     let now = clock.now();
     match action {
         KeysCommand::Generate => println!("{}", KeyRing::generate(dir, now)?),
+        KeysCommand::Prepare => {
+            println!("{}", KeyRing::prepare(dir, now)?);
+            eprintln!(
+                "published as the next key (a running `elicence serve` lists it within {} s); \
+                 `elicence keys rotate` makes it sign",
+                crate::signing::live::RELOAD_EVERY.as_secs()
+            );
+        }
         KeysCommand::Rotate => {
-            let kid = KeyRing::rotate(dir, now)?;
+            let (kid, prepared) = KeyRing::rotate_to_next(dir, now)?;
             println!("{kid}");
+            if !prepared {
+                eprintln!(
+                    "no key was prepared: offline terminals refuse this key's codes \
+                     (unknown_kid) until they fetch the JWKS again; `elicence keys prepare` \
+                     publishes the next key ahead of time"
+                );
+            }
             eprintln!(
                 "a running `elicence serve` signs with the new key within {} s",
                 crate::signing::live::RELOAD_EVERY.as_secs()
@@ -100,6 +119,7 @@ fn list(dir: &std::path::Path) -> Result<(), CliError> {
     );
     for k in KeyRing::list(dir)? {
         let state = match k.state {
+            KeyState::Next => "next",
             KeyState::Active => "active",
             KeyState::Rotated => "rotated",
             KeyState::Retired => "retired",

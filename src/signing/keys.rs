@@ -1,8 +1,13 @@
 //! The key ring on disk: one PKCS#8 PEM file a key (`<kid>.pem`, mode 0600) and a manifest
 //! (`keyring.json`) saying which key signs and which are still published.
 //!
-//! Life of a key: `active` (signs, published) → `rotated` (published so that codes it signed
-//! still verify until they lapse) → `retired` (unpublished; its codes no longer verify).
+//! Life of a key: `next` (published ahead of time, signs nothing yet: optional) → `active`
+//! (signs, published) → `rotated` (published so that codes it signed still verify until they
+//! lapse) → `retired` (unpublished; its codes no longer verify).
+//!
+//! `next` exists for offline terminals: they verify with the JWKS they fetched when last
+//! online, so a key they have never seen makes every code it signs `unknown_kid` to them.
+//! Prepared a sync interval ahead, the next key is in their JWKS before it signs anything.
 
 use super::jwk::{thumbprint, Jwk, Jwks};
 use chrono::{DateTime, Duration, Utc};
@@ -20,6 +25,8 @@ const MANIFEST: &str = "keyring.json";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyState {
+    /// Prepared: published, not signing yet. `rotate` makes it active.
+    Next,
     Active,
     Rotated,
     Retired,
@@ -64,6 +71,8 @@ pub enum KeyError {
     UnknownKid(String),
     #[error("key {0} is the active key; rotate first, then retire it")]
     RetireActive(String),
+    #[error("key {0} is prepared already: `elicence keys rotate` makes it active")]
+    AlreadyPrepared(String),
     /// Codes (or a status list) the key signed may still be relied on: retiring it now would
     /// make them fail verification before they lapse.
     #[error("{}", still_in_use_message(.kid, .rotated_at, .lifetime))]
@@ -287,8 +296,38 @@ impl KeyRing {
         add_active_key(dir, manifest, now)
     }
 
-    /// A new key becomes active; the old active key stays published as `rotated`.
+    /// Publishes the next key ahead of its rotation (see the module notes); returns its kid.
+    /// Refused without an active key (`generate` first) or when one is prepared already.
+    pub fn prepare(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
+        let mut manifest = read_manifest(dir)?;
+        if !manifest.keys.iter().any(|k| k.state == KeyState::Active) {
+            return Err(KeyError::NoActiveKey(dir.to_owned()));
+        }
+        if let Some(next) = manifest.keys.iter().find(|k| k.state == KeyState::Next) {
+            return Err(KeyError::AlreadyPrepared(next.kid.clone()));
+        }
+        // Loaded once before it is listed, so a broken file never reaches the manifest.
+        let kid = create_key(dir)?;
+        load_key(dir, &kid)?;
+        manifest.keys.push(ManifestEntry {
+            kid: kid.clone(),
+            state: KeyState::Next,
+            created_at: now,
+            rotated_at: None,
+            retired_at: None,
+        });
+        write_manifest(dir, &manifest)?;
+        Ok(kid)
+    }
+
+    /// The prepared key, or else a new one, becomes active; the old active key stays
+    /// published as `rotated`. Returns the new active kid.
     pub fn rotate(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
+        Ok(KeyRing::rotate_to_next(dir, now)?.0)
+    }
+
+    /// As [`KeyRing::rotate`], saying whether the new key was the prepared one.
+    pub fn rotate_to_next(dir: &Path, now: DateTime<Utc>) -> Result<(String, bool), KeyError> {
         let mut manifest = read_manifest(dir)?;
         for entry in manifest
             .keys
@@ -298,7 +337,15 @@ impl KeyRing {
             entry.state = KeyState::Rotated;
             entry.rotated_at = Some(now);
         }
-        add_active_key(dir, manifest, now)
+        match manifest.keys.iter_mut().find(|k| k.state == KeyState::Next) {
+            Some(next) => {
+                next.state = KeyState::Active;
+                let kid = next.kid.clone();
+                write_manifest(dir, &manifest)?;
+                Ok((kid, true))
+            }
+            None => Ok((add_active_key(dir, manifest, now)?, false)),
+        }
     }
 
     /// Unpublishes a rotated key: codes it signed no longer verify. Refused while they may
@@ -319,6 +366,11 @@ impl KeyRing {
         match entry.state {
             KeyState::Active => return Err(KeyError::RetireActive(kid.to_owned())),
             KeyState::Retired => return Ok(()),
+            // It never signed anything: nothing can be relied on.
+            KeyState::Next => {
+                entry.state = KeyState::Retired;
+                entry.retired_at = Some(now);
+            }
             KeyState::Rotated => {
                 if let Retirement::AfterLapse(lifetime) = when {
                     let lapsed = entry.rotated_at.is_some_and(|at| now >= at + lifetime);
@@ -438,6 +490,68 @@ mod tests {
             .map(|k| k.state)
             .collect();
         assert_eq!(states, [KeyState::Retired, KeyState::Active]);
+    }
+
+    #[test]
+    fn a_prepared_key_is_published_before_it_signs_and_rotation_activates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            KeyRing::prepare(dir.path(), now()),
+            Err(KeyError::NoActiveKey(_))
+        ));
+        let first = KeyRing::generate(dir.path(), now()).unwrap();
+        let next = KeyRing::prepare(dir.path(), now()).unwrap();
+        match KeyRing::prepare(dir.path(), now()) {
+            Err(KeyError::AlreadyPrepared(kid)) => assert_eq!(kid, next),
+            other => panic!("{other:?}"),
+        }
+        let ring = KeyRing::open(dir.path()).unwrap();
+        assert_eq!(
+            ring.active_kid(),
+            first,
+            "the prepared key signs nothing yet"
+        );
+        assert!(ring.verifying_key(&next).is_some(), "but it is published");
+        assert_eq!(ring.jwks().keys.len(), 2);
+
+        let later = now() + Duration::hours(30);
+        assert_eq!(
+            KeyRing::rotate_to_next(dir.path(), later).unwrap(),
+            (next.clone(), true)
+        );
+        let ring = KeyRing::open(dir.path()).unwrap();
+        assert_eq!(ring.active_kid(), next);
+        assert!(ring.verifying_key(&first).is_some());
+        let states: Vec<_> = KeyRing::list(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|k| (k.kid, k.state, k.rotated_at))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (first, KeyState::Rotated, Some(later)),
+                (next, KeyState::Active, None)
+            ]
+        );
+        // Without a prepared key, rotation makes a new one and says so.
+        let (third, prepared) = KeyRing::rotate_to_next(dir.path(), later).unwrap();
+        assert!(!prepared);
+        assert_eq!(KeyRing::open(dir.path()).unwrap().active_kid(), third);
+    }
+
+    #[test]
+    fn a_prepared_key_that_never_signed_is_retired_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        KeyRing::generate(dir.path(), now()).unwrap();
+        let next = KeyRing::prepare(dir.path(), now()).unwrap();
+        let lapse = Retirement::AfterLapse(Duration::days(1));
+        KeyRing::retire(dir.path(), &next, now(), lapse).unwrap();
+        let ring = KeyRing::open(dir.path()).unwrap();
+        assert!(ring.verifying_key(&next).is_none());
+        assert_eq!(ring.jwks().keys.len(), 1);
+        // Another may be prepared in its place.
+        assert_ne!(KeyRing::prepare(dir.path(), now()).unwrap(), next);
     }
 
     #[test]

@@ -157,6 +157,20 @@ mod tests {
     }
 
     #[test]
+    fn a_prepared_key_on_disk_is_published_and_signs_only_after_the_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, first) = LiveKeys::open_or_generate(dir.path(), now()).unwrap();
+        let next = KeyRing::prepare(dir.path(), now()).unwrap();
+        keys.reload_if_changed().unwrap();
+        let ring = keys.current();
+        assert_eq!(Some(ring.active_kid()), first.as_deref());
+        assert!(ring.verifying_key(&next).is_some());
+        KeyRing::rotate(dir.path(), now()).unwrap();
+        keys.reload_if_changed().unwrap();
+        assert_eq!(keys.current().active_kid(), next);
+    }
+
+    #[test]
     fn a_retirement_on_disk_unpublishes_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let (keys, first) = LiveKeys::open_or_generate(dir.path(), now()).unwrap();

@@ -370,6 +370,45 @@ fn keys_rotate_keeps_the_old_key_published_and_retire_unpublishes_it() {
     );
 }
 
+/// Offline terminals verify with the JWKS of their last sync: `prepare` publishes the next key
+/// before it signs, and `rotate` then activates that very key; a rotation without one warns.
+#[test]
+fn keys_prepare_publishes_the_next_key_before_rotate_activates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path();
+    let first = new_kid(&keys(keys_dir, T0, &["generate"], &[]));
+    let out = keys(keys_dir, T0, &["prepare"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let next = new_kid(&out);
+    assert!(text(&out.stderr).contains("keys rotate"));
+    assert_eq!(published(keys_dir), [first.clone(), next.clone()]);
+    assert_eq!(
+        listed(keys_dir, T0),
+        [
+            (first.clone(), "active".to_owned()),
+            (next.clone(), "next".to_owned())
+        ]
+    );
+    let again = keys(keys_dir, T0, &["prepare"], &[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains(&next));
+
+    let out = keys(keys_dir, "2026-11-29T04:00:00Z", &["rotate"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(new_kid(&out), next, "the prepared key, not a new one");
+    assert!(!text(&out.stderr).contains("no key was prepared"));
+    assert_eq!(
+        listed(keys_dir, T0),
+        [(first, "rotated".to_owned()), (next, "active".to_owned())]
+    );
+    let out = keys(keys_dir, "2026-11-29T05:00:00Z", &["rotate"], &[]);
+    assert!(
+        text(&out.stderr).contains("no key was prepared"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// Retiring too early would break codes still in circulation: refused until the longest of
 /// the code lifetime and the status-list lifetime has passed since the rotation, unless forced.
 #[test]

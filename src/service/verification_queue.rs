@@ -144,6 +144,8 @@ impl Verifier {
     }
 
     fn verify(&self, requests: &[ScanRequest]) -> Result<Vec<Answer>, StorageError> {
+        // A restart of the SQLite log waits for this batch, not the other way round.
+        let _batch = self.db.hold_log_restart();
         let mut conn = self.db.get()?;
         verification::verify_batch(
             &mut conn,

@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod barcodes;
 mod checkpoints;
+pub use checkpoints::RestartHold;
 pub mod counter_audit;
 pub mod e_licences;
 mod error;

@@ -1,4 +1,4 @@
-use super::checkpoints::{self, Checkpointer, JOURNAL_SIZE_LIMIT_BYTES};
+use super::checkpoints::{self, Checkpointer, RestartHold, JOURNAL_SIZE_LIMIT_BYTES};
 use super::{migrations, StorageError};
 use crate::config::{DatabaseUrl, PoolSettings};
 use diesel::connection::SimpleConnection;
@@ -23,7 +23,7 @@ pub struct SqlitePool {
     pool: r2d2::Pool<ConnectionManager<SqliteConnection>>,
     path: PathBuf,
     checkout_timeout: Duration,
-    _checkpoints: Option<Arc<Checkpointer>>,
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 /// WAL is a property of the file, kept once set: it is set here, once, before a pool opens
@@ -110,7 +110,7 @@ impl Database {
                     pool,
                     path: path.clone(),
                     checkout_timeout: settings.checkout_timeout,
-                    _checkpoints: None,
+                    checkpointer: None,
                 })
             }
             DatabaseUrl::Postgres(u) => {
@@ -138,10 +138,20 @@ impl Database {
                 pool: sqlite_pool(&p.path, max_size, p.checkout_timeout, false)?,
                 path: p.path.clone(),
                 checkout_timeout: p.checkout_timeout,
-                _checkpoints: Some(Arc::new(checkpoints::start(&p.path, checkpoints::EVERY)?)),
+                checkpointer: Some(Arc::new(checkpoints::start(&p.path, checkpoints::EVERY)?)),
             }),
             Database::Pg(_) => self.clone(),
         })
+    }
+
+    /// On a pool of [`Database::without_commit_checkpoints`] over SQLite, keeps its log from
+    /// being restarted while the returned hold lives: take it for the whole of a batch of
+    /// work (see `storage::checkpoints`). `None` elsewhere.
+    pub fn hold_log_restart(&self) -> Option<RestartHold<'_>> {
+        match self {
+            Database::Sqlite(p) => p.checkpointer.as_ref().map(|c| c.hold_restart()),
+            Database::Pg(_) => None,
+        }
     }
 
     pub fn migrate(&self) -> Result<Vec<String>, StorageError> {

@@ -41,8 +41,9 @@ use std::time::Duration;
 /// thousand pages under any load measured here.
 pub(super) const EVERY: Duration = Duration::from_millis(250);
 
-/// A log longer than this after a passive checkpoint is restarted: 256 MiB of 4 KiB pages,
-/// a few seconds of the heaviest load measured, so that the restart's pause is rare.
+/// A log longer than this after a passive checkpoint is restarted: 64 MiB of 4 KiB pages, as
+/// `journal_size_limit`, so the file is reused rather than cut back and grown again (with
+/// 256 MiB the p99 was 61-65 ms instead of 21-23 ms).
 pub(super) const RESTART_AT_FRAMES: i64 = 16_384;
 
 /// The log is cut back to this size when a checkpoint has copied all of it, so that one burst
@@ -108,7 +109,8 @@ struct CheckpointResult {
 pub(super) enum Checkpointed {
     /// A passive checkpoint; the log stays as long as it is.
     Passive { log_frames: i64 },
-    /// The log had grown past the limit and was restarted.
+    /// The log had grown past the limit and was checkpointed again with the pool quiet, for
+    /// the next commit to start it over.
     Restarted { log_frames: i64 },
 }
 

@@ -229,16 +229,19 @@ fn create_key(dir: &Path) -> Result<String, KeyError> {
     Ok(kid)
 }
 
-/// Creates a key file, records it as the active key and saves the manifest.
-fn add_active_key(
+/// Creates a key file, records it in `state` and saves the manifest. The file is loaded once
+/// before it is listed, so a broken one never reaches the manifest.
+fn add_key(
     dir: &Path,
     mut manifest: Manifest,
+    state: KeyState,
     now: DateTime<Utc>,
 ) -> Result<String, KeyError> {
     let kid = create_key(dir)?;
+    load_key(dir, &kid)?;
     manifest.keys.push(ManifestEntry {
         kid: kid.clone(),
-        state: KeyState::Active,
+        state,
         created_at: now,
         rotated_at: None,
         retired_at: None,
@@ -293,31 +296,20 @@ impl KeyRing {
         if let Some(active) = manifest.keys.iter().find(|k| k.state == KeyState::Active) {
             return Err(KeyError::AlreadyActive(active.kid.clone()));
         }
-        add_active_key(dir, manifest, now)
+        add_key(dir, manifest, KeyState::Active, now)
     }
 
     /// Publishes the next key ahead of its rotation (see the module notes); returns its kid.
     /// Refused without an active key (`generate` first) or when one is prepared already.
     pub fn prepare(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
-        let mut manifest = read_manifest(dir)?;
+        let manifest = read_manifest(dir)?;
         if !manifest.keys.iter().any(|k| k.state == KeyState::Active) {
             return Err(KeyError::NoActiveKey(dir.to_owned()));
         }
         if let Some(next) = manifest.keys.iter().find(|k| k.state == KeyState::Next) {
             return Err(KeyError::AlreadyPrepared(next.kid.clone()));
         }
-        // Loaded once before it is listed, so a broken file never reaches the manifest.
-        let kid = create_key(dir)?;
-        load_key(dir, &kid)?;
-        manifest.keys.push(ManifestEntry {
-            kid: kid.clone(),
-            state: KeyState::Next,
-            created_at: now,
-            rotated_at: None,
-            retired_at: None,
-        });
-        write_manifest(dir, &manifest)?;
-        Ok(kid)
+        add_key(dir, manifest, KeyState::Next, now)
     }
 
     /// The prepared key, or else a new one, becomes active; the old active key stays
@@ -344,7 +336,7 @@ impl KeyRing {
                 write_manifest(dir, &manifest)?;
                 Ok((kid, true))
             }
-            None => Ok((add_active_key(dir, manifest, now)?, false)),
+            None => Ok((add_key(dir, manifest, KeyState::Active, now)?, false)),
         }
     }
 

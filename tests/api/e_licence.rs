@@ -186,12 +186,7 @@ async fn long_names_are_shortened_in_the_codes_to_fit_their_qr_versions(backend:
     use elicence::offline::{KeySet, Verifier};
     use elicence::render::qr::QrMatrix;
     let app = spawn_app(backend).await;
-    let jwks = app
-        .get("/.well-known/jwks.json", None)
-        .await
-        .bytes()
-        .await
-        .unwrap();
+    let jwks = app.jwks_bytes().await;
     let keys = || KeySet::from_jwks_json(&jwks).unwrap().0;
     let now = crate::helpers::test_now();
     for name in [

@@ -214,6 +214,24 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// The published JWKS document, byte for byte, as a terminal fetches it.
+    pub async fn jwks_bytes(&self) -> Vec<u8> {
+        let res = self.get("/.well-known/jwks.json", None).await;
+        assert_eq!(res.status(), 200);
+        res.bytes().await.unwrap().to_vec()
+    }
+
+    /// The kids the server publishes, in the JWKS's order.
+    pub async fn published_kids(&self) -> Vec<String> {
+        let jwks: Value = serde_json::from_slice(&self.jwks_bytes().await).unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
         self.client
             .post(self.url(path))

@@ -68,12 +68,7 @@ fn to_cbor(v: &Cbor) -> Vec<u8> {
 
 /// The published key of `kid`, from the JWKS document as a partner fetches it.
 async fn jwks_key(app: &TestApp, kid: &str) -> VerifyingKey {
-    let jwks: Value = app
-        .get("/.well-known/jwks.json", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = serde_json::from_slice(&app.jwks_bytes().await).unwrap();
     let jwk = jwks["keys"]
         .as_array()
         .unwrap()
@@ -387,8 +382,7 @@ async fn the_offline_terminal_verifies_a_purpose_and_refuses_the_others(backend:
     let (code, _) = code_for(&app, &holder, "rental").await;
     let dir = tempfile::tempdir().unwrap();
     let jwks = dir.path().join("jwks.json");
-    let body = app.get("/.well-known/jwks.json", None).await.bytes().await;
-    std::fs::write(&jwks, body.unwrap()).unwrap();
+    std::fs::write(&jwks, app.jwks_bytes().await).unwrap();
     let png = dir.path().join("rental.png");
     let image = app
         .get("/api/v1/me/e-licence/qr.png?purpose=rental", Some(&holder))

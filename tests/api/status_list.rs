@@ -25,12 +25,7 @@ pub(crate) fn serial_of(code: &str) -> u64 {
 /// published JWKS (EdDSA, typ, kid), flate2 inflates `lst`. Returns the claims and the bytes.
 pub(crate) async fn stock_read(app: &TestApp, token: &str) -> (Value, Vec<u8>) {
     use jsonwebtoken::{decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation};
-    let jwks: JwkSet = app
-        .get("/.well-known/jwks.json", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = serde_json::from_slice(&app.jwks_bytes().await).unwrap();
     let header = decode_header(token).unwrap();
     assert_eq!(header.alg, Algorithm::EdDSA);
     assert_eq!(header.typ.as_deref(), Some("statuslist+jwt"));
@@ -348,9 +343,8 @@ async fn a_revocation_reaches_the_offline_terminal_once_the_list_is_rebuilt(back
 
     // The terminal keeps the keys and the lists as files.
     let dir = tempfile::tempdir().unwrap();
-    let jwks = app.get("/.well-known/jwks.json", None).await;
     let jwks_file = dir.path().join("jwks.json");
-    std::fs::write(&jwks_file, jwks.bytes().await.unwrap()).unwrap();
+    std::fs::write(&jwks_file, app.jwks_bytes().await).unwrap();
     let (old_list, new_list) = (dir.path().join("old.jwt"), dir.path().join("new.jwt"));
     std::fs::write(&old_list, &before).unwrap();
     std::fs::write(&new_list, &rebuilt).unwrap();

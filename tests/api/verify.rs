@@ -705,18 +705,7 @@ async fn codes_outlive_a_rotation_but_not_a_retirement(backend: Backend) {
 async fn published_kids_become(app: &TestApp, expected: &[&str]) {
     let mut published = Vec::new();
     for _ in 0..200 {
-        let jwks: Value = app
-            .get("/.well-known/jwks.json", None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        published = jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>();
+        published = app.published_kids().await;
         if published == expected {
             return;
         }

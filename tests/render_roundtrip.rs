@@ -5,10 +5,7 @@ use elicence::render::qr::QrMatrix;
 use rxing::BarcodeFormat;
 
 fn decode(png: &[u8], format: BarcodeFormat) -> String {
-    rxing::helpers::detect_in_buffer(png, Some(format))
-        .expect("the decoder finds the code")
-        .getText()
-        .to_owned()
+    elicence::offline::scan::read_symbol(png, format).expect("the decoder finds the code")
 }
 
 /// A roadside code as the demo server signed it for 张伟 (382 characters; the worked example

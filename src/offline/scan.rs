@@ -20,8 +20,8 @@ pub enum ScanError {
     TooLarge,
     #[error("the image could not be decoded: {0}")]
     Corrupt(String),
-    #[error("no QR code found in the image")]
-    NoQrCode,
+    #[error("no {} found in the image", if *.0 == BarcodeFormat::QR_CODE { "QR code" } else { "barcode" })]
+    NotFound(BarcodeFormat),
 }
 
 fn limits() -> Limits {
@@ -34,6 +34,12 @@ fn limits() -> Limits {
 
 /// The text of the QR code in a PNG or JPEG image.
 pub fn decode_qr(bytes: &[u8]) -> Result<String, ScanError> {
+    read_symbol(bytes, BarcodeFormat::QR_CODE)
+}
+
+/// The text of the first code of `format` in a PNG or JPEG image, read from its luma pixels
+/// (the tests read our Code 128 barcodes back this way too).
+pub fn read_symbol(bytes: &[u8], format: BarcodeFormat) -> Result<String, ScanError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|_| ScanError::NotAnImage)?;
@@ -47,9 +53,9 @@ pub fn decode_qr(bytes: &[u8]) -> Result<String, ScanError> {
     })?;
     let luma = image.into_luma8();
     let (width, height) = luma.dimensions();
-    rxing::helpers::detect_in_luma(luma.into_raw(), width, height, Some(BarcodeFormat::QR_CODE))
+    rxing::helpers::detect_in_luma(luma.into_raw(), width, height, Some(format))
         .map(|found| found.getText().to_owned())
-        .map_err(|_| ScanError::NoQrCode)
+        .map_err(|_| ScanError::NotFound(format))
 }
 
 #[cfg(test)]
@@ -79,7 +85,10 @@ mod tests {
     fn what_is_not_a_qr_image_says_why() {
         assert!(matches!(decode_qr(b"hello"), Err(ScanError::NotAnImage)));
         assert!(matches!(decode_qr(b""), Err(ScanError::NotAnImage)));
-        assert!(matches!(decode_qr(&png(50, 50)), Err(ScanError::NoQrCode)));
+        assert!(matches!(
+            decode_qr(&png(50, 50)),
+            Err(ScanError::NotFound(BarcodeFormat::QR_CODE))
+        ));
         let mut truncated = png(50, 50);
         truncated.truncate(40);
         assert!(matches!(decode_qr(&truncated), Err(ScanError::Corrupt(_))));

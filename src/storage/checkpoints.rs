@@ -195,6 +195,7 @@ mod tests {
         let gate = Arc::new(RwLock::new(()));
         let (stop, told_to_stop) = mpsc::channel::<()>();
         let (last, last_written) = mpsc::channel::<()>();
+        let (first, first_written) = mpsc::channel::<()>();
         let (writer_gate, writer_path) = (gate.clone(), path.clone());
         let writer = std::thread::spawn(move || {
             let mut w = open(&writer_path);
@@ -202,12 +203,14 @@ mod tests {
             while told_to_stop.try_recv().is_err() {
                 let _batch = writer_gate.read().unwrap();
                 write_pages(&mut w, 5);
+                // The checkpoints below must meet a writer that is already committing.
+                let _ = first.send(());
             }
             let _batch = writer_gate.read().unwrap();
             write_pages(&mut w, 1);
             last.send(()).unwrap();
         });
-        std::thread::sleep(Duration::from_millis(50));
+        first_written.recv().unwrap();
 
         let mut checkpointer = open(&path);
         match checkpoint(&mut checkpointer, i64::MAX, &gate).unwrap() {

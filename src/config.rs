@@ -69,6 +69,67 @@ fn redact(url: &str) -> String {
     url.to_owned()
 }
 
+/// Everything `Application::build` needs to run the service: `elicence serve` fills it from
+/// its flags and the environment, the tests from a fresh database and a free port. The clock
+/// is not a setting: it is handed to `Application::build` beside it.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseUrl,
+    pub pool: PoolSettings,
+    /// Address to listen on; port 0 takes a free one (`Application::port` tells which).
+    pub bind: String,
+    /// Where clients reach this service (`https://host`): names the status list. `None`:
+    /// http:// and the address bound.
+    pub public_url: Option<String>,
+    /// HTTP worker threads.
+    pub workers: usize,
+    /// Blocking threads per worker for database work; `None`: 1 on SQLite, enough on
+    /// PostgreSQL to keep every pooled connection busy.
+    pub blocking_threads: Option<usize>,
+    /// Verifier threads; `None`: 1 on SQLite, half the pool on PostgreSQL.
+    pub verifier_threads: Option<usize>,
+    /// Folder of the Ed25519 signing keys; a first key is generated when it has none.
+    pub keys_dir: PathBuf,
+    /// How often the keys folder is looked at for `keys rotate`/`retire`.
+    pub keys_reload_every: Duration,
+    /// How long a display code stays valid.
+    pub code_ttl: chrono::Duration,
+    /// Working-day calendar file; `None`: the bundled calendar/china.json.
+    pub calendar: Option<PathBuf>,
+    /// The status list is rebuilt when older than this; also its `ttl` for terminals.
+    pub status_list_ttl: chrono::Duration,
+    /// `exp` − `iat` of a status list: how long an offline terminal may rely on one.
+    pub status_list_lifetime: chrono::Duration,
+    /// Rendered images kept in memory, by count and by bytes.
+    pub render_cache_entries: usize,
+    pub render_cache_bytes: usize,
+}
+
+impl Settings {
+    /// The defaults of `elicence serve` over `database`.
+    pub fn new(database: DatabaseUrl) -> Settings {
+        Settings {
+            database,
+            pool: PoolSettings::default(),
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            blocking_threads: None,
+            verifier_threads: None,
+            keys_dir: PathBuf::from("keys"),
+            keys_reload_every: Duration::from_secs(5),
+            code_ttl: chrono::Duration::seconds(180),
+            calendar: None,
+            status_list_ttl: chrono::Duration::seconds(300),
+            status_list_lifetime: chrono::Duration::seconds(86_400),
+            // Four code images and a front card a code, codes live three minutes; secondary
+            // cards by content. Cards weigh ~150-400 KB, so bytes bound it too.
+            render_cache_entries: 8_192,
+            render_cache_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
 /// How the connection pool behaves.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {

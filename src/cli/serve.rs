@@ -1,25 +1,10 @@
-use super::{open_database, CliError};
+use super::CliError;
 use crate::clock::{Clock, SystemClock};
-use crate::config::PoolSettings;
-use crate::domain::calendar::{Coverage, WorkingCalendar};
+use crate::config::{DatabaseUrl, PoolSettings, Settings};
 use crate::http::startup::Application;
-use crate::http::state::AppState;
 use crate::registry::demo;
-use crate::render::cache::RenderCache;
-use crate::service::status_list::{self, StatusLists};
-use crate::signing::{live, LiveKeys};
-use chrono::Datelike;
-
-use crate::service::verification_queue::VerificationQueue;
-use crate::storage::Database;
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Rendered images kept in memory: four code images and a front card a code, codes live
-/// three minutes; secondary cards by content. Cards weigh ~150-400 KB, so bytes bound it too.
-const RENDER_CACHE_ENTRIES: usize = 8_192;
-const RENDER_CACHE_BYTES: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -70,127 +55,50 @@ pub struct ServeArgs {
     status_list_lifetime_secs: u32,
 }
 
-/// The working-day calendar: the operator's file, or the bundled one. Years it does not
-/// cover count weekends only, which is said in the log.
-fn load_calendar(
-    path: Option<&std::path::Path>,
-    this_year: i32,
-) -> Result<WorkingCalendar, CliError> {
-    let calendar = match path {
-        Some(p) => {
-            let bytes = std::fs::read(p)
-                .map_err(|e| CliError::new(format!("calendar {}: {e}", p.display())))?;
-            WorkingCalendar::from_json(&bytes)
-                .map_err(|e| CliError::new(format!("calendar {}: {e}", p.display())))?
+impl ServeArgs {
+    /// The settings these flags ask for, over `database`.
+    fn settings(self, database: DatabaseUrl) -> Result<Settings, CliError> {
+        if self.status_list_lifetime_secs < self.status_list_ttl_secs {
+            return Err(CliError::usage(
+                "--status-list-lifetime-secs must be at least --status-list-ttl-secs",
+            ));
         }
-        None => WorkingCalendar::china(),
-    };
-    for year in [this_year, this_year + 1] {
-        match calendar.coverage(year) {
-            Coverage::Official => {}
-            Coverage::Provisional => tracing::warn!(
-                year,
-                "the working-day calendar for the year named is provisional (statutory holidays only, no make-up days): update it when the State Council publishes that year's arrangement"
-            ),
-            Coverage::Uncovered => tracing::warn!(
-                year,
-                "the working-day calendar does not cover the year named: its review deadlines count weekends only"
-            ),
+        let mut settings = Settings::new(database);
+        settings.pool = PoolSettings {
+            max_size: self.pool_size,
+            checkout_timeout: Duration::from_secs(self.pool_timeout_secs),
+        };
+        settings.bind = self.bind;
+        settings.public_url = self.public_url;
+        if let Some(workers) = self.workers {
+            settings.workers = workers;
         }
+        settings.blocking_threads = self.blocking_threads;
+        settings.keys_dir = self.keys_dir;
+        settings.code_ttl = chrono::Duration::seconds(i64::from(self.code_ttl_secs));
+        settings.calendar = self.calendar;
+        settings.status_list_ttl = chrono::Duration::seconds(i64::from(self.status_list_ttl_secs));
+        settings.status_list_lifetime =
+            chrono::Duration::seconds(i64::from(self.status_list_lifetime_secs));
+        Ok(settings)
     }
-    Ok(calendar)
 }
 
 pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
-    if args.status_list_lifetime_secs < args.status_list_ttl_secs {
-        return Err(CliError::usage(
-            "--status-list-lifetime-secs must be at least --status-list-ttl-secs",
-        ));
-    }
-    let pool = PoolSettings {
-        max_size: args.pool_size,
-        checkout_timeout: Duration::from_secs(args.pool_timeout_secs),
-    };
-    let db = open_database(url, &pool)?;
-    tracing::info!(
-        backend = db.backend_name(),
-        "database ready, migrations applied"
-    );
+    let database = DatabaseUrl::parse(url).map_err(CliError::usage)?;
+    let demo = args.demo;
+    let settings = args.settings(database)?;
+    let bind = settings.bind.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (keys, generated) =
-        LiveKeys::open_or_generate(&args.keys_dir, clock.now()).map_err(CliError::new)?;
-    match generated {
-        Some(kid) => {
-            tracing::info!(kid, dir = %args.keys_dir.display(), "no signing key found: generated a first Ed25519 key")
-        }
-        None => tracing::info!(kid = keys.current().active_kid(), "signing key loaded"),
-    }
-    if args.demo {
-        let tokens = demo::load(&db, clock.as_ref()).map_err(CliError::new)?;
-        print_demo_tokens(&tokens, &args.bind);
-    }
-    let listener = TcpListener::bind(&args.bind)
-        .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", args.bind)))?;
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    // SQLite answers in microseconds from memory: one blocking thread per worker keeps the
-    // thread handoffs cheapest (measured: 23.6k against 20.0k req/s with two). PostgreSQL
-    // waits on the network, so it gets enough threads to keep every pooled connection busy.
-    let blocking_threads = args.blocking_threads.unwrap_or(match db {
-        Database::Sqlite(_) => 1,
-        Database::Pg(_) => (args.pool_size as usize).div_ceil(workers),
-    });
-    tracing::info!(address = %args.bind, workers, blocking_threads, "serving HTTP");
-    let calendar = load_calendar(args.calendar.as_deref(), clock.today().year())?;
-    let keys = Arc::new(keys);
-    // `keys rotate` and `keys retire` take effect here within seconds, with no restart.
-    keys.watch(live::RELOAD_EVERY)
-        .map_err(|e| CliError::new(format!("cannot watch the keys directory: {e}")))?;
-    // SQLite takes one writer at a time, and the audit of each batch writes: one verifier
-    // thread. On PostgreSQL batches can be verified side by side on half the pool.
-    let verifier_threads = match db {
-        Database::Sqlite(_) => 1,
-        Database::Pg(_) => (args.pool_size as usize / 2).max(1),
-    };
-    let verifications =
-        VerificationQueue::start(&db, keys.clone(), clock.clone(), verifier_threads)
-            .map_err(CliError::new)?;
-    let public_url = args
-        .public_url
-        .unwrap_or_else(|| format!("http://{}", args.bind));
-    let status_lists = StatusLists::new(
-        db.clone(),
-        keys.clone(),
-        clock.clone(),
-        status_list::Settings::new(
-            &public_url,
-            chrono::Duration::seconds(i64::from(args.status_list_ttl_secs)),
-            chrono::Duration::seconds(i64::from(args.status_list_lifetime_secs)),
-        ),
-    );
-    tracing::info!(uri = %status_lists.settings().uri, "status list served");
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(
-            AppState {
-                db,
-                clock,
-                keys,
-                code_ttl: chrono::Duration::seconds(i64::from(args.code_ttl_secs)),
-                renders: Arc::new(
-                    RenderCache::new(RENDER_CACHE_ENTRIES).with_max_bytes(RENDER_CACHE_BYTES),
-                ),
-                verifications,
-                calendar: Arc::new(calendar),
-                status_lists,
-            },
-            listener,
-            workers,
-            blocking_threads,
-        )?;
-        app.run_until_stopped().await
-    })?;
-    Ok(())
+        let app = Application::build(settings, clock.clone())?;
+        if demo {
+            let tokens = demo::load(&app.state().db, clock.as_ref()).map_err(CliError::new)?;
+            print_demo_tokens(&tokens, &bind);
+        }
+        app.run_until_stopped().await?;
+        Ok(())
+    })
 }
 
 fn print_demo_tokens(tokens: &[demo::DemoToken], bind: &str) {

@@ -44,8 +44,8 @@ async fn an_exhausted_pool_answers_503_and_recovers(backend: Backend) {
     };
     let app = spawn_app_with(TestDb::with_pool(backend, pool)).await;
     let token = app.holder(&record(NUMBER));
-    // Hold the only connection.
-    let held = app.test_db.db.get().unwrap();
+    // Hold the only connection of the server's pool.
+    let held = app.state.db.get().unwrap();
     let res = app.get("/api/v1/me/eligibility", Some(&token)).await;
     assert_eq!(res.headers()["retry-after"], "1");
     assert_eq!(error_code(res, 503).await.0, "service_unavailable");

@@ -7,17 +7,14 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use elicence::auth;
 use elicence::clock::FixedClock;
-use elicence::config::{DatabaseUrl, PoolSettings};
+use elicence::config::{DatabaseUrl, PoolSettings, Settings};
 use elicence::domain::licence::LicenceNumber;
 use elicence::domain::record::RegistryRecord;
 use elicence::domain::role::Role;
 use elicence::http::startup::Application;
 use elicence::http::state::AppState;
-use elicence::service::status_list::{self, StatusLists};
-use elicence::signing::LiveKeys;
 use elicence::storage::{licences, Database};
 use serde_json::Value;
-use std::net::TcpListener;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +39,8 @@ pub fn test_now() -> DateTime<Utc> {
 pub struct TestDb {
     pub url: DatabaseUrl,
     pub db: Database,
+    /// The pool settings, which a server over this database takes too.
+    pub pool: PoolSettings,
     _dir: Option<tempfile::TempDir>,
     pg_cleanup: Option<(String, String)>,
 }
@@ -88,6 +87,7 @@ impl TestDb {
         TestDb {
             url,
             db,
+            pool,
             _dir: dir,
             pg_cleanup,
         }
@@ -132,8 +132,9 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub address: String,
-    /// The served status list: `rebuild()` builds a new one now, whatever its age.
-    pub status_lists: StatusLists,
+    /// What the server's handlers share: its own pool (`state.db`), keys, status list
+    /// (`state.status_lists.rebuild()` builds a new one now, whatever its age)…
+    pub state: AppState,
     pub keys_dir: std::path::PathBuf,
     _keys: Arc<tempfile::TempDir>,
     pub clock: FixedClock,
@@ -150,48 +151,38 @@ pub async fn spawn_app_with(test_db: TestDb) -> TestApp {
     spawn_app_with_keys(test_db, Arc::new(tempfile::tempdir().unwrap())).await
 }
 
+/// The settings of a test server over `test_db` with its keys in `keys`: serve's defaults,
+/// on a free port, with a small render cache, two workers and two verifier threads (as
+/// PostgreSQL runs them; on SQLite they take turns to write), and the keys folder looked at
+/// often, as rotation tests wait for it.
+pub fn test_settings(test_db: &TestDb, keys: &std::path::Path) -> Settings {
+    let mut settings = Settings::new(test_db.url.clone());
+    settings.pool = test_db.pool.clone();
+    settings.bind = "127.0.0.1:0".into();
+    settings.workers = 2;
+    settings.blocking_threads = Some(4);
+    settings.verifier_threads = Some(2);
+    settings.keys_dir = keys.to_owned();
+    settings.keys_reload_every = std::time::Duration::from_millis(50);
+    settings.status_list_ttl = STATUS_LIST_TTL;
+    settings.status_list_lifetime = STATUS_LIST_LIFETIME;
+    settings.render_cache_entries = 64;
+    settings
+}
+
 /// A server whose signing keys live in `keys` (shared to test rotation across restarts).
 pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) -> TestApp {
     elicence::telemetry::init("error");
     let clock = FixedClock::at(test_now());
-    let (live, _) = LiveKeys::open_or_generate(keys.path(), test_now()).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let keys_in_use = Arc::new(live);
-    // As `serve` does, a little more often: rotation tests wait for it.
-    keys_in_use
-        .watch(std::time::Duration::from_millis(50))
-        .unwrap();
-    let clock_in_use: Arc<dyn elicence::clock::Clock> = Arc::new(clock.clone());
-    let status_lists = StatusLists::new(
-        test_db.db.clone(),
-        keys_in_use.clone(),
-        clock_in_use.clone(),
-        status_list::Settings::new(&address, STATUS_LIST_TTL, STATUS_LIST_LIFETIME),
-    );
-    let state = AppState {
-        db: test_db.db.clone(),
-        clock: clock_in_use.clone(),
-        keys: keys_in_use.clone(),
-        code_ttl: chrono::Duration::seconds(180),
-        renders: Arc::new(elicence::render::cache::RenderCache::new(64)),
-        // Two verifier threads, as PostgreSQL runs them; on SQLite they take turns to write.
-        verifications: elicence::service::verification_queue::VerificationQueue::start(
-            &test_db.db,
-            keys_in_use.clone(),
-            clock_in_use.clone(),
-            2,
-        )
-        .unwrap(),
-        calendar: Arc::new(elicence::domain::calendar::WorkingCalendar::china()),
-        status_lists: status_lists.clone(),
-    };
-    let app = Application::build(state, listener, 2, 4).unwrap();
+    let settings = test_settings(&test_db, keys.path());
+    let app = Application::build(settings, Arc::new(clock.clone())).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
-        status_lists,
+        state,
         keys_dir: keys.path().to_owned(),
         _keys: keys,
         clock,

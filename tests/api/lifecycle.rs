@@ -329,7 +329,7 @@ async fn each_registry_state_set_and_cleared_by_events(backend: Backend) {
         "every state is in the table"
     );
     async fn listed(app: &TestApp, serial: u64) -> u8 {
-        app.status_lists.rebuild().await.unwrap();
+        app.state.status_lists.rebuild().await.unwrap();
         let (_, token) = fetch(app).await;
         entry(&stock_read(app, &token).await.1, serial)
     }
@@ -694,7 +694,7 @@ async fn the_status_list_refuses_a_code_superseded_after_signing(backend: Backen
         json!({"type": "classes_changed", "classes": ["A1"]}),
     )
     .await;
-    s.app.status_lists.rebuild().await.unwrap();
+    s.app.state.status_lists.rebuild().await.unwrap();
     let out = run(now_flag(60)).await;
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");

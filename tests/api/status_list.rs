@@ -125,12 +125,12 @@ async fn the_served_list_follows_the_registry_once_its_ttl_has_passed(backend: B
 
     // Revoked at the registry: INVALID, once rebuilt.
     set_statuses(&app, json!(["revoked", "suspended"])).await;
-    app.status_lists.rebuild().await.unwrap();
+    app.state.status_lists.rebuild().await.unwrap();
     let (_, token) = fetch(&app).await;
     assert_eq!(entry(&stock_read(&app, &token).await.1, e), 1, "INVALID");
     // Cleared at the registry: VALID again.
     set_statuses(&app, json!([])).await;
-    app.status_lists.rebuild().await.unwrap();
+    app.state.status_lists.rebuild().await.unwrap();
     let (_, token) = fetch(&app).await;
     assert_eq!(entry(&stock_read(&app, &token).await.1, e), 0);
 }
@@ -157,7 +157,7 @@ async fn the_terminal_refuses_a_suspended_e_licence_from_the_served_list(backend
     assert!(stderr.contains("(age 1m 0s)"), "{stderr}");
 
     set_statuses(&s.app, json!(["suspended"])).await;
-    s.app.status_lists.rebuild().await.unwrap();
+    s.app.state.status_lists.rebuild().await.unwrap();
     let out = run(&s, &list_url, &now_flag(60), &[]).await;
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
@@ -247,7 +247,7 @@ async fn a_superseded_e_licence_is_invalid_in_the_list(backend: Backend) {
     }
     .unwrap();
     drop(conn);
-    s.app.status_lists.rebuild().await.unwrap();
+    s.app.state.status_lists.rebuild().await.unwrap();
     let (_, token) = fetch(&s.app).await;
     assert_eq!(entry(&stock_read(&s.app, &token).await.1, e), 1, "INVALID");
 
@@ -264,7 +264,8 @@ async fn requests_that_arrive_together_share_one_build(backend: Backend) {
     use std::sync::Arc;
     let app = spawn_app(backend).await;
     crate::helpers::issued(&app).await;
-    let together = || futures_util::future::join_all((0..8).map(|_| app.status_lists.current()));
+    let together =
+        || futures_util::future::join_all((0..8).map(|_| app.state.status_lists.current()));
     let first: Vec<_> = together().await.into_iter().map(Result::unwrap).collect();
     assert!(first.iter().all(|l| Arc::ptr_eq(l, &first[0])));
     assert_eq!(first[0].issued_at, test_now());
@@ -286,7 +287,7 @@ async fn requests_that_arrive_together_share_one_build(backend: Backend) {
     );
     assert_eq!(rebuilt[0].issued_at, later);
     assert!(Arc::ptr_eq(
-        &app.status_lists.current().await.unwrap(),
+        &app.state.status_lists.current().await.unwrap(),
         rebuilt[0]
     ));
 }
@@ -404,7 +405,7 @@ async fn a_failed_rebuild_serves_the_previous_list_until_it_expires(backend: Bac
     }
     .unwrap();
     drop(conn);
-    assert!(app.status_lists.rebuild().await.is_err());
+    assert!(app.state.status_lists.rebuild().await.is_err());
     app.clock.set(test_now() + STATUS_LIST_TTL);
     let (headers, served) = fetch(&app).await;
     assert_eq!(served, token);

@@ -1,20 +1,24 @@
 //! The one error type of the HTTP layer, and the one JSON shape every error takes:
 //! `{"error":{"code":"stable_snake_case","message":"…","request_id":"…"}}`.
 //!
-//! Handlers return `ApiError`; `error_response` picks the status and stores the payload in the
-//! response. The `render_errors` middleware then writes the body in the caller's language and
-//! also rewrites actix's own errors (unknown route, wrong method, bad JSON) into the same shape.
+//! Handlers return `ApiError`; `error_response` picks the status and leaves the code, the
+//! messages and the details in the response. The `render_errors` middleware (`render`) then
+//! writes the body in the caller's language (`messages`) and also rewrites actix's own
+//! errors (unknown route, wrong method, bad JSON) into the same shape.
+
+mod messages;
+mod render;
+
+pub use render::{render_errors, ErrorBodyDoc, ErrorEnvelopeDoc};
 
 use crate::auth::AuthError;
 use crate::domain::record::FieldError;
 use crate::i18n::Lang;
 use crate::storage::StorageError;
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::body::BoxBody;
 use actix_web::http::{header, StatusCode};
-use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpResponse, ResponseError};
-use serde::Serialize;
+use actix_web::{HttpResponse, ResponseError};
+use render::{json_body, PendingError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -122,146 +126,7 @@ impl ApiError {
         }
     }
 
-    /// The human message. Client mistakes explain themselves; server faults never show their
-    /// internal cause (it goes to the log, with the request id).
-    pub fn message(&self, lang: Lang) -> String {
-        let (zh, en): (&str, String) = match self {
-            ApiError::Unauthenticated => (
-                "需要登录：请提供 Bearer 令牌",
-                "a bearer token is required".into(),
-            ),
-            ApiError::InvalidToken => (
-                "令牌无效或已吊销",
-                "the token is not valid or was revoked".into(),
-            ),
-            ApiError::Forbidden => ("无权访问此资源", "this token may not use this route".into()),
-            ApiError::LicenceNotFound => {
-                ("未找到该驾驶证", "no such licence in the registry".into())
-            }
-            ApiError::OtherAuthority => (
-                "该驾驶证不属于本车辆管理所，请到发证机关办理",
-                "the licence was issued by another authority: it is served there".into(),
-            ),
-            ApiError::ELicenceNotFound => (
-                "尚未申领电子驾驶证",
-                "no e-licence has been issued for this licence".into(),
-            ),
-            ApiError::NotEligible(_) => (
-                "驾驶证当前不符合申领条件，详见 details",
-                "the licence may not get an e-licence now; see details".into(),
-            ),
-            ApiError::PhotoRequired => (
-                "没有可用的留存照片，请上传照片",
-                "there is no photo on file: submit a photo".into(),
-            ),
-            ApiError::PhotoOnFileUnusable(_) => (
-                "留存照片未通过自动检测，请拍照或从相册上传照片，详见 details",
-                "the photo on file fails the automatic checks: submit a new photo; see details"
-                    .into(),
-            ),
-            ApiError::PhotoRejected(_) => (
-                "照片未通过自动检测，详见 details",
-                "the photo fails the automatic checks; see details".into(),
-            ),
-            ApiError::UnsupportedPhoto => (
-                "照片格式不受支持，请上传 JPEG 或 PNG 照片",
-                "unsupported photo format: send a JPEG or PNG".into(),
-            ),
-            ApiError::PhotoUnreadable(e) => (
-                photo_unreadable_zh(e),
-                format!("the photo cannot be read ({e}): take or pick it again"),
-            ),
-            ApiError::ELicenceExists => (
-                "已有电子驾驶证，如需更换照片请使用更换照片",
-                "an e-licence exists already: change its photo instead".into(),
-            ),
-            ApiError::ELicenceSuperseded(reason) => (
-                match reason {
-                    Some(r) => r.message(Lang::Zh),
-                    None => "原电子驾驶证已失效，请重新申领电子驾驶证",
-                },
-                format!(
-                    "the e-licence no longer stands: {}",
-                    reason.map_or("apply for the e-licence again", |r| r.message(Lang::En))
-                ),
-            ),
-            ApiError::InvalidEvent(_) => (
-                "登记事项变更未通过校验，详见 details",
-                "the registry event is invalid; see details".into(),
-            ),
-            ApiError::SubmissionNotFound => {
-                ("未找到该照片审核记录", "no such photo submission".into())
-            }
-            ApiError::PhotoNotFound => ("没有可显示的照片", "there is no such photo".into()),
-            ApiError::AlreadyDecided(state) => (
-                "该照片已审核完毕或已被替换",
-                format!("the submission is no longer waiting for review (it is {state})"),
-            ),
-            ApiError::ClaimedByOther(until) => (
-                "该照片正由其他审核员处理",
-                format!(
-                    "another reviewer holds this item until {}",
-                    until.to_rfc3339()
-                ),
-            ),
-            ApiError::ClaimRequired => (
-                "请先领取该照片再作审核决定（或领取已过期）",
-                "claim the item before deciding it (or your claim lapsed)".into(),
-            ),
-            ApiError::RouteNotFound => ("请求的地址不存在", "no such route".into()),
-            ApiError::MethodNotAllowed => (
-                "不支持该请求方法",
-                "this method is not allowed on this route".into(),
-            ),
-            ApiError::MalformedJson(d) => (
-                "请求体不是有效的 JSON",
-                format!("the body is not valid JSON: {d}"),
-            ),
-            ApiError::InvalidBody(d) => (
-                "请求体字段不符合要求",
-                format!("the body does not match the expected fields: {d}"),
-            ),
-            ApiError::InvalidPath(d) => (
-                "请求地址中的参数无效",
-                format!("invalid path parameter: {d}"),
-            ),
-            ApiError::InvalidRecord(_) => (
-                "驾驶证记录未通过校验，详见 details",
-                "the licence record is invalid; see details".into(),
-            ),
-            ApiError::PayloadTooLarge => ("请求体过大", "the request body is too large".into()),
-            ApiError::UnsupportedMediaType => (
-                "不支持的内容类型，请使用 application/json",
-                "unsupported content type: send application/json".into(),
-            ),
-            // The constraint's own text names tables and indexes: it is logged, never shown.
-            ApiError::Conflict(_) => (
-                "请求与现有数据冲突（可能是同时提交的另一个请求），请刷新后重试",
-                "the request conflicts with existing data (perhaps a request sent at the same time); refresh and retry".into(),
-            ),
-            ApiError::Unavailable(_) => (
-                "服务暂时不可用，请稍后重试",
-                "the service is temporarily unavailable; retry shortly".into(),
-            ),
-            ApiError::Internal(_) => ("服务器内部错误", "internal server error".into()),
-        };
-        match lang {
-            Lang::Zh => {
-                // Keep the client-facing detail (e.g. which field) beside the Chinese text.
-                match self {
-                    ApiError::MalformedJson(d)
-                    | ApiError::InvalidBody(d)
-                    | ApiError::InvalidPath(d) => {
-                        format!("{zh}：{d}")
-                    }
-                    _ => zh.to_owned(),
-                }
-            }
-            Lang::En => en,
-        }
-    }
-
-    fn details(&self) -> Option<serde_json::Value> {
+    pub(super) fn details(&self) -> Option<serde_json::Value> {
         match self {
             ApiError::InvalidRecord(errors) | ApiError::InvalidEvent(errors) => {
                 serde_json::to_value(errors).ok()
@@ -279,7 +144,7 @@ impl ApiError {
     }
 
     /// Maps an actix status with no `ApiError` behind it (router, extractors) to one.
-    fn from_status(status: StatusCode) -> ApiError {
+    pub(super) fn from_status(status: StatusCode) -> ApiError {
         match status {
             StatusCode::NOT_FOUND => ApiError::RouteNotFound,
             StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
@@ -294,83 +159,6 @@ impl ApiError {
             _ => ApiError::Internal(status.to_string()),
         }
     }
-}
-
-/// Why a photo cannot be read, in Chinese: what the holder can do about it.
-fn photo_unreadable_zh(e: &crate::photo::PhotoError) -> &'static str {
-    use crate::photo::PhotoError as P;
-    match e {
-        P::Empty => "照片文件为空，请重新拍摄或选择",
-        P::Truncated(_) => "照片文件不完整（可能上传中断），请重新拍摄或选择",
-        P::TooLargeFile { .. } | P::TooLargeDimensions { .. } | P::TooMuchMemory { .. } => {
-            "照片尺寸过大，请重新拍摄或选择较小的照片"
-        }
-        P::UnsupportedFormat { .. } | P::Corrupt(_) => "照片无法读取，请重新拍摄或选择",
-    }
-}
-
-/// What `error_response` leaves in the response for `render_errors` to localise.
-#[derive(Clone)]
-struct PendingError {
-    code: &'static str,
-    zh: String,
-    en: String,
-    details: Option<serde_json::Value>,
-}
-
-/// The error shape, for the OpenAPI document.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorEnvelopeDoc {
-    pub error: ErrorBodyDoc,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBodyDoc {
-    /// Stable snake_case code, e.g. `invalid_token`.
-    pub code: String,
-    /// Human message in zh-CN or English, chosen by `Accept-Language`.
-    pub message: String,
-    /// Field errors for `invalid_record` and `invalid_event`; `{code, message}` reasons for
-    /// `not_eligible`; `{"reason": "class_changed", "apply_again": true}` for
-    /// `e_licence_superseded`; for `photo_unreadable` the cause, `{"cause": "empty" |
-    /// "truncated" | "corrupt" | "file_too_large" | "dimensions_too_large" |
-    /// "too_much_memory", …}` with the declared size and the limit where there is one.
-    pub details: Option<Vec<FieldError>>,
-    pub request_id: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ErrorEnvelope<'a> {
-    error: ErrorBody<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<&'a serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<&'a str>,
-}
-
-fn json_body(
-    code: &str,
-    message: &str,
-    details: Option<&serde_json::Value>,
-    request_id: Option<&str>,
-) -> String {
-    serde_json::to_string(&ErrorEnvelope {
-        error: ErrorBody {
-            code,
-            message,
-            details,
-            request_id,
-        },
-    })
-    .unwrap_or_else(|_| {
-        r#"{"error":{"code":"internal_error","message":"internal server error"}}"#.to_owned()
-    })
 }
 
 impl ResponseError for ApiError {
@@ -503,63 +291,6 @@ pub fn query_error(
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
     ApiError::InvalidPath(err.to_string()).into()
-}
-
-/// Sets `x-request-id` on every response, and writes every error response as the JSON shape,
-/// in the caller's language, with the request id. Successful bodies pass through untouched.
-pub async fn render_errors(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let lang = Lang::from_accept_language(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
-    let mut res = next.call(req).await?;
-    let request_id = res
-        .request()
-        .extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(|id| id.to_string());
-    if let Some(value) = request_id
-        .as_deref()
-        .and_then(|id| header::HeaderValue::from_str(id).ok())
-    {
-        res.headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), value);
-    }
-    let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return Ok(res.map_into_boxed_body());
-    }
-    let pending = res.response().extensions().get::<PendingError>().cloned();
-    let pending = pending.unwrap_or_else(|| {
-        let e = ApiError::from_status(status);
-        PendingError {
-            code: e.code(),
-            zh: e.message(Lang::Zh),
-            en: e.message(Lang::En),
-            details: None,
-        }
-    });
-    let message = match lang {
-        Lang::Zh => &pending.zh,
-        Lang::En => &pending.en,
-    };
-    let body = json_body(
-        pending.code,
-        message,
-        pending.details.as_ref(),
-        request_id.as_deref(),
-    );
-    Ok(res.map_body(|head, _| {
-        head.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/json"),
-        );
-        BoxBody::new(body)
-    }))
 }
 
 #[cfg(test)]

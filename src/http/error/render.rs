@@ -1,0 +1,133 @@
+//! Writes every error response as the one JSON shape, in the caller's language, with the
+//! request id; also for the errors actix answers itself.
+
+use super::ApiError;
+use crate::domain::record::FieldError;
+use crate::i18n::Lang;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
+use serde::Serialize;
+
+/// What `error_response` leaves in the response for `render_errors` to localise.
+#[derive(Clone)]
+pub(super) struct PendingError {
+    pub(super) code: &'static str,
+    pub(super) zh: String,
+    pub(super) en: String,
+    pub(super) details: Option<serde_json::Value>,
+}
+
+/// The error shape, for the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelopeDoc {
+    pub error: ErrorBodyDoc,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBodyDoc {
+    /// Stable snake_case code, e.g. `invalid_token`.
+    pub code: String,
+    /// Human message in zh-CN or English, chosen by `Accept-Language`.
+    pub message: String,
+    /// Field errors for `invalid_record` and `invalid_event`; `{code, message}` reasons for
+    /// `not_eligible`; `{"reason": "class_changed", "apply_again": true}` for
+    /// `e_licence_superseded`; for `photo_unreadable` the cause, `{"cause": "empty" |
+    /// "truncated" | "corrupt" | "file_too_large" | "dimensions_too_large" |
+    /// "too_much_memory", …}` with the declared size and the limit where there is one.
+    pub details: Option<Vec<FieldError>>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorEnvelope<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+pub(super) fn json_body(
+    code: &str,
+    message: &str,
+    details: Option<&serde_json::Value>,
+    request_id: Option<&str>,
+) -> String {
+    serde_json::to_string(&ErrorEnvelope {
+        error: ErrorBody {
+            code,
+            message,
+            details,
+            request_id,
+        },
+    })
+    .unwrap_or_else(|_| {
+        r#"{"error":{"code":"internal_error","message":"internal server error"}}"#.to_owned()
+    })
+}
+
+/// Sets `x-request-id` on every response, and writes every error response as the JSON shape,
+/// in the caller's language, with the request id. Successful bodies pass through untouched.
+pub async fn render_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let lang = Lang::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut res = next.call(req).await?;
+    let request_id = res
+        .request()
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    if let Some(value) = request_id
+        .as_deref()
+        .and_then(|id| header::HeaderValue::from_str(id).ok())
+    {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res.map_into_boxed_body());
+    }
+    let pending = res.response().extensions().get::<PendingError>().cloned();
+    let pending = pending.unwrap_or_else(|| {
+        let e = ApiError::from_status(status);
+        PendingError {
+            code: e.code(),
+            zh: e.message(Lang::Zh),
+            en: e.message(Lang::En),
+            details: None,
+        }
+    });
+    let message = match lang {
+        Lang::Zh => &pending.zh,
+        Lang::En => &pending.en,
+    };
+    let body = json_body(
+        pending.code,
+        message,
+        pending.details.as_ref(),
+        request_id.as_deref(),
+    );
+    Ok(res.map_body(|head, _| {
+        head.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        BoxBody::new(body)
+    }))
+}

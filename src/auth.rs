@@ -143,11 +143,16 @@ pub fn create_bound_token(
     Ok(CreatedToken { id, secret })
 }
 
+/// Could this string be one of our secrets? Obviously foreign strings are refused before the
+/// database is touched.
+pub fn may_be_secret(secret: &str) -> bool {
+    secret.starts_with(TOKEN_PREFIX) && secret.len() <= 128
+}
+
 /// Resolves a presented secret to its principal. Unknown and revoked tokens look the same to
 /// the caller: both are simply not valid.
 pub fn authenticate(conn: &mut DbConn, secret: &str) -> Result<Principal, AuthError> {
-    // Refuse obviously foreign strings before touching the database.
-    if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 128 {
+    if !may_be_secret(secret) {
         return Err(AuthError::InvalidToken);
     }
     let row = tokens::find_by_hash(conn, &hash_secret(secret))?.ok_or(AuthError::InvalidToken)?;

@@ -103,6 +103,8 @@ pub struct Settings {
     /// Rendered images kept in memory, by count and by bytes.
     pub render_cache_entries: usize,
     pub render_cache_bytes: usize,
+    /// What one client may hold or cost: body deadlines, connections, photo work, uploads.
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -126,7 +128,54 @@ impl Settings {
             // cards by content. Cards weigh ~150-400 KB, so bytes bound it too.
             render_cache_entries: 8_192,
             render_cache_bytes: 256 * 1024 * 1024,
+            limits: Limits::default(),
         }
+    }
+}
+
+/// What one client may hold or cost (docs/limits.md says why each default is what it is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The whole of a JSON (or any non-multipart) body must arrive within this, from the
+    /// request head; past it: 408 `request_timeout` and the connection closed.
+    pub json_body_deadline: Duration,
+    /// The same for a `multipart/form-data` photo upload (up to 5 MB from a phone).
+    pub photo_body_deadline: Duration,
+    /// Concurrent connections per worker (actix `max_connections`); past it a worker stops
+    /// accepting until one closes. `None`: what the open-files limit allows
+    /// (`http::limits::open_files`), at most actix's own 25,000.
+    pub max_connections: Option<usize>,
+    /// Photos decoded at once (the photo pool's threads). `None`: half the cores, at least 1.
+    pub photo_threads: Option<usize>,
+    /// Photos waiting for a photo thread; past it: 503 `busy` with `Retry-After`.
+    pub photo_queue: usize,
+    /// Photo uploads per token, sustained (app uploads and the counter's photos).
+    pub uploads_per_minute: u32,
+    /// …and at once, before that rate applies.
+    pub upload_burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            json_body_deadline: Duration::from_secs(10),
+            photo_body_deadline: Duration::from_secs(60),
+            max_connections: None,
+            photo_threads: None,
+            photo_queue: 8,
+            uploads_per_minute: 6,
+            upload_burst: 6,
+        }
+    }
+}
+
+impl Limits {
+    /// The photo pool's threads: the setting, or half the cores (at least one), so that
+    /// photo work leaves the other half to the HTTP workers and the database.
+    pub fn photo_threads(&self) -> usize {
+        self.photo_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()) / 2)
+            .max(1)
     }
 }
 

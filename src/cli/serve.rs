@@ -1,6 +1,6 @@
 use super::CliError;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{DatabaseUrl, PoolSettings, Settings};
+use crate::config::{DatabaseUrl, Limits, PoolSettings, Settings};
 use crate::http::startup::Application;
 use crate::registry::demo;
 use std::sync::Arc;
@@ -53,6 +53,33 @@ pub struct ServeArgs {
         default_value_t = 86_400
     )]
     status_list_lifetime_secs: u32,
+    /// Seconds for the whole of a JSON request body to arrive, from the request head; past
+    /// it: 408 request_timeout and the connection closed (docs/limits.md).
+    #[arg(long, env = "ELICENCE_JSON_BODY_DEADLINE_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    json_body_deadline_secs: u64,
+    /// The same for a multipart photo upload.
+    #[arg(long, env = "ELICENCE_PHOTO_BODY_DEADLINE_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    photo_body_deadline_secs: u64,
+    /// Connections each worker holds at once; past it, it accepts no more until one closes
+    /// (default: what the open-files limit allows, at most 25,000).
+    #[arg(long, env = "ELICENCE_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Photos decoded at once, on threads of their own (default: half the cores, at least 1).
+    #[arg(long, env = "ELICENCE_PHOTO_THREADS")]
+    photo_threads: Option<usize>,
+    /// Photos waiting for a photo thread; past it: 503 busy with Retry-After.
+    #[arg(long, env = "ELICENCE_PHOTO_QUEUE", default_value_t = 8)]
+    photo_queue: usize,
+    /// Photo uploads per token and minute, sustained (app and counter).
+    #[arg(long, env = "ELICENCE_UPLOADS_PER_MINUTE", default_value_t = 6,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    uploads_per_minute: u32,
+    /// Photo uploads per token at once, before the rate applies.
+    #[arg(long, env = "ELICENCE_UPLOAD_BURST", default_value_t = 6,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    upload_burst: u32,
 }
 
 impl ServeArgs {
@@ -80,6 +107,15 @@ impl ServeArgs {
         settings.status_list_ttl = chrono::Duration::seconds(i64::from(self.status_list_ttl_secs));
         settings.status_list_lifetime =
             chrono::Duration::seconds(i64::from(self.status_list_lifetime_secs));
+        settings.limits = Limits {
+            json_body_deadline: Duration::from_secs(self.json_body_deadline_secs),
+            photo_body_deadline: Duration::from_secs(self.photo_body_deadline_secs),
+            max_connections: self.max_connections,
+            photo_threads: self.photo_threads,
+            photo_queue: self.photo_queue,
+            uploads_per_minute: self.uploads_per_minute,
+            upload_burst: self.upload_burst,
+        };
         Ok(settings)
     }
 }
@@ -116,5 +152,65 @@ fn print_demo_tokens(tokens: &[demo::DemoToken], bind: &str) {
             "\nTry:\n  curl -s -H 'Authorization: Bearer {}' http://{bind}/api/v1/me/eligibility\n",
             first.secret
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn settings(flags: &[&str]) -> Settings {
+        let args = Serve::try_parse_from(std::iter::once("serve").chain(flags.iter().copied()))
+            .unwrap()
+            .args;
+        args.settings(DatabaseUrl::Sqlite("x.db".into())).unwrap()
+    }
+
+    /// The flags' defaults are the settings' defaults: docs/limits.md gives one of each.
+    #[test]
+    fn limit_flags_default_to_the_settings_defaults() {
+        assert_eq!(settings(&[]).limits, Limits::default());
+    }
+
+    #[test]
+    fn limit_flags_set_the_limits() {
+        let limits = settings(&[
+            "--json-body-deadline-secs",
+            "3",
+            "--photo-body-deadline-secs",
+            "30",
+            "--max-connections",
+            "500",
+            "--photo-threads",
+            "2",
+            "--photo-queue",
+            "0",
+            "--uploads-per-minute",
+            "3",
+            "--upload-burst",
+            "1",
+        ])
+        .limits;
+        assert_eq!(
+            limits,
+            Limits {
+                json_body_deadline: Duration::from_secs(3),
+                photo_body_deadline: Duration::from_secs(30),
+                max_connections: Some(500),
+                photo_threads: Some(2),
+                photo_queue: 0,
+                uploads_per_minute: 3,
+                upload_burst: 1,
+            }
+        );
+        assert!(Serve::try_parse_from(["serve", "--json-body-deadline-secs", "0"]).is_err());
+        assert!(Serve::try_parse_from(["serve", "--uploads-per-minute", "0"]).is_err());
     }
 }

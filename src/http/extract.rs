@@ -4,22 +4,21 @@
 use super::error::ApiError;
 use crate::i18n::Lang;
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{FromRequest, HttpRequest};
 use std::future::{ready, Ready};
 
 /// The secret from `Authorization: Bearer <token>`, not yet checked.
+#[derive(Clone)]
 pub struct BearerToken(pub String);
 
-impl FromRequest for BearerToken {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-            return ready(Err(ApiError::Unauthenticated));
+impl BearerToken {
+    /// 401 `unauthenticated` without the header, `invalid_token` for another scheme.
+    pub fn from_headers(headers: &HeaderMap) -> Result<BearerToken, ApiError> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::Unauthenticated);
         };
-        let token = value
+        value
             .to_str()
             .ok()
             .and_then(|v| {
@@ -27,12 +26,18 @@ impl FromRequest for BearerToken {
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .map(str::trim)
-            .filter(|t| !t.is_empty());
-        ready(
-            token
-                .map(|t| BearerToken(t.to_owned()))
-                .ok_or(ApiError::InvalidToken),
-        )
+            .filter(|t| !t.is_empty())
+            .map(|t| BearerToken(t.to_owned()))
+            .ok_or(ApiError::InvalidToken)
+    }
+}
+
+impl FromRequest for BearerToken {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(BearerToken::from_headers(req.headers()))
     }
 }
 

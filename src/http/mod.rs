@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod review_views;
 pub mod routes;
 pub mod startup;

@@ -4,11 +4,16 @@
 //! test runs on the wiring production has.
 
 use super::error::{json_error, path_error, query_error, render_errors, ApiError};
+use super::limits::body_deadline::body_deadline;
+use super::limits::open_files::{self, connections_per_worker, OpenFiles};
+use super::limits::token_gate::ValidTokens;
+use super::limits::upload_rate::UploadLimiter;
 use super::routes::{self, openapi::ApiDoc, openapi::OpenApiJson};
 use super::state::AppState;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::calendar::{CalendarError, Coverage, WorkingCalendar};
+use crate::photo::PhotoPool;
 use crate::render::cache::RenderCache;
 use crate::service::status_list::{self, StatusLists};
 use crate::service::verification_queue::VerificationQueue;
@@ -82,6 +87,7 @@ impl Application {
     /// inside an actix system (`actix_web::rt::System` or an actix test); the server runs
     /// once that system is driven (`run_until_stopped`).
     pub fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Application, StartupError> {
+        let open_files = raise_open_files();
         let db = Database::connect(&settings.database, &settings.pool).map_err(|source| {
             StartupError::Database {
                 url: settings.database.redacted(),
@@ -149,8 +155,28 @@ impl Application {
             Database::Sqlite(_) => 1,
             Database::Pg(_) => (settings.pool.max_size as usize).div_ceil(workers),
         });
+        let limits = settings.limits.clone();
+        let photos = PhotoPool::start(limits.photo_threads(), limits.photo_queue)?;
+        tracing::info!(
+            threads = photos.threads(),
+            queue = photos.queue(),
+            "photo pool started"
+        );
+        let uploads = Arc::new(UploadLimiter::new(
+            limits.uploads_per_minute,
+            limits.upload_burst,
+            clock.clone(),
+        ));
+        let valid_tokens = Arc::new(ValidTokens::new(clock.clone()));
+        let max_connections = limits
+            .max_connections
+            .unwrap_or_else(|| connections_per_worker(open_files.soft, workers));
         let state = AppState {
             db,
+            limits,
+            photos,
+            uploads,
+            valid_tokens,
             clock,
             keys,
             code_ttl: settings.code_ttl,
@@ -162,8 +188,22 @@ impl Application {
             calendar: Arc::new(calendar),
             status_lists,
         };
-        tracing::info!(%address, workers, blocking_threads, "serving HTTP");
-        let server = http_server(state.clone(), listener, workers, blocking_threads)?;
+        tracing::info!(
+            %address,
+            workers,
+            blocking_threads,
+            max_connections_per_worker = max_connections,
+            "serving HTTP"
+        );
+        let server = http_server(
+            state.clone(),
+            listener,
+            Threads {
+                workers,
+                blocking_threads,
+                max_connections,
+            },
+        )?;
         Ok(Application {
             server,
             port: address.port(),
@@ -225,13 +265,44 @@ fn load_calendar(
     Ok(calendar)
 }
 
-/// The route table and the middleware over `state`, on `listener`. `blocking_threads` caps
-/// each worker's blocking pool, where all database work runs.
+/// Raises the soft open-files limit to the hard one (every connection is a descriptor), and
+/// says what it was and is. Not fatal when it cannot: the limit in force is kept.
+fn raise_open_files() -> OpenFiles {
+    match open_files::raise_to_hard_limit() {
+        Ok(limits) => {
+            tracing::info!(
+                soft_before = limits.soft_before,
+                soft = limits.soft,
+                hard = limits.hard,
+                "open-files limit (RLIMIT_NOFILE): soft raised to the hard limit"
+            );
+            limits
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open-files limit: assuming 1024");
+            OpenFiles {
+                soft_before: 1024,
+                soft: 1024,
+                hard: 1024,
+            }
+        }
+    }
+}
+
+/// How many threads and connections the server runs with.
+struct Threads {
+    workers: usize,
+    /// Caps each worker's blocking pool, where all database work runs.
+    blocking_threads: usize,
+    /// Connections each worker holds at once; past it, it stops accepting until one closes.
+    max_connections: usize,
+}
+
+/// The route table and the middleware over `state`, on `listener`.
 fn http_server(
     state: AppState,
     listener: TcpListener,
-    workers: usize,
-    blocking_threads: usize,
+    threads: Threads,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let doc = web::Data::new(OpenApiJson(
@@ -248,6 +319,7 @@ fn http_server(
             )
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
+            .wrap(from_fn(body_deadline))
             .wrap(from_fn(render_errors))
             .wrap(
                 DefaultHeaders::new()
@@ -260,8 +332,9 @@ fn http_server(
             .split_for_parts();
         app.default_service(web::to(unknown_route))
     })
-    .workers(workers)
-    .worker_max_blocking_threads(blocking_threads.max(1))
+    .workers(threads.workers)
+    .worker_max_blocking_threads(threads.blocking_threads.max(1))
+    .max_connections(threads.max_connections)
     .listen(listener)?
     .run())
 }

@@ -24,6 +24,14 @@ pub struct AppState {
     pub calendar: Arc<crate::domain::calendar::WorkingCalendar>,
     /// The signed offline status list, kept in memory and rebuilt when older than its ttl.
     pub status_lists: StatusLists,
+    /// Body deadlines, photo pool size, upload rate (`http::limits`).
+    pub limits: crate::config::Limits,
+    /// Where photo work runs, bounded: never on the blocking pool of the database work.
+    pub photos: crate::photo::PhotoPool,
+    /// Photo uploads per token.
+    pub uploads: Arc<crate::http::limits::upload_rate::UploadLimiter>,
+    /// Tokens the token gate found valid a moment ago.
+    pub valid_tokens: Arc<crate::http::limits::token_gate::ValidTokens>,
 }
 
 impl AppState {

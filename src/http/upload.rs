@@ -40,7 +40,12 @@ pub struct PhotoUpload {
 
 /// Is this request a multipart upload (as opposed to a JSON body)?
 pub fn is_multipart(req: &HttpRequest) -> bool {
-    req.headers()
+    is_multipart_content_type(req.headers())
+}
+
+/// [`is_multipart`], from the headers alone (for middleware).
+pub fn is_multipart_content_type(headers: &header::HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
@@ -149,6 +154,9 @@ fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
     use actix_multipart::MultipartError as M;
     match e {
         M::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
+        M::Payload(e) if crate::http::limits::body_deadline::is_deadline(&e) => {
+            ApiError::RequestTimeout
+        }
         M::ContentTypeMissing | M::ContentTypeParse | M::ContentTypeIncompatible => {
             ApiError::UnsupportedMediaType
         }

@@ -8,6 +8,7 @@
 //! metadata (GPS position, camera serial) and no appended payload survives.
 
 mod decode;
+pub mod pool;
 mod precheck;
 mod sniff;
 
@@ -15,6 +16,7 @@ mod sniff;
 mod tests;
 
 pub use decode::decode;
+pub use pool::{PhotoPool, PoolError};
 pub use precheck::{precheck, Check, PrecheckResult};
 pub use sniff::{sniff, SourceFormat};
 

@@ -123,6 +123,18 @@ impl ApiError {
                 "请求与现有数据冲突（可能是同时提交的另一个请求），请刷新后重试",
                 "the request conflicts with existing data (perhaps a request sent at the same time); refresh and retry".into(),
             ),
+            ApiError::RequestTimeout => (
+                "请求体未在规定时间内发送完毕，连接已关闭，请重新发送",
+                "the request body did not arrive in time and the connection was closed; send it again".into(),
+            ),
+            ApiError::RateLimited { retry_after_secs } => (
+                "照片上传过于频繁，请稍后再试（见 Retry-After）",
+                format!("too many photo uploads with this token; retry in {retry_after_secs} s (Retry-After)"),
+            ),
+            ApiError::Busy { retry_after_secs } => (
+                "照片处理繁忙，请稍后重试（见 Retry-After）",
+                format!("photo processing is busy; retry in {retry_after_secs} s (Retry-After)"),
+            ),
             ApiError::Unavailable(_) => (
                 "服务暂时不可用，请稍后重试",
                 "the service is temporarily unavailable; retry shortly".into(),

@@ -83,6 +83,15 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The body did not arrive within its deadline (`http::limits::body_deadline`).
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    /// Too many uploads with one token; retry after this many seconds.
+    #[error("rate limited for {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// The photo pool and its queue are full; retry after this many seconds.
+    #[error("photo processing is busy")]
+    Busy { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -121,6 +130,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Conflict(_) => "conflict",
+            ApiError::RequestTimeout => "request_timeout",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Busy { .. } => "busy",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -152,6 +164,7 @@ impl ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
             StatusCode::UNAUTHORIZED => ApiError::Unauthenticated,
             StatusCode::FORBIDDEN => ApiError::Forbidden,
+            StatusCode::REQUEST_TIMEOUT => ApiError::RequestTimeout,
             StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(String::new()),
             s if s.is_client_error() => {
                 ApiError::InvalidBody(s.canonical_reason().unwrap_or("bad request").to_lowercase())
@@ -189,7 +202,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -209,6 +224,13 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ApiError::RateLimited { retry_after_secs } | ApiError::Busy { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, (*retry_after_secs).max(1).to_string()));
+            }
+            // The rest of a body that came too slowly is not waited for.
+            ApiError::RequestTimeout => {
+                res.force_close();
             }
             _ => {}
         }
@@ -274,6 +296,9 @@ pub fn json_error(
         J::Deserialize(e) if e.is_data() => ApiError::InvalidBody(e.to_string()),
         J::Deserialize(e) => ApiError::MalformedJson(e.to_string()),
         J::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
+        J::Payload(e) if crate::http::limits::body_deadline::is_deadline(e) => {
+            ApiError::RequestTimeout
+        }
         other => ApiError::MalformedJson(other.to_string()),
     };
     api.into()
@@ -331,6 +356,13 @@ mod tests {
             ApiError::PayloadTooLarge,
             ApiError::UnsupportedMediaType,
             ApiError::Conflict("secret cause".into()),
+            ApiError::RequestTimeout,
+            ApiError::RateLimited {
+                retry_after_secs: 7,
+            },
+            ApiError::Busy {
+                retry_after_secs: 1,
+            },
             ApiError::Unavailable("secret cause".into()),
             ApiError::Internal("secret cause".into()),
         ];
@@ -351,6 +383,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The answers that tell a client to come back later say when, in whole seconds (at
+    /// least one), and a body deadline closes the connection.
+    #[test]
+    fn limits_say_when_to_retry_and_timeouts_close() {
+        let header_of = |e: ApiError| {
+            let res = e.error_response();
+            let value = res.headers().get(header::RETRY_AFTER).cloned();
+            (res.status(), value.map(|v| v.to_str().unwrap().to_owned()))
+        };
+        assert_eq!(
+            header_of(ApiError::RateLimited {
+                retry_after_secs: 10
+            }),
+            (StatusCode::TOO_MANY_REQUESTS, Some("10".to_owned()))
+        );
+        assert_eq!(
+            header_of(ApiError::Busy {
+                retry_after_secs: 0
+            }),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("1".to_owned()))
+        );
+        let timeout = ApiError::RequestTimeout.error_response();
+        assert_eq!(timeout.status(), StatusCode::REQUEST_TIMEOUT);
+        assert!(timeout.head().connection_type() == actix_web::http::ConnectionType::Close);
+        assert!(ApiError::Busy {
+            retry_after_secs: 1
+        }
+        .message(Lang::Zh)
+        .contains("繁忙"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::domain::record::{FieldError, RegistryRecord};
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::routes::photo_upload::on_photo_pool;
 use crate::http::routes::registry_events::AppliedEventView;
 use crate::http::state::AppState;
 use crate::http::views::{AdminLicenceView, EligibilityView};
@@ -78,12 +79,26 @@ pub async fn put_licence(
     }
     let now = state.clock.now();
     let app = state.get_ref().clone();
+    if valid.photo.is_some() {
+        // Made ready for an e-licence now, once, not on the issuance path: on the photo pool,
+        // and only for an admin (decoding is work a stranger must not be able to cause). The
+        // role is checked again with the write below, which is the authority.
+        state
+            .authorized_reads(token.clone(), |_, principal| {
+                Ok(principal.require(Role::Admin)?)
+            })
+            .await?;
+        valid = on_photo_pool(&state, move || {
+            if let Some(photo) = valid.photo.as_mut() {
+                photo.prepared = Some(crate::photo::prepare(&photo.bytes));
+            }
+            valid
+        })
+        .await?;
+    }
     let (created, view) = state
         .authorized(token, move |conn, principal| {
             principal.require(Role::Admin)?;
-            // Made ready for an e-licence now, once, not on the issuance path (after the role
-            // check: decoding is work a stranger must not be able to cause).
-            crate::photo::prepare_all(std::slice::from_mut(&mut valid));
             let origin = Origin {
                 source: Source::AdminPut,
                 actor: Some(&principal.token_id),

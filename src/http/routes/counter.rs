@@ -260,7 +260,12 @@ async fn read_choice(req: &HttpRequest, payload: web::Payload) -> Result<PhotoCh
         .to_bytes_limited(DEFAULT_JSON_LIMIT)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?
-        .map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+        .map_err(|e| match e.as_error() {
+            Some(p) if crate::http::limits::body_deadline::is_deadline(p) => {
+                ApiError::RequestTimeout
+            }
+            _ => ApiError::InvalidBody(e.to_string()),
+        })?;
     let body: IssueRequest = serde_json::from_slice(&bytes).map_err(|e| {
         if e.is_data() {
             ApiError::InvalidBody(e.to_string())
@@ -275,6 +280,8 @@ async fn read_choice(req: &HttpRequest, payload: web::Payload) -> Result<PhotoCh
 /// an app upload (streaming limit, sniffing, bounded decoding, EXIF orientation,
 /// normalisation, pre-checks), with the same refusals.
 async fn counter_photo(
+    state: &AppState,
+    secret: &str,
     req: &HttpRequest,
     payload: web::Payload,
     lang: Lang,
@@ -283,8 +290,10 @@ async fn counter_photo(
         let PhotoChoice::OnFile = read_choice(req, payload).await?;
         return Ok(CounterPhoto::OnFile);
     }
+    // A counter photo costs what an app upload costs: the same budget per (clerk) token.
+    state.uploads.check(secret)?;
     let bytes = read_counter_photo(req, payload).await?;
-    let normalised = intake(bytes, lang).await?;
+    let normalised = intake(state, bytes, lang).await?;
     Ok(CounterPhoto::Taken {
         jpeg: normalised.jpeg,
     })
@@ -336,6 +345,7 @@ pub async fn issue(
     let (today, now) = (state.clock.today(), state.clock.now());
     // Before the body is read: a clerk of this licence's authority, the licence eligible.
     let admitted = number.clone();
+    let secret = token.0.clone();
     let clerk = state
         .authorized(token, move |conn, p| {
             let clerk = Clerk::of(&p)?;
@@ -344,7 +354,7 @@ pub async fn issue(
             Ok(clerk)
         })
         .await?;
-    let photo = match counter_photo(&req, payload, lang).await {
+    let photo = match counter_photo(&state, &secret, &req, payload, lang).await {
         Ok(photo) => photo,
         Err(refused) => {
             let (who, which, detail) = (clerk.clone(), number.clone(), refusal_detail(&refused));

@@ -20,6 +20,8 @@ pub mod status_list;
 pub mod verify;
 
 use super::error::json_error;
+use super::limits::token_gate::token_gate;
+use actix_web::middleware::from_fn;
 use actix_web::web;
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
@@ -42,7 +44,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audit::verifications)
         .service(review_audit::reviews)
         .service(counter::audit);
+    // Every route in here but the public ones (token_gate::PUBLIC_API_PATHS) needs a token:
+    // a body is read only once the gate has seen a known one.
     let api = scope::scope("/api/v1")
+        .wrap(from_fn(token_gate))
         .service(openapi::openapi_json)
         .service(me::get_licence)
         .service(me::get_eligibility)

@@ -14,7 +14,7 @@ use crate::http::state::AppState;
 use crate::http::upload::{read_photo_upload, PhotoUpload};
 use crate::http::views::{reason_view, ReasonView};
 use crate::i18n::Lang;
-use crate::photo::{IntakeLimits, Normalised, PhotoError};
+use crate::photo::{IntakeLimits, Normalised, PhotoError, PoolError};
 use crate::service::photo_review::{self, Intake, Purpose};
 use crate::storage::{e_licences, licences};
 use actix_web::{post, web, HttpRequest, HttpResponse};
@@ -37,14 +37,34 @@ fn failed_checks(n: &Normalised, lang: Lang) -> Vec<ReasonView> {
         .collect()
 }
 
+/// Photo work on the photo pool: 503 `busy` when its threads and queue are all taken.
+pub(crate) async fn on_photo_pool<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    state.photos.run(work).await.map_err(|e| match e {
+        PoolError::Busy => ApiError::Busy {
+            retry_after_secs: crate::photo::pool::RETRY_AFTER_SECS,
+        },
+        PoolError::Failed => ApiError::Internal("photo work failed".into()),
+    })
+}
+
 /// The intake of an uploaded photo, app or counter alike: decoded under the limits, normalised
 /// and pre-checked; refused (with every failed check) unless all pass.
-pub(super) async fn intake(photo: Vec<u8>, lang: Lang) -> Result<Normalised, ApiError> {
-    // Decoding and re-encoding is CPU work of milliseconds: off the async executor.
-    let normalised = web::block(move || crate::photo::normalise(&photo, &IntakeLimits::default()))
-        .await
-        .map_err(|_| ApiError::Unavailable("photo processing was cancelled".into()))?
-        .map_err(photo_error)?;
+pub(super) async fn intake(
+    state: &AppState,
+    photo: Vec<u8>,
+    lang: Lang,
+) -> Result<Normalised, ApiError> {
+    // Decoding and re-encoding is CPU work of milliseconds (a second for a hostile file): on
+    // the photo pool, away from the async executor and from the database's blocking pool.
+    let normalised = on_photo_pool(state, move || {
+        crate::photo::normalise(&photo, &IntakeLimits::default())
+    })
+    .await?
+    .map_err(photo_error)?;
     let failed = failed_checks(&normalised, lang);
     if !failed.is_empty() {
         return Err(ApiError::PhotoRejected(failed));
@@ -93,9 +113,12 @@ pub(super) async fn submit_upload(
     payload: web::Payload,
     purpose: Purpose,
 ) -> Result<HttpResponse, ApiError> {
+    let secret = token.0.clone();
     let number = precondition(&state, token, lang, purpose).await?;
+    // Counted before the body is read: every upload costs, whatever becomes of it.
+    state.uploads.check(&secret)?;
     let PhotoUpload { source, photo } = read_photo_upload(&req, payload).await?;
-    let normalised = intake(photo, lang).await?;
+    let normalised = intake(&state, photo, lang).await?;
     let prechecks =
         serde_json::to_string(&normalised.checks).map_err(|e| ApiError::Internal(e.to_string()))?;
     let (today, now) = (state.clock.today(), state.clock.now());

@@ -1,0 +1,157 @@
+//! A deadline for the whole request body. actix's own `client_request_timeout` covers the
+//! request head only: a client that sent its body at one byte a second held its connection
+//! (and a file descriptor) for as long as it liked; 300 of them under a 256 open-files limit
+//! made `/healthz` refuse connections and broke the keys watcher.
+//!
+//! The middleware wraps the request payload in a stream that fails once the deadline has
+//! passed, counted from the request head. Whatever reads the body (the JSON extractor, the
+//! multipart reader, a handler's own read) then fails, and however it names that failure, the
+//! answer is 408 `request_timeout` with `Connection: close`: the rest of the body is neither
+//! waited for nor read.
+//!
+//! The deadline is transport time, on the runtime's monotonic timer like actix's own head
+//! timeout, not business time from the injected `Clock`.
+
+use super::has_body;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::http::upload::is_multipart_content_type;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::middleware::Next;
+use actix_web::rt::time::{sleep, Instant, Sleep};
+use actix_web::web::{self, Bytes};
+use actix_web::HttpMessage;
+use futures_util::Stream;
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Puts the body of every request that has one under its deadline: the photo deadline for a
+/// `multipart/form-data` upload, the JSON deadline for anything else.
+pub async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let limits = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.limits.clone());
+    let (Some(limits), true) = (limits, has_body(req.headers())) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let deadline = if is_multipart_content_type(req.headers()) {
+        limits.photo_body_deadline
+    } else {
+        limits.json_body_deadline
+    };
+    let expired = Rc::new(Cell::new(false));
+    let payload = DeadlinePayload::new(req.take_payload(), deadline, expired.clone());
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(payload),
+    });
+    let res = next.call(req).await;
+    if !expired.get() {
+        return Ok(res?.map_into_boxed_body());
+    }
+    tracing::info!(
+        deadline_secs = deadline.as_secs_f64(),
+        "request body too slow: answered 408 and closed"
+    );
+    match res {
+        Ok(res) => Ok(ServiceResponse::from_err(
+            ApiError::RequestTimeout,
+            res.into_parts().0,
+        )),
+        Err(_) => Err(ApiError::RequestTimeout.into()),
+    }
+}
+
+/// Is this the failure of a body past its deadline? Readers name it `request_timeout`
+/// themselves (a counter refusal is audited under that code); the middleware answers 408
+/// whatever they make of it.
+pub fn is_deadline(e: &PayloadError) -> bool {
+    matches!(e, PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+}
+
+/// The request payload, failing once `deadline` has passed (and saying so in `expired`).
+struct DeadlinePayload {
+    inner: Payload,
+    timer: Pin<Box<Sleep>>,
+    expired: Rc<Cell<bool>>,
+}
+
+impl DeadlinePayload {
+    fn new(inner: Payload, deadline: Duration, expired: Rc<Cell<bool>>) -> Self {
+        DeadlinePayload {
+            inner,
+            timer: Box::pin(sleep(deadline)),
+            expired,
+        }
+    }
+
+    fn expire(&mut self) -> Poll<Option<Result<Bytes, PayloadError>>> {
+        self.expired.set(true);
+        Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the request body did not arrive within its deadline",
+        )))))
+    }
+}
+
+impl Stream for DeadlinePayload {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.expired.get() {
+            return self.expire();
+        }
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            // A trickle keeps data coming, so the timer is also read when data arrives.
+            Poll::Ready(Some(Ok(_))) if Instant::now() >= self.timer.deadline() => self.expire(),
+            Poll::Ready(item) => Poll::Ready(item),
+            Poll::Pending => match self.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => self.expire(),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    /// A client that stopped sending: a payload that never yields.
+    fn stalled() -> Payload {
+        Payload::Stream {
+            payload: Box::pin(futures_util::stream::pending()),
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_stalled_body_fails_at_its_deadline_and_says_so() {
+        let expired = Rc::new(Cell::new(false));
+        let started = Instant::now();
+        let mut body = DeadlinePayload::new(stalled(), Duration::from_millis(50), expired.clone());
+        let item = body.next().await.expect("an item");
+        assert!(item.is_err_and(|e| is_deadline(&e)));
+        assert!(expired.get());
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        assert!(matches!(body.next().await, Some(Err(_))));
+    }
+
+    #[actix_web::test]
+    async fn a_body_in_time_passes_untouched() {
+        let expired = Rc::new(Cell::new(false));
+        let inner = Payload::from(Bytes::from_static(b"{\"a\":1}"));
+        let mut body = DeadlinePayload::new(inner, Duration::from_secs(5), expired.clone());
+        assert_eq!(body.next().await.unwrap().unwrap(), "{\"a\":1}");
+        assert!(body.next().await.is_none());
+        assert!(!expired.get());
+    }
+}

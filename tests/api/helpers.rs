@@ -167,14 +167,39 @@ pub fn test_settings(test_db: &TestDb, keys: &std::path::Path) -> Settings {
     settings.status_list_ttl = STATUS_LIST_TTL;
     settings.status_list_lifetime = STATUS_LIST_LIFETIME;
     settings.render_cache_entries = 64;
+    // Tests upload many photos with one token on a clock that does not move, and in parallel:
+    // the upload rate and the photo pool are tested where they are set (photo_limits).
+    settings.limits.uploads_per_minute = 10_000;
+    settings.limits.upload_burst = 10_000;
+    settings.limits.photo_threads = Some(2);
+    settings.limits.photo_queue = 64;
     settings
 }
 
 /// A server whose signing keys live in `keys` (shared to test rotation across restarts).
 pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) -> TestApp {
+    spawn_app_configured(test_db, keys, |_| {}).await
+}
+
+/// A server on `backend` with [`test_settings`] changed by `adjust` (e.g. short deadlines).
+pub async fn spawn_app_adjusted(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_configured(
+        TestDb::new(backend),
+        Arc::new(tempfile::tempdir().unwrap()),
+        adjust,
+    )
+    .await
+}
+
+async fn spawn_app_configured(
+    test_db: TestDb,
+    keys: Arc<tempfile::TempDir>,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     elicence::telemetry::init("error");
     let clock = FixedClock::at(test_now());
-    let settings = test_settings(&test_db, keys.path());
+    let mut settings = test_settings(&test_db, keys.path());
+    adjust(&mut settings);
     let app = Application::build(settings, Arc::new(clock.clone())).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();

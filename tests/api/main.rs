@@ -3,6 +3,7 @@
 
 mod helpers;
 mod images;
+mod raw_http;
 
 mod admin;
 mod auth;
@@ -20,9 +21,11 @@ mod lifecycle;
 mod me;
 mod offline_verify;
 mod openapi;
+mod photo_limits;
 mod photo_review;
 mod purposes;
 mod review_console;
+mod slow_clients;
 mod status_list;
 mod storage;
 mod verify;

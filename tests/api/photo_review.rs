@@ -5,6 +5,7 @@ use crate::helpers::{
     error_code, record, record_with_photo, spawn_app, test_now, Backend, TestApp,
 };
 use crate::images;
+use crate::raw_http::read_response;
 use elicence::domain::role::Role;
 use elicence::storage::submissions;
 use serde_json::{json, Value};
@@ -831,56 +832,6 @@ fn unfinished_chunked_upload(
     let _ = stream.shutdown(std::net::Shutdown::Both);
     let _ = writing.join().unwrap();
     answer
-}
-
-/// Reads one HTTP/1.1 response (Content-Length or chunked body) as (status, JSON body).
-fn read_response(stream: &mut std::net::TcpStream) -> (u16, Value) {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    let mut piece = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream
-            .read(&mut piece)
-            .expect("an answer before the body ends");
-        assert!(n > 0, "closed without an answer");
-        buf.extend_from_slice(&piece[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
-    };
-    let complete = |body: &[u8]| -> Option<Vec<u8>> {
-        if let Some(n) = header("content-length:") {
-            let n: usize = n.parse().unwrap();
-            return (body.len() >= n).then(|| body[..n].to_vec());
-        }
-        assert_eq!(header("transfer-encoding:").as_deref(), Some("chunked"));
-        let (mut out, mut rest) = (Vec::new(), body);
-        loop {
-            let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-            let size =
-                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap(), 16).unwrap();
-            let data = rest.get(line_end + 2..line_end + 2 + size + 2)?;
-            if size == 0 {
-                return Some(out);
-            }
-            out.extend_from_slice(&data[..size]);
-            rest = &rest[line_end + 2 + size + 2..];
-        }
-    };
-    loop {
-        if let Some(body) = complete(&buf[head_end..]) {
-            return (status, serde_json::from_slice(&body).unwrap());
-        }
-        let n = stream.read(&mut piece).expect("the rest of the answer");
-        assert!(n > 0, "closed in the middle of the answer");
-        buf.extend_from_slice(&piece[..n]);
-    }
 }
 
 /// The streaming limit without a Content-Length to go by: the body is counted as it arrives

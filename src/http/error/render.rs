@@ -3,6 +3,7 @@
 
 use super::ApiError;
 use crate::domain::record::FieldError;
+use crate::http::limits::HoldingUnread;
 use crate::i18n::Lang;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -104,6 +105,10 @@ pub async fn render_errors(
         return Ok(res.map_into_boxed_body());
     }
     let pending = res.response().extensions().get::<PendingError>().cloned();
+    let unread = res
+        .response_mut()
+        .extensions_mut()
+        .remove::<crate::http::limits::UnreadBody>();
     let pending = pending.unwrap_or_else(|| {
         let e = ApiError::from_status(status);
         PendingError {
@@ -128,6 +133,9 @@ pub async fn render_errors(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/json"),
         );
-        BoxBody::new(body)
+        match unread {
+            Some(unread) => BoxBody::new(HoldingUnread::new(BoxBody::new(body), unread)),
+            None => BoxBody::new(body),
+        }
     }))
 }

@@ -12,7 +12,7 @@
 //! The deadline is transport time, on the runtime's monotonic timer like actix's own head
 //! timeout, not business time from the injected `Clock`.
 
-use super::has_body;
+use super::{close_unread, has_body};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::upload::is_multipart_content_type;
@@ -22,9 +22,9 @@ use actix_web::error::PayloadError;
 use actix_web::middleware::Next;
 use actix_web::rt::time::{sleep, Instant, Sleep};
 use actix_web::web::{self, Bytes};
-use actix_web::HttpMessage;
+use actix_web::{HttpMessage, ResponseError};
 use futures_util::Stream;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -49,7 +49,8 @@ pub async fn body_deadline(
         limits.json_body_deadline
     };
     let expired = Rc::new(Cell::new(false));
-    let payload = DeadlinePayload::new(req.take_payload(), deadline, expired.clone());
+    let inner = Rc::new(RefCell::new(req.take_payload()));
+    let payload = DeadlinePayload::new(inner.clone(), deadline, expired.clone());
     req.set_payload(Payload::Stream {
         payload: Box::pin(payload),
     });
@@ -61,11 +62,10 @@ pub async fn body_deadline(
         deadline_secs = deadline.as_secs_f64(),
         "request body too slow: answered 408 and closed"
     );
+    let mut timeout = ApiError::RequestTimeout.error_response();
+    close_unread(&mut timeout, inner);
     match res {
-        Ok(res) => Ok(ServiceResponse::from_err(
-            ApiError::RequestTimeout,
-            res.into_parts().0,
-        )),
+        Ok(res) => Ok(ServiceResponse::new(res.into_parts().0, timeout)),
         Err(_) => Err(ApiError::RequestTimeout.into()),
     }
 }
@@ -79,13 +79,14 @@ pub fn is_deadline(e: &PayloadError) -> bool {
 
 /// The request payload, failing once `deadline` has passed (and saying so in `expired`).
 struct DeadlinePayload {
-    inner: Payload,
+    /// Shared with the middleware, which keeps it unread past the deadline (`close_unread`).
+    inner: Rc<RefCell<Payload>>,
     timer: Pin<Box<Sleep>>,
     expired: Rc<Cell<bool>>,
 }
 
 impl DeadlinePayload {
-    fn new(inner: Payload, deadline: Duration, expired: Rc<Cell<bool>>) -> Self {
+    fn new(inner: Rc<RefCell<Payload>>, deadline: Duration, expired: Rc<Cell<bool>>) -> Self {
         DeadlinePayload {
             inner,
             timer: Box::pin(sleep(deadline)),
@@ -109,7 +110,8 @@ impl Stream for DeadlinePayload {
         if self.expired.get() {
             return self.expire();
         }
-        match Pin::new(&mut self.inner).poll_next(cx) {
+        let next = Pin::new(&mut *self.inner.borrow_mut()).poll_next(cx);
+        match next {
             // A trickle keeps data coming, so the timer is also read when data arrives.
             Poll::Ready(Some(Ok(_))) if Instant::now() >= self.timer.deadline() => self.expire(),
             Poll::Ready(item) => Poll::Ready(item),
@@ -127,10 +129,10 @@ mod tests {
     use futures_util::StreamExt;
 
     /// A client that stopped sending: a payload that never yields.
-    fn stalled() -> Payload {
-        Payload::Stream {
+    fn stalled() -> Rc<RefCell<Payload>> {
+        Rc::new(RefCell::new(Payload::Stream {
             payload: Box::pin(futures_util::stream::pending()),
-        }
+        }))
     }
 
     #[actix_web::test]
@@ -148,7 +150,9 @@ mod tests {
     #[actix_web::test]
     async fn a_body_in_time_passes_untouched() {
         let expired = Rc::new(Cell::new(false));
-        let inner = Payload::from(Bytes::from_static(b"{\"a\":1}"));
+        let inner = Rc::new(RefCell::new(Payload::from(Bytes::from_static(
+            b"{\"a\":1}",
+        ))));
         let mut body = DeadlinePayload::new(inner, Duration::from_secs(5), expired.clone());
         assert_eq!(body.next().await.unwrap().unwrap(), "{\"a\":1}");
         assert!(body.next().await.is_none());

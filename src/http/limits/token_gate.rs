@@ -11,7 +11,7 @@
 //! that time, and is refused by the handler at once. Only an unknown (or forgotten) token
 //! costs a lookup; a string that cannot be a token costs none.
 
-use super::has_body;
+use super::{close_unread, has_body};
 use crate::auth::{self, AuthError};
 use crate::clock::Clock;
 use crate::http::error::ApiError;
@@ -19,8 +19,8 @@ use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
+use actix_web::HttpMessage;
 use actix_web::{web, ResponseError};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -115,8 +115,9 @@ pub async fn token_gate(
         Ok(()) => Ok(next.call(req).await?.map_into_boxed_body()),
         Err(refused) => {
             let mut res = refused.error_response();
-            // The body is not wanted: close rather than read the rest of it.
-            res.head_mut().set_connection_type(ConnectionType::Close);
+            // The body is not wanted: close rather than read (or drain) the rest of it.
+            let mut req = req;
+            close_unread(&mut res, req.take_payload());
             Ok(req.into_response(res))
         }
     }

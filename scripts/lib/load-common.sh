@@ -5,7 +5,7 @@
 
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install -y wrk" >&2; exit 1; }
 cargo build --release --quiet
-bin=target/release/elicence
+bin="${CARGO_TARGET_DIR:-target}/release/elicence"
 work="$(mktemp -d)"
 port=$((20000 + RANDOM % 20000))
 url="sqlite://$work/load.db"

@@ -58,9 +58,7 @@ impl PhotoPool {
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
                         .recv();
                     let Ok(job) = next else { break };
-                    // A panic in a decoder must not take the thread with it: the caller sees
-                    // its answer channel closed (`PoolError::Failed`).
-                    let _ = catch_unwind(AssertUnwindSafe(job));
+                    job();
                 })?;
         }
         Ok(PhotoPool {
@@ -86,8 +84,14 @@ impl PhotoPool {
             .map_err(|_| PoolError::Busy)?;
         let (answer, result) = oneshot::channel();
         let job: Job = Box::new(move || {
-            let _place: OwnedSemaphorePermit = permit;
-            let _ = answer.send(work());
+            let outcome = catch_unwind(AssertUnwindSafe(work));
+            // The place is free before the caller hears back, so that the caller can hand in
+            // its next work at once. A panic (a decoder bug) drops the answer instead: the
+            // caller gets `PoolError::Failed`, and the thread lives on.
+            drop::<OwnedSemaphorePermit>(permit);
+            if let Ok(value) = outcome {
+                let _ = answer.send(value);
+            }
         });
         self.jobs.send(job).map_err(|_| PoolError::Failed)?;
         Ok(PhotoJob { result })

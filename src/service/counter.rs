@@ -62,6 +62,9 @@ pub enum CounterError {
     PhotoRequired,
     #[error("the photo on file fails the automatic checks")]
     PhotoOnFileUnusable(Vec<&'static str>),
+    /// See `IssueError::PhotoNotPrepared`: prepare it and ask again.
+    #[error("the photo on file was never prepared")]
+    PhotoNotPrepared,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -76,6 +79,7 @@ impl CounterError {
             CounterError::ELicenceExists => "e_licence_exists",
             CounterError::PhotoRequired => "photo_required",
             CounterError::PhotoOnFileUnusable(_) => "photo_on_file_unusable",
+            CounterError::PhotoNotPrepared => "photo_not_prepared",
             CounterError::Storage(_) => "storage_error",
         }
     }
@@ -90,6 +94,7 @@ impl CounterError {
             CounterError::ELicenceExists => CounterError::ELicenceExists,
             CounterError::PhotoRequired => CounterError::PhotoRequired,
             CounterError::PhotoOnFileUnusable(c) => CounterError::PhotoOnFileUnusable(c.clone()),
+            CounterError::PhotoNotPrepared => CounterError::PhotoNotPrepared,
             CounterError::Storage(e) => CounterError::Storage(StorageError::Corrupt(e.to_string())),
         }
     }
@@ -256,6 +261,17 @@ pub struct Lookup {
     pub pending_submission: Option<SubmissionRow>,
 }
 
+/// How the photo on file of `number` stands now (after the caller prepared it).
+pub fn photo_on_file_now(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+) -> Result<PhotoOnFile, StorageError> {
+    match licences::find(conn, number)? {
+        Some(stored) => photo_on_file(conn, &stored),
+        None => Ok(PhotoOnFile::None),
+    }
+}
+
 fn photo_on_file(conn: &mut DbConn, stored: &StoredLicence) -> Result<PhotoOnFile, StorageError> {
     if !stored.has_photo {
         return Ok(PhotoOnFile::None);
@@ -288,20 +304,6 @@ pub fn look_up(
     number: &LicenceNumber,
     now: DateTime<Utc>,
 ) -> Result<Lookup, CounterError> {
-    // A photo on file that was never prepared is pre-checked now, once (decoding takes
-    // milliseconds: outside the write transaction), so the clerk sees its result.
-    if let Ok(stored) = served(conn, clerk, number) {
-        if stored.has_photo
-            && matches!(
-                licences::prepared_photo(conn, number)?,
-                Some((None, _) | (_, None))
-            )
-        {
-            if let Err(IssueError::Storage(e)) = issuance::usable_photo(conn, number, now) {
-                return Err(e.into());
-            }
-        }
-    }
     audited(conn, clerk, number, LOOKUP, now, |conn| {
         let licence = served(conn, clerk, number)?;
         let photo_on_file = photo_on_file(conn, &licence)?;
@@ -391,9 +393,11 @@ pub fn issue(
     // The photo on file is prepared (if it never was) outside the write transaction, as on
     // the app path; whether it may be used is decided inside, after the licence checks.
     let on_file = match photo {
-        CounterPhoto::OnFile => Some(match issuance::usable_photo(conn, number, now) {
+        CounterPhoto::OnFile => Some(match issuance::usable_photo(conn, number) {
             Ok(jpeg) => Ok(jpeg),
             Err(IssueError::Storage(e)) => return Err(e.into()),
+            // Not a refusal: prepared by the caller, who asks again (nothing is audited).
+            Err(IssueError::PhotoNotPrepared) => return Err(CounterError::PhotoNotPrepared),
             Err(IssueError::LicenceNotFound) => Err(CounterError::LicenceNotFound),
             Err(IssueError::NotEligible(r)) => Err(CounterError::NotEligible(r)),
             Err(IssueError::PhotoRequired) => Err(CounterError::PhotoRequired),

@@ -19,6 +19,12 @@ pub enum IssueError {
     /// (`unreadable`): the holder must submit a photo for review instead.
     #[error("the photo on file cannot be used without review")]
     PhotoOnFileUnusable(Vec<&'static str>),
+    /// The photo on file was never prepared (it came before preparation existed, or by
+    /// another path): the caller prepares it off the database's threads
+    /// ([`photo_on_file_to_prepare`], `crate::photo::prepare` on the photo pool,
+    /// [`remember_prepared`]) and asks again. Decoding never runs on a database connection.
+    #[error("the photo on file was never prepared")]
+    PhotoNotPrepared,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -108,9 +114,9 @@ pub(crate) fn create_at_counter(
     create(conn, number, photo_source, jpeg, "image/jpeg", channel, now)
 }
 
-/// Issues the e-licence with the registry's photo, normalised and pre-checked like an upload.
-/// The photo work (decode, checks, re-encode: milliseconds) runs before the write
-/// transaction, so it never holds the write lock.
+/// Issues the e-licence with the registry's photo, normalised and pre-checked like an upload
+/// when it arrived: [`IssueError::PhotoNotPrepared`] if it never was (the caller prepares it
+/// off the database's threads and asks again).
 pub fn issue_with_photo_on_file(
     conn: &mut DbConn,
     number: &LicenceNumber,
@@ -120,7 +126,7 @@ pub fn issue_with_photo_on_file(
     if let Some(issued) = existing_or_refusal(conn, number, today)? {
         return Ok(issued);
     }
-    let (photo_source, photo) = match usable_photo(conn, number, now) {
+    let (photo_source, photo) = match usable_photo(conn, number) {
         Ok(photo) => ("on_file".to_owned(), photo),
         Err(e @ (IssueError::PhotoRequired | IssueError::PhotoOnFileUnusable(_))) => {
             superseded_photo(conn, number)?.ok_or(e)?
@@ -199,25 +205,20 @@ fn superseded_photo(
 }
 
 /// The photo on file as an e-licence photo: the normalised copy prepared when the registry
-/// sent it, if it passed every automatic pre-check. A photo that arrived before preparation
-/// existed (or by another path) is prepared here, once, and remembered.
+/// sent it, if it passed every automatic pre-check. One that arrived before preparation
+/// existed (or by another path) is [`IssueError::PhotoNotPrepared`]: prepared by the caller,
+/// once, and remembered.
 pub(crate) fn usable_photo(
     conn: &mut DbConn,
     number: &LicenceNumber,
-    now: DateTime<Utc>,
 ) -> Result<Vec<u8>, IssueError> {
     let (sha256, failed) = match licences::prepared_photo(conn, number)? {
         None => return Err(IssueError::LicenceNotFound),
         Some((Some(sha256), Some(failed))) => (sha256, failed),
-        Some(_) => {
-            let on_file = licences::find_photo(conn, number)?.ok_or(IssueError::PhotoRequired)?;
-            let prepared = crate::photo::prepare(&on_file.bytes);
-            conn.write_transaction(|conn| licences::set_prepared(conn, number, &prepared, now))?;
-            if prepared.failed_checks.is_empty() {
-                return Ok(prepared.jpeg);
-            }
-            return Err(IssueError::PhotoOnFileUnusable(prepared.failed_checks));
+        Some(_) if licences::find_photo(conn, number)?.is_none() => {
+            return Err(IssueError::PhotoRequired)
         }
+        Some(_) => return Err(IssueError::PhotoNotPrepared),
     };
     if !failed.is_empty() {
         return Err(IssueError::PhotoOnFileUnusable(
@@ -229,4 +230,38 @@ pub(crate) fn usable_photo(
         .ok_or_else(|| {
             StorageError::Corrupt(format!("prepared photo {sha256} is not stored")).into()
         })
+}
+
+/// The photo on file of `number` if it was never prepared: its bytes, to prepare off the
+/// database's threads. `None` when there is none, or it is prepared already.
+pub fn photo_on_file_to_prepare(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+) -> Result<Option<Vec<u8>>, StorageError> {
+    match licences::prepared_photo(conn, number)? {
+        Some((None, _) | (_, None)) => Ok(licences::find_photo(conn, number)?.map(|p| p.bytes)),
+        _ => Ok(None),
+    }
+}
+
+/// Remembers `prepared`, made from the photo on file `original`, unless that photo was
+/// replaced or prepared meanwhile (a newer photo arrives prepared).
+pub fn remember_prepared(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+    original: &[u8],
+    prepared: &crate::domain::record::PreparedPhoto,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    conn.write_transaction(|conn| {
+        let unchanged = licences::find_photo(conn, number)?.is_some_and(|p| p.bytes == original);
+        let unprepared = matches!(
+            licences::prepared_photo(conn, number)?,
+            Some((None, _) | (_, None))
+        );
+        if unchanged && unprepared {
+            licences::set_prepared(conn, number, prepared, now)?;
+        }
+        Ok(())
+    })
 }

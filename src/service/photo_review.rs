@@ -114,33 +114,40 @@ pub fn submit(
     })
 }
 
-/// The photo a reviewer compares the submission with, as (bytes, media type): the current
-/// e-licence's for a photo change, else the normalised copy of the photo on file (prepared
-/// when the registry sent it, or here for one that arrived before preparation existed), so
-/// that nothing of the registry's file but its pixels reaches the reviewer. `None` when there
-/// is nothing to compare with, or the photo on file cannot be read.
+/// The photo a reviewer compares a submission with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferencePhoto {
+    /// Bytes and media type, ready to show.
+    Ready(Vec<u8>, String),
+    /// The registry's photo on file, never prepared: show it once the caller has normalised
+    /// it (`crate::photo::prepare` on the photo pool), so that nothing of the registry's file
+    /// but its pixels reaches the reviewer.
+    OnFileUnprepared(Vec<u8>),
+}
+
+/// The photo a reviewer compares the submission with: the current e-licence's for a photo
+/// change, else the normalised copy of the photo on file (prepared when the registry sent
+/// it; for one that arrived before preparation existed, its bytes for the caller to
+/// prepare). `None` when there is nothing to compare with, or the photo on file cannot be
+/// read.
 pub fn reference_photo(
     conn: &mut DbConn,
     submission: &SubmissionRow,
-) -> Result<Option<(Vec<u8>, String)>, ReviewError> {
+) -> Result<Option<ReferencePhoto>, ReviewError> {
     if let Some(e) = e_licences::current_for(conn, &submission.licence_number)? {
-        return Ok(e_licences::photo(conn, &e.id)?);
+        return Ok(e_licences::photo(conn, &e.id)?.map(|(b, t)| ReferencePhoto::Ready(b, t)));
     }
     let number = LicenceNumber::parse(&submission.licence_number)
         .map_err(|_| StorageError::Corrupt(format!("submission {}: number", submission.id)))?;
     match licences::prepared_photo(conn, &number)? {
         None => Err(ReviewError::LicenceNotFound),
-        Some((Some(sha256), _)) if !sha256.is_empty() => Ok(photos::get(conn, &sha256)?),
+        Some((Some(sha256), _)) if !sha256.is_empty() => {
+            Ok(photos::get(conn, &sha256)?.map(|(b, t)| ReferencePhoto::Ready(b, t)))
+        }
         // Prepared and found unreadable: there is nothing fit to show.
         Some((Some(_), _)) => Ok(None),
-        Some((None, _)) => {
-            let Some(on_file) = licences::find_photo(conn, &number)? else {
-                return Ok(None);
-            };
-            // A read path: prepared in memory, not remembered (issuance remembers it).
-            let prepared = crate::photo::prepare(&on_file.bytes);
-            Ok((!prepared.jpeg.is_empty()).then(|| (prepared.jpeg, "image/jpeg".to_owned())))
-        }
+        Some((None, _)) => Ok(licences::find_photo(conn, &number)?
+            .map(|on_file| ReferencePhoto::OnFileUnprepared(on_file.bytes))),
     }
 }
 

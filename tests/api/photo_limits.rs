@@ -137,7 +137,46 @@ async fn a_full_photo_pool_answers_busy_at_once(backend: Backend) {
     );
 }
 
+/// A photo on file that was never prepared (seeded straight into storage, as rows from
+/// before preparation existed) is prepared on the photo pool too, never on the database's
+/// threads: while the pool is full, issuing with it and a clerk's lookup of it are busy; then
+/// they work, and the preparation is remembered.
+async fn a_photo_on_file_is_prepared_on_the_photo_pool(backend: Backend) {
+    let app = spawn_app_adjusted(backend, |s| {
+        s.limits.photo_threads = Some(1);
+        s.limits.photo_queue = 0;
+    })
+    .await;
+    let holder = app.holder(&record_with_photo(NUMBER));
+    app.seed(&record_with_photo(OTHER_NUMBER));
+    let (_, clerk) = clerk_token(&app, BEIJING);
+    let (release, hold) = mpsc::channel::<()>();
+    let held = app.state.photos.submit(move || hold.recv()).unwrap();
+
+    let on_file = serde_json::json!({"photo": "on_file"});
+    let res = app.post_json(APPLY, &holder, &on_file).await;
+    assert_eq!(error_code(res, 503).await.0, "busy");
+    let lookup = format!("/api/v1/counter/licences/{OTHER_NUMBER}");
+    let res = app.get(&lookup, Some(&clerk)).await;
+    assert_eq!(error_code(res, 503).await.0, "busy");
+
+    release.send(()).unwrap();
+    held.await.unwrap().unwrap();
+    assert_eq!(app.post_json(APPLY, &holder, &on_file).await.status(), 201);
+    let seen: serde_json::Value = app.get(&lookup, Some(&clerk)).await.json().await.unwrap();
+    assert_eq!(seen["photo_on_file"]["prechecks"], "passed", "{seen}");
+    let number = elicence::domain::licence::LicenceNumber::parse(OTHER_NUMBER).unwrap();
+    let prepared =
+        elicence::storage::licences::prepared_photo(&mut app.test_db.db.get().unwrap(), &number)
+            .unwrap();
+    assert!(
+        matches!(prepared, Some((Some(_), Some(_)))),
+        "remembered: {prepared:?}"
+    );
+}
+
 crate::both_backends!(
+    a_photo_on_file_is_prepared_on_the_photo_pool,
     the_seventh_upload_in_a_minute_is_rate_limited,
     counter_photos_are_rate_limited_per_clerk,
     a_full_photo_pool_answers_busy_at_once,

@@ -6,7 +6,7 @@ use crate::domain::record::{FieldError, RegistryRecord};
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
-use crate::http::routes::photo_upload::on_photo_pool;
+use crate::http::photo_work::on_photo_pool;
 use crate::http::routes::registry_events::AppliedEventView;
 use crate::http::state::AppState;
 use crate::http::views::{AdminLicenceView, EligibilityView};

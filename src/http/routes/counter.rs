@@ -12,6 +12,7 @@ use crate::domain::photo_rules::precheck_message;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::photo_work::{photo_on_file_changing, prepare_photo_on_file};
 use crate::http::state::AppState;
 use crate::http::upload::{is_multipart, read_counter_photo};
 use crate::http::views::{reason_view, EligibilityView, ReasonView};
@@ -52,6 +53,7 @@ fn counter_error(e: CounterError, lang: Lang) -> ApiError {
         CounterError::ELicenceExists => ApiError::ELicenceExists,
         CounterError::PhotoRequired => ApiError::PhotoRequired,
         CounterError::PhotoOnFileUnusable(codes) => ApiError::PhotoOnFileUnusable(reasons(codes)),
+        CounterError::PhotoNotPrepared => photo_on_file_changing(),
         CounterError::Storage(s) => s.into(),
     }
 }
@@ -213,12 +215,21 @@ pub async fn licence(
 ) -> Result<web::Json<CounterLicenceView>, ApiError> {
     let number = parse_number(&path)?;
     let (today, now) = (state.clock.today(), state.clock.now());
-    let found = state
+    let looked_up = number.clone();
+    let mut found = state
         .authorized(token, move |conn, p| {
             let clerk = Clerk::of(&p)?;
-            counter::look_up(conn, &clerk, &number, now).map_err(|e| counter_error(e, lang))
+            counter::look_up(conn, &clerk, &looked_up, now).map_err(|e| counter_error(e, lang))
         })
         .await?;
+    if found.photo_on_file == PhotoOnFile::NotChecked {
+        // Never prepared: pre-checked now, once, on the photo pool, so the clerk sees it.
+        prepare_photo_on_file(&state, number.clone()).await?;
+        found.photo_on_file = state
+            .db
+            .run(move |conn| Ok::<_, ApiError>(counter::photo_on_file_now(conn, &number)?))
+            .await?;
+    }
     Ok(web::Json(CounterLicenceView::new(found, today, lang)))
 }
 
@@ -381,13 +392,28 @@ pub async fn issue(
         }
     };
     let masked = number.masked();
-    let done: CounterIssued = state
-        .db
-        .run(move |conn| {
-            counter::issue(conn, &clerk, &number, &photo, today, now)
-                .map_err(|e| counter_error(e, lang))
-        })
-        .await?;
+    let mut done = None;
+    // A photo on file that was never prepared is prepared on the photo pool between two
+    // tries; once more means it changed meanwhile.
+    for attempt in 0..2 {
+        let (clerk, which, photo) = (clerk.clone(), number.clone(), photo.clone());
+        let issued = state
+            .db
+            .run(move |conn| {
+                Ok::<_, ApiError>(counter::issue(conn, &clerk, &which, &photo, today, now))
+            })
+            .await?;
+        match issued {
+            Err(CounterError::PhotoNotPrepared) if attempt == 0 => {
+                prepare_photo_on_file(&state, number.clone()).await?
+            }
+            other => {
+                done = Some(other.map_err(|e| counter_error(e, lang))?);
+                break;
+            }
+        }
+    }
+    let done: CounterIssued = done.ok_or_else(photo_on_file_changing)?;
     let action = if done.created {
         counter::ISSUE
     } else {

@@ -7,6 +7,7 @@ use crate::domain::purpose::Purpose;
 use crate::domain::registry_event::SupersedeReason;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::photo_work::{photo_on_file_changing, prepare_photo_on_file};
 use crate::http::state::AppState;
 use crate::http::upload::is_multipart;
 use crate::http::views::{reason_view, DisplayCodeView, ELicenceView, LicenceDocument, ReasonView};
@@ -155,32 +156,59 @@ async fn issue_on_file(
     token: BearerToken,
     lang: Lang,
 ) -> Result<HttpResponse, ApiError> {
-    let app = state.get_ref().clone();
-    let (created, view) = state
-        .authorized(token, move |conn, p| {
-            let number = p.holder_licence()?.clone();
-            let issued = issuance::issue_with_photo_on_file(conn, &number, app.clock.today(), app.clock.now()).map_err(|e| match e {
-                IssueError::LicenceNotFound => ApiError::LicenceNotFound,
-                IssueError::PhotoRequired => ApiError::PhotoRequired,
-                IssueError::PhotoOnFileUnusable(codes) => ApiError::PhotoOnFileUnusable(
-                    codes.into_iter().map(|c| ReasonView { code: c, message: precheck_message(c, lang).to_owned() }).collect(),
-                ),
-                IssueError::NotEligible(reasons) => ApiError::NotEligible(reasons.iter().map(|r| reason_view(r, lang)).collect()),
-                IssueError::Storage(s) => s.into(),
-            })?;
-            if issued.created {
-                tracing::info!(licence = %number.masked(), e_licence = %issued.e_licence.id, "e-licence generated");
+    // A photo on file that was never prepared is prepared on the photo pool between two
+    // tries; once more means it changed meanwhile.
+    for attempt in 0..2 {
+        let app = state.get_ref().clone();
+        let issued = state
+            .authorized(token.clone(), move |conn, p| {
+                let number = p.holder_licence()?.clone();
+                let issued = match issuance::issue_with_photo_on_file(conn, &number, app.clock.today(), app.clock.now()) {
+                    Err(IssueError::PhotoNotPrepared) => return Ok(Err(number)),
+                    other => other.map_err(|e| issue_error(e, lang))?,
+                };
+                if issued.created {
+                    tracing::info!(licence = %number.masked(), e_licence = %issued.e_licence.id, "e-licence generated");
+                }
+                let stored = licences::find(conn, &number)?.ok_or(ApiError::LicenceNotFound)?;
+                Ok(Ok((issued.created, view(&app, conn, issued.e_licence, &stored, lang)?)))
+            })
+            .await?;
+        match issued {
+            Ok((created, view)) => {
+                return Ok(if created {
+                    HttpResponse::Created()
+                } else {
+                    HttpResponse::Ok()
+                }
+                .json(view))
             }
-            let stored = licences::find(conn, &number)?.ok_or(ApiError::LicenceNotFound)?;
-            Ok((issued.created, view(&app, conn, issued.e_licence, &stored, lang)?))
-        })
-        .await?;
-    Ok(if created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
+            Err(number) if attempt == 0 => prepare_photo_on_file(&state, number).await?,
+            Err(_) => break,
+        }
     }
-    .json(view))
+    Err(photo_on_file_changing())
+}
+
+fn issue_error(e: IssueError, lang: Lang) -> ApiError {
+    match e {
+        IssueError::LicenceNotFound => ApiError::LicenceNotFound,
+        IssueError::PhotoRequired => ApiError::PhotoRequired,
+        IssueError::PhotoOnFileUnusable(codes) => ApiError::PhotoOnFileUnusable(
+            codes
+                .into_iter()
+                .map(|c| ReasonView {
+                    code: c,
+                    message: precheck_message(c, lang).to_owned(),
+                })
+                .collect(),
+        ),
+        IssueError::NotEligible(reasons) => {
+            ApiError::NotEligible(reasons.iter().map(|r| reason_view(r, lang)).collect())
+        }
+        IssueError::PhotoNotPrepared => photo_on_file_changing(),
+        IssueError::Storage(s) => s.into(),
+    }
 }
 
 /// The e-licence document with a fresh display code.

@@ -9,12 +9,13 @@ use crate::domain::eligibility::evaluate;
 use crate::domain::photo_rules::precheck_message;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::photo_work::on_photo_pool;
 use crate::http::review_views::ApplicationView;
 use crate::http::state::AppState;
 use crate::http::upload::{read_photo_upload, PhotoUpload};
 use crate::http::views::{reason_view, ReasonView};
 use crate::i18n::Lang;
-use crate::photo::{IntakeLimits, Normalised, PhotoError, PoolError};
+use crate::photo::{IntakeLimits, Normalised, PhotoError};
 use crate::service::photo_review::{self, Intake, Purpose};
 use crate::storage::{e_licences, licences};
 use actix_web::{post, web, HttpRequest, HttpResponse};
@@ -35,20 +36,6 @@ fn failed_checks(n: &Normalised, lang: Lang) -> Vec<ReasonView> {
             message: precheck_message(c.code, lang).to_owned(),
         })
         .collect()
-}
-
-/// Photo work on the photo pool: 503 `busy` when its threads and queue are all taken.
-pub(crate) async fn on_photo_pool<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    state.photos.run(work).await.map_err(|e| match e {
-        PoolError::Busy => ApiError::Busy {
-            retry_after_secs: crate::photo::pool::RETRY_AFTER_SECS,
-        },
-        PoolError::Failed => ApiError::Internal("photo work failed".into()),
-    })
 }
 
 /// The intake of an uploaded photo, app or counter alike: decoded under the limits, normalised

@@ -7,13 +7,14 @@ use crate::domain::photo_rules::RejectReason;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::photo_work::on_photo_pool;
 use crate::http::review_views::{
     QueueItem, QueuePage, QueueStats, ReasonCodeView, ReviewerDecisions,
 };
 use crate::http::state::AppState;
 use crate::http::views::reason_view;
 use crate::i18n::Lang;
-use crate::service::photo_review::{self, ReviewError, Verdict};
+use crate::service::photo_review::{self, ReferencePhoto, ReviewError, Verdict};
 use crate::storage::{photos, submissions, DbConn};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
@@ -279,7 +280,7 @@ pub async fn reference_photo(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let (bytes, media_type) = state
+    let reference = state
         .authorized_reads(token, move |conn, p| {
             let s = own_submission(conn, &p, &id)?;
             photo_review::reference_photo(conn, &s)
@@ -287,7 +288,17 @@ pub async fn reference_photo(
                 .ok_or(ApiError::PhotoNotFound)
         })
         .await?;
-    Ok(photo_response(bytes, media_type))
+    match reference {
+        ReferencePhoto::Ready(bytes, media_type) => Ok(photo_response(bytes, media_type)),
+        // A read path: normalised on the photo pool, not remembered (issuance remembers it).
+        ReferencePhoto::OnFileUnprepared(original) => {
+            let prepared = on_photo_pool(&state, move || crate::photo::prepare(&original)).await?;
+            if prepared.jpeg.is_empty() {
+                return Err(ApiError::PhotoNotFound);
+            }
+            Ok(photo_response(prepared.jpeg, "image/jpeg".to_owned()))
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -44,17 +44,8 @@ async fn counter_upload(
     clerk: &str,
     bytes: Vec<u8>,
 ) -> reqwest::Response {
-    let form = reqwest::multipart::Form::new().part(
-        "photo",
-        reqwest::multipart::Part::bytes(bytes).file_name("counter.jpg"),
-    );
-    app.client
-        .post(app.url(&issue_path(number)))
-        .bearer_auth(clerk)
-        .multipart(form)
-        .send()
+    app.upload_photo(&issue_path(number), clerk, None, bytes, "counter.jpg")
         .await
-        .unwrap()
 }
 
 async fn on_file(app: &TestApp, number: &str, clerk: &str) -> reqwest::Response {

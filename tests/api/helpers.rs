@@ -258,6 +258,29 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A multipart photo upload: the field `source` when given (app uploads), and `photo`.
+    pub async fn upload_photo(
+        &self,
+        path: &str,
+        token: &str,
+        source: Option<&str>,
+        bytes: Vec<u8>,
+        file_name: &str,
+    ) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(source) = source {
+            form = form.text("source", source.to_owned());
+        }
+        let photo = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .multipart(form.part("photo", photo))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
         self.client
             .put(self.url(path))

@@ -13,33 +13,37 @@ const APPLY: &str = "/api/v1/me/e-licence";
 const BEIJING: &str = "北京市公安局公安交通管理局";
 
 async fn upload(app: &TestApp, token: &str) -> reqwest::Response {
-    let form = reqwest::multipart::Form::new()
-        .text("source", "camera")
-        .part(
-            "photo",
-            reqwest::multipart::Part::bytes(images::good_jpeg()).file_name("me.jpg"),
-        );
-    app.client
-        .post(app.url(APPLY))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
+    app.upload_photo(APPLY, token, Some("camera"), images::good_jpeg(), "me.jpg")
         .await
-        .unwrap()
 }
 
 async fn counter_upload(app: &TestApp, number: &str, clerk: &str) -> reqwest::Response {
-    let form = reqwest::multipart::Form::new().part(
-        "photo",
-        reqwest::multipart::Part::bytes(images::good_jpeg()).file_name("counter.jpg"),
-    );
-    app.client
-        .post(app.url(&format!("/api/v1/counter/licences/{number}/e-licence")))
-        .bearer_auth(clerk)
-        .multipart(form)
-        .send()
+    let path = format!("/api/v1/counter/licences/{number}/e-licence");
+    app.upload_photo(&path, clerk, None, images::good_jpeg(), "counter.jpg")
         .await
-        .unwrap()
+}
+
+/// One photo thread and no queue.
+fn one_photo_thread(settings: &mut elicence::config::Settings) {
+    settings.limits.photo_threads = Some(1);
+    settings.limits.photo_queue = 0;
+}
+
+/// Takes the photo pool's one place until the sender is used; the job ends after that.
+fn hold_the_photo_thread(
+    app: &TestApp,
+) -> (
+    mpsc::Sender<()>,
+    elicence::photo::pool::PhotoJob<Result<(), mpsc::RecvError>>,
+) {
+    let (release, hold) = mpsc::channel::<()>();
+    let held = app
+        .state
+        .photos
+        .submit(move || hold.recv())
+        .expect("the pool is free");
+    assert_eq!(app.state.photos.free_places(), 0);
+    (release, held)
 }
 
 fn retry_after(res: &reqwest::Response) -> String {
@@ -102,21 +106,11 @@ async fn counter_photos_are_rate_limited_per_clerk(backend: Backend) {
 /// One photo thread, no queue, and the thread held by the test: uploads are refused at once
 /// with 503 busy, app and counter alike, and taken again once the thread is free.
 async fn a_full_photo_pool_answers_busy_at_once(backend: Backend) {
-    let app = spawn_app_adjusted(backend, |s| {
-        s.limits.photo_threads = Some(1);
-        s.limits.photo_queue = 0;
-    })
-    .await;
+    let app = spawn_app_adjusted(backend, one_photo_thread).await;
     let holder = app.holder(&record(NUMBER));
     app.seed(&record(OTHER_NUMBER));
     let (_, clerk) = clerk_token(&app, BEIJING);
-    let (release, hold) = mpsc::channel::<()>();
-    let held = app
-        .state
-        .photos
-        .submit(move || hold.recv())
-        .expect("the pool is free");
-    assert_eq!(app.state.photos.free_places(), 0);
+    let (release, held) = hold_the_photo_thread(&app);
 
     let res = upload(&app, &holder).await;
     assert_eq!(retry_after(&res), "1");
@@ -142,16 +136,11 @@ async fn a_full_photo_pool_answers_busy_at_once(backend: Backend) {
 /// threads: while the pool is full, issuing with it and a clerk's lookup of it are busy; then
 /// they work, and the preparation is remembered.
 async fn a_photo_on_file_is_prepared_on_the_photo_pool(backend: Backend) {
-    let app = spawn_app_adjusted(backend, |s| {
-        s.limits.photo_threads = Some(1);
-        s.limits.photo_queue = 0;
-    })
-    .await;
+    let app = spawn_app_adjusted(backend, one_photo_thread).await;
     let holder = app.holder(&record_with_photo(NUMBER));
     app.seed(&record_with_photo(OTHER_NUMBER));
     let (_, clerk) = clerk_token(&app, BEIJING);
-    let (release, hold) = mpsc::channel::<()>();
-    let held = app.state.photos.submit(move || hold.recv()).unwrap();
+    let (release, held) = hold_the_photo_thread(&app);
 
     let on_file = serde_json::json!({"photo": "on_file"});
     let res = app.post_json(APPLY, &holder, &on_file).await;

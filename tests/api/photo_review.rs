@@ -23,19 +23,8 @@ async fn upload(
     bytes: Vec<u8>,
     file_name: &str,
 ) -> reqwest::Response {
-    let form = reqwest::multipart::Form::new()
-        .text("source", source.to_owned())
-        .part(
-            "photo",
-            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
-        );
-    app.client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
+    app.upload_photo(path, token, Some(source), bytes, file_name)
         .await
-        .unwrap()
 }
 
 async fn json_of(res: reqwest::Response, status: u16) -> Value {

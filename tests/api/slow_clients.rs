@@ -47,26 +47,45 @@ fn multipart_type() -> String {
     format!("Content-Type: multipart/form-data; boundary={BOUNDARY}")
 }
 
-fn assert_cut_off(outcome: &SlowOutcome, deadline: Duration, what: &str) {
-    assert_eq!(outcome.answer.status, 408, "{what}: {:?}", outcome.answer);
-    assert_eq!(outcome.answer.code(), "request_timeout", "{what}");
+/// The answer is `status` and `code` with `Connection: close`, it came no sooner than
+/// `not_before`, and the server closed the connection within `closed_within` (both from the
+/// request head).
+fn assert_answered_and_closed(
+    outcome: &SlowOutcome,
+    (status, code): (u16, &str),
+    not_before: Duration,
+    closed_within: Duration,
+    what: &str,
+) {
+    assert_eq!(
+        outcome.answer.status, status,
+        "{what}: {:?}",
+        outcome.answer
+    );
+    assert_eq!(outcome.answer.code(), code, "{what}");
     assert_eq!(
         outcome.answer.header("connection").as_deref(),
         Some("close"),
         "{what}"
     );
     assert!(
-        outcome.answered_after >= deadline,
-        "{what}: answered after {:?}, before the deadline {deadline:?}",
+        outcome.answered_after >= not_before,
+        "{what}: answered after {:?}, sooner than {not_before:?}",
         outcome.answered_after
     );
     let closed = outcome
         .closed_after
         .unwrap_or_else(|| panic!("{what}: the server did not close the connection"));
     assert!(
-        closed <= deadline + MARGIN,
-        "{what}: closed after {closed:?}, deadline {deadline:?}"
+        closed <= closed_within,
+        "{what}: closed after {closed:?}, not within {closed_within:?}"
     );
+}
+
+/// 408 at the deadline (not before), the connection closed soon after.
+fn assert_cut_off(outcome: &SlowOutcome, deadline: Duration, what: &str) {
+    let timeout = (408, "request_timeout");
+    assert_answered_and_closed(outcome, timeout, deadline, deadline + MARGIN, what);
 }
 
 async fn a_trickling_json_body_gets_408_and_is_closed_at_its_deadline(backend: Backend) {
@@ -94,32 +113,19 @@ async fn a_trickling_json_body_gets_408_and_is_closed_at_its_deadline(backend: B
 async fn a_stalled_photo_upload_gets_408_at_the_photo_deadline(backend: Backend) {
     let app = spawn_app_adjusted(backend, short_deadlines).await;
     let holder = app.holder(&record(NUMBER));
-    let outcome = send(
-        &app.address,
-        SlowBody {
-            method: "POST",
-            path: "/api/v1/me/e-licence".into(),
-            head_lines: vec![bearer(&holder), multipart_type()],
-            declared: Some(1_000_000),
-            first: multipart_start(),
-            trickle: None,
-        },
-    )
-    .await;
+    let upload = |declared, trickle| SlowBody {
+        method: "POST",
+        path: "/api/v1/me/e-licence".into(),
+        head_lines: vec![bearer(&holder), multipart_type()],
+        declared,
+        first: multipart_start(),
+        trickle,
+    };
+    let outcome = send(&app.address, upload(Some(1_000_000), None)).await;
     assert_cut_off(&outcome, PHOTO_DEADLINE, "stalled upload");
     // Chunked, with no length to go by: the same.
-    let outcome = send(
-        &app.address,
-        SlowBody {
-            method: "POST",
-            path: "/api/v1/me/e-licence".into(),
-            head_lines: vec![bearer(&holder), multipart_type()],
-            declared: None,
-            first: multipart_start(),
-            trickle: Some(Duration::from_millis(100)),
-        },
-    )
-    .await;
+    let trickle = Some(Duration::from_millis(100));
+    let outcome = send(&app.address, upload(None, trickle)).await;
     assert_cut_off(&outcome, PHOTO_DEADLINE, "trickling chunked upload");
 }
 
@@ -206,25 +212,9 @@ async fn a_bad_token_on_a_slow_body_is_refused_before_the_body_ends(backend: Bac
     }
     for (what, code, outcome) in sent {
         let outcome = outcome.await.unwrap();
-        assert_eq!(outcome.answer.status, 401, "{what}: {:?}", outcome.answer);
-        assert_eq!(outcome.answer.code(), code, "{what}");
-        assert_eq!(
-            outcome.answer.header("connection").as_deref(),
-            Some("close"),
-            "{what}"
-        );
-        assert!(
-            outcome.answered_after < Duration::from_secs(5),
-            "{what}: answered after {:?}",
-            outcome.answered_after
-        );
-        let closed = outcome
-            .closed_after
-            .unwrap_or_else(|| panic!("{what}: not closed"));
-        assert!(
-            closed < Duration::from_secs(5),
-            "{what}: closed after {closed:?}"
-        );
+        // At once: well before any deadline.
+        let at_once = Duration::from_secs(5);
+        assert_answered_and_closed(&outcome, (401, code), Duration::ZERO, at_once, &what);
     }
 }
 

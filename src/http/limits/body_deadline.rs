@@ -3,8 +3,9 @@
 //! (and a file descriptor) for as long as it liked; 300 of them under a 256 open-files limit
 //! made `/healthz` refuse connections and broke the keys watcher.
 //!
-//! The middleware wraps the request payload in a stream that fails once the deadline has
-//! passed, counted from the request head. Whatever reads the body (the JSON extractor, the
+//! The middleware wraps the request payload in a stream that fails once its reader has waited
+//! the deadline for it, counted from the reader's first poll (after the token gate and the
+//! handler's own checks); bytes that already arrived are never refused. Whatever reads the body (the JSON extractor, the
 //! multipart reader, a handler's own read) then fails, and however it names that failure, the
 //! answer is 408 `request_timeout` with `Connection: close`: the rest of the body is neither
 //! waited for nor read.
@@ -20,7 +21,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::middleware::Next;
-use actix_web::rt::time::{sleep, Instant, Sleep};
+use actix_web::rt::time::{sleep, Sleep};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, ResponseError};
 use futures_util::Stream;
@@ -77,11 +78,17 @@ pub fn is_deadline(e: &PayloadError) -> bool {
     matches!(e, PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
 }
 
-/// The request payload, failing once `deadline` has passed (and saying so in `expired`).
+/// The request payload, failing once its reader has waited `deadline` for it (and saying so
+/// in `expired`). The time counts from the reader's first poll, and only a reader left waiting
+/// fails: body bytes that already arrived are handed over however late the reader comes for
+/// them, so a server slow to start reading (a busy database before the body is read) does not
+/// make a client's body late.
 struct DeadlinePayload {
     /// Shared with the middleware, which keeps it unread past the deadline (`close_unread`).
     inner: Rc<RefCell<Payload>>,
-    timer: Pin<Box<Sleep>>,
+    deadline: Duration,
+    /// Set at the first poll.
+    timer: Option<Pin<Box<Sleep>>>,
     expired: Rc<Cell<bool>>,
 }
 
@@ -89,7 +96,8 @@ impl DeadlinePayload {
     fn new(inner: Rc<RefCell<Payload>>, deadline: Duration, expired: Rc<Cell<bool>>) -> Self {
         DeadlinePayload {
             inner,
-            timer: Box::pin(sleep(deadline)),
+            deadline,
+            timer: None,
             expired,
         }
     }
@@ -110,14 +118,15 @@ impl Stream for DeadlinePayload {
         if self.expired.get() {
             return self.expire();
         }
+        let deadline = self.deadline;
+        self.timer.get_or_insert_with(|| Box::pin(sleep(deadline)));
         let next = Pin::new(&mut *self.inner.borrow_mut()).poll_next(cx);
         match next {
-            // A trickle keeps data coming, so the timer is also read when data arrives.
-            Poll::Ready(Some(Ok(_))) if Instant::now() >= self.timer.deadline() => self.expire(),
             Poll::Ready(item) => Poll::Ready(item),
-            Poll::Pending => match self.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => self.expire(),
-                Poll::Pending => Poll::Pending,
+            // Waiting for the client: a trickle waits between its bytes too.
+            Poll::Pending => match self.timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+                Some(Poll::Ready(())) => self.expire(),
+                _ => Poll::Pending,
             },
         }
     }
@@ -138,13 +147,26 @@ mod tests {
     #[actix_web::test]
     async fn a_stalled_body_fails_at_its_deadline_and_says_so() {
         let expired = Rc::new(Cell::new(false));
-        let started = Instant::now();
+        let started = actix_web::rt::time::Instant::now();
         let mut body = DeadlinePayload::new(stalled(), Duration::from_millis(50), expired.clone());
         let item = body.next().await.expect("an item");
         assert!(item.is_err_and(|e| is_deadline(&e)));
         assert!(expired.get());
         assert!(started.elapsed() >= Duration::from_millis(50));
         assert!(matches!(body.next().await, Some(Err(_))));
+    }
+
+    /// Bytes that arrived are handed over even when the reader comes for them after the
+    /// deadline: only a reader left waiting fails.
+    #[actix_web::test]
+    async fn bytes_already_there_pass_whenever_they_are_read() {
+        let expired = Rc::new(Cell::new(false));
+        let inner = Rc::new(RefCell::new(Payload::from(Bytes::from_static(b"{}"))));
+        let mut body = DeadlinePayload::new(inner, Duration::from_millis(1), expired.clone());
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(body.next().await.unwrap().unwrap(), "{}");
+        assert!(body.next().await.is_none());
+        assert!(!expired.get());
     }
 
     #[actix_web::test]

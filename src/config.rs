@@ -136,8 +136,9 @@ impl Settings {
 /// What one client may hold or cost (docs/limits.md says why each default is what it is).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// The whole of a JSON (or any non-multipart) body must arrive within this, from the
-    /// request head; past it: 408 `request_timeout` and the connection closed.
+    /// The whole of a JSON (or any non-multipart) body must arrive within this, from when
+    /// the handler starts reading it; past it: 408 `request_timeout` and the connection
+    /// closed (`http::limits::body_deadline`).
     pub json_body_deadline: Duration,
     /// The same for a `multipart/form-data` photo upload (up to 5 MB from a phone).
     pub photo_body_deadline: Duration,

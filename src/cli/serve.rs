@@ -53,8 +53,8 @@ pub struct ServeArgs {
         default_value_t = 86_400
     )]
     status_list_lifetime_secs: u32,
-    /// Seconds for the whole of a JSON request body to arrive, from the request head; past
-    /// it: 408 request_timeout and the connection closed (docs/limits.md).
+    /// Seconds for the whole of a JSON request body to arrive once the server reads it;
+    /// past it: 408 request_timeout and the connection closed (docs/limits.md).
     #[arg(long, env = "ELICENCE_JSON_BODY_DEADLINE_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..))]
     json_body_deadline_secs: u64,

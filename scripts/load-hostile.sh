@@ -3,7 +3,9 @@
 # GET /api/v1/me/eligibility (a different holder token per connection), three times:
 #   A  alone;
 #   B  beside SLOW connections (default 500) that send a bad bearer token and a JSON body at
-#      one byte a second, each opened again as soon as the server is done with it;
+#      one byte a second, each opened again as soon as the server is done with it. The token
+#      is `x` (refused without a lookup); SLOW_TOKENS=lookup sends a fresh well-formed unknown
+#      token each time instead, which costs the server a token lookup per connection;
 #   C  beside 8 parallel uploads, again and again, of a 99-scan progressive 12 MP JPEG.
 # Prints p50/p99 of each phase, the ratios B/A and C/A, what became of the slow connections
 # and of the uploads, and the machine. Goals (docs/limits.md): B within 2x of A, C p99
@@ -73,7 +75,7 @@ echo "wrk: $connections connections, ${duration}s a phase, eligibility of 256 ho
 run_wrk alone
 
 python3 scripts/lib/slow_bodies.py 127.0.0.1 "$port" /api/v1/verify "$slow" "$((duration + 5))" \
-    > "$work/slow-bodies.txt" &
+    "${SLOW_TOKENS:-x}" > "$work/slow-bodies.txt" &
 slow_pid=$!
 # Wait for every slow connection to be open (the helper says so), not a fixed time.
 for _ in $(seq 1 300); do grep -q '^ready' "$work/slow-bodies.txt" 2>/dev/null && break; sleep 0.1; done
@@ -102,7 +104,7 @@ printf '%-34s %10s %10s\n' phase "p50 ms" "p99 ms"
 for phase in alone slow hostile; do
     case $phase in
         alone) label="A  wrk alone" ;;
-        slow) label="B  beside $slow slow bad-token bodies" ;;
+        slow) label="B  beside $slow slow bad-token bodies (${SLOW_TOKENS:-x})" ;;
         hostile) label="C  beside 8 hostile uploads" ;;
     esac
     printf '%-34s %10s %10s\n' "$label" "$(percentile "$phase" 50)" "$(percentile "$phase" 99)"

@@ -4,7 +4,9 @@ second. When the server answers (or closes), the connection is opened again, unt
 have passed. Prints "ready" once every connection is open, and at the end what the server
 did with them.
 
-Usage: slow_bodies.py HOST PORT PATH CONNECTIONS SECONDS
+Usage: slow_bodies.py HOST PORT PATH CONNECTIONS SECONDS [TOKENS]
+TOKENS: "x" (the default) sends `Bearer x`, refused without a database lookup; "lookup" sends
+a fresh well-formed unknown token each time, which costs the server one token lookup.
 Traffic goes to HOST:PORT only (the load scripts use 127.0.0.1).
 """
 
@@ -14,8 +16,8 @@ import sys
 import time
 
 
-async def one(host, port, path, stats, opened):
-    token = "elc_" + secrets.token_urlsafe(32)
+async def one(host, port, path, stats, opened, tokens):
+    token = "elc_" + secrets.token_urlsafe(32) if tokens == "lookup" else "x"
     started = time.monotonic()
     try:
         reader, writer = await asyncio.open_connection(host, port)
@@ -58,19 +60,20 @@ async def one(host, port, path, stats, opened):
     stats["status"][status] = stats["status"].get(status, 0) + 1
 
 
-async def keep(host, port, path, stats, opened, until):
+async def keep(host, port, path, stats, opened, until, tokens):
     while time.monotonic() < until:
-        await one(host, port, path, stats, opened)
+        await one(host, port, path, stats, opened, tokens)
 
 
 async def main():
     host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     connections, seconds = int(sys.argv[4]), float(sys.argv[5])
+    tokens = sys.argv[6] if len(sys.argv) > 6 else "x"
     stats = {"status": {}, "answered_in": [], "closed_in": [], "refused": 0}
     opened = asyncio.Semaphore(0)
     until = time.monotonic() + seconds
     tasks = [
-        asyncio.create_task(keep(host, port, path, stats, opened, until))
+        asyncio.create_task(keep(host, port, path, stats, opened, until, tokens))
         for _ in range(connections)
     ]
     for _ in range(connections):

@@ -24,6 +24,8 @@ pub struct AppState {
     pub calendar: Arc<crate::domain::calendar::WorkingCalendar>,
     /// The signed offline status list, kept in memory and rebuilt when older than its ttl.
     pub status_lists: StatusLists,
+    /// What `/readyz` answers: the database takes writes, the keys on disk load.
+    pub readiness: Arc<crate::service::readiness::Readiness>,
 }
 
 impl AppState {

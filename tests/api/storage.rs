@@ -94,7 +94,9 @@ fn background_checkpoints_copy_what_commits_that_never_checkpoint_wrote() {
     let elicence::config::DatabaseUrl::Sqlite(path) = &t.url else {
         unreachable!()
     };
-    let quiet = t.db.without_commit_checkpoints(1).unwrap();
+    let quiet =
+        t.db.without_commit_checkpoints(1, elicence::config::AuditSync::Full)
+            .unwrap();
     assert_eq!(autocheckpoint(&quiet), 0, "these commits do not checkpoint");
     assert_eq!(
         autocheckpoint(&t.db),

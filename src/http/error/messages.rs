@@ -127,6 +127,14 @@ impl ApiError {
                 "服务暂时不可用，请稍后重试",
                 "the service is temporarily unavailable; retry shortly".into(),
             ),
+            ApiError::StorageUnavailable(_) => (
+                "数据存储暂时不可用，请稍后重试",
+                "storage is temporarily unavailable; retry shortly".into(),
+            ),
+            ApiError::NotReady(_) => (
+                "服务尚未就绪，原因见 details",
+                "not ready to serve; see details".into(),
+            ),
             ApiError::Internal(_) => ("服务器内部错误", "internal server error".into()),
         };
         match lang {

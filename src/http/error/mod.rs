@@ -14,7 +14,7 @@ pub use render::{render_errors, ErrorBodyDoc, ErrorEnvelopeDoc};
 use crate::auth::AuthError;
 use crate::domain::record::FieldError;
 use crate::i18n::Lang;
-use crate::storage::StorageError;
+use crate::storage::{Fault, StorageError};
 use actix_web::body::BoxBody;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -85,6 +85,12 @@ pub enum ApiError {
     Conflict(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot take the request now (`storage::Fault` says why): retry later.
+    #[error("storage unavailable: {}", .0.code())]
+    StorageUnavailable(Fault),
+    /// `/readyz`: what keeps this instance from serving, in `details`.
+    #[error("not ready")]
+    NotReady(Vec<crate::service::readiness::Problem>),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -122,6 +128,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::StorageUnavailable(_) => "storage_unavailable",
+            ApiError::NotReady(_) => "not_ready",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -135,6 +143,7 @@ impl ApiError {
             | ApiError::PhotoRejected(reasons)
             | ApiError::PhotoOnFileUnusable(reasons) => serde_json::to_value(reasons).ok(),
             ApiError::PhotoUnreadable(e) => Some(e.details()),
+            ApiError::NotReady(problems) => serde_json::to_value(problems).ok(),
             ApiError::ELicenceSuperseded(reason) => Some(serde_json::json!({
                 "reason": reason.map(|r| r.code()),
                 "apply_again": true,
@@ -189,7 +198,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::StorageUnavailable(_) | ApiError::NotReady(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -210,6 +221,12 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, "1"));
             }
+            ApiError::StorageUnavailable(fault) => {
+                res.insert_header((header::RETRY_AFTER, fault.retry_after_secs()));
+            }
+            ApiError::NotReady(_) => {
+                res.insert_header((header::RETRY_AFTER, "5"));
+            }
             _ => {}
         }
         let body = json_body(pending.code, &pending.zh, pending.details.as_ref(), None);
@@ -219,19 +236,26 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Every storage failure is logged here, once per interval while it repeats
+/// (`telemetry::repeats`): a fault fails every request until it is put right.
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
+        let repeats = &crate::telemetry::repeats::STORAGE;
         match e {
-            StorageError::Unavailable(_) | StorageError::Busy => {
-                tracing::warn!(error = %e, "database unavailable");
-                ApiError::Unavailable(e.to_string())
+            StorageError::Unavailable { fault, .. } => {
+                if let Some(repeated) = repeats.admit(&e.to_string()) {
+                    tracing::warn!(error = %e, cause = fault.code(), repeated, "storage unavailable");
+                }
+                ApiError::StorageUnavailable(fault)
             }
             StorageError::Constraint(m) => {
                 tracing::warn!(constraint = %m, "a write was refused by a constraint");
                 ApiError::Conflict(m)
             }
             other => {
-                tracing::error!(error = ?other, "storage failure");
+                if let Some(repeated) = repeats.admit(&other.to_string()) {
+                    tracing::error!(error = ?other, repeated, "storage failure");
+                }
                 ApiError::Internal(other.to_string())
             }
         }
@@ -332,6 +356,8 @@ mod tests {
             ApiError::UnsupportedMediaType,
             ApiError::Conflict("secret cause".into()),
             ApiError::Unavailable("secret cause".into()),
+            ApiError::StorageUnavailable(Fault::Full),
+            ApiError::NotReady(vec![]),
             ApiError::Internal("secret cause".into()),
         ];
         let mut codes: Vec<_> = all.iter().map(ApiError::code).collect();
@@ -355,14 +381,28 @@ mod tests {
 
     #[test]
     fn storage_failures_map_to_the_right_status() {
-        assert_eq!(
-            ApiError::from(StorageError::Busy).status_code(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
-        assert_eq!(
-            ApiError::from(StorageError::Unavailable("t".into())).status_code(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
+        for fault in [
+            Fault::PoolExhausted,
+            Fault::CannotConnect,
+            Fault::ConnectionLost,
+            Fault::Full,
+            Fault::ReadOnly,
+            Fault::Io,
+            Fault::Locked,
+            Fault::Stopping,
+        ] {
+            let e = ApiError::from(StorageError::unavailable(fault, "t"));
+            assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(e.code(), "storage_unavailable");
+            let res = e.error_response();
+            let retry = res
+                .headers()
+                .get(header::RETRY_AFTER)
+                .unwrap()
+                .to_str()
+                .unwrap();
+            assert_eq!(retry, fault.retry_after_secs().to_string());
+        }
         assert_eq!(
             ApiError::from(StorageError::Constraint("u".into())).status_code(),
             StatusCode::CONFLICT

@@ -51,6 +51,18 @@ async fn readiness_becomes(app: &TestApp, status: u16) -> Value {
     }
 }
 
+/// Once the fault is put right: ready, and the holder's issuance and the officer's scan
+/// succeed, with no restart.
+async fn serves_writes_again(app: &TestApp, holder: &str, officer: &str, code: &str) {
+    readiness_becomes(app, 200).await;
+    let res = app
+        .post_json(ISSUE, holder, &json!({"photo": "on_file"}))
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let res = app.post_json(VERIFY, officer, &json!({"code": code})).await;
+    assert_eq!(res.status(), 200);
+}
+
 fn not_ready_causes(body: &Value) -> Vec<(String, String)> {
     assert_eq!(body["error"]["code"], "not_ready", "{body}");
     body["error"]["details"]
@@ -201,15 +213,7 @@ async fn a_full_sqlite_database_refuses_writes_with_503_until_space_comes_back()
             .batch_execute("DROP TABLE filler")
             .unwrap();
     }
-    readiness_becomes(&app, 200).await;
-    let res = app
-        .post_json(ISSUE, &other, &json!({"photo": "on_file"}))
-        .await;
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let res = app
-        .post_json(VERIFY, &officer, &json!({"code": code}))
-        .await;
-    assert_eq!(res.status(), 200);
+    serves_writes_again(&app, &other, &officer, &code).await;
 }
 
 /// SQLite read-only (as on a write-protected file or filesystem): reads are served, writes
@@ -297,15 +301,7 @@ async fn a_read_only_postgres_database_refuses_writes_with_503_until_writable_ag
     );
 
     own.set_read_only(false);
-    readiness_becomes(&app, 200).await;
-    let res = app
-        .post_json(ISSUE, &other, &json!({"photo": "on_file"}))
-        .await;
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let res = app
-        .post_json(VERIFY, &officer, &json!({"code": code}))
-        .await;
-    assert_eq!(res.status(), 200);
+    serves_writes_again(&app, &other, &officer, &code).await;
 }
 
 /// The PostgreSQL server stopped: every request that needs it is answered 503 and /readyz
@@ -350,13 +346,5 @@ async fn a_postgres_server_stopped_and_started_again_is_answered_503_then_served
     );
 
     server.start_again();
-    readiness_becomes(&app, 200).await;
-    let res = app
-        .post_json(ISSUE, &other, &json!({"photo": "on_file"}))
-        .await;
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let res = app
-        .post_json(VERIFY, &officer, &json!({"code": code}))
-        .await;
-    assert_eq!(res.status(), 200);
+    serves_writes_again(&app, &other, &officer, &code).await;
 }

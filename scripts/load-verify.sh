@@ -49,6 +49,8 @@ end
 LUA
     fi
     echo "== audit commits synchronous=$mode"
+    # Two seconds not counted, so that neither run pays for a cold cache.
+    wrk -t 2 -c "$connections" -d 2s -s "$work/load.lua" "http://127.0.0.1:$port" >/dev/null
     machine_line
     audited_before=$(audit_rows)
     wrk -t 2 -c "$connections" -d "${duration}s" -s "$work/load.lua" "http://127.0.0.1:$port" | tee "$work/wrk-$mode.txt"

@@ -73,12 +73,6 @@ impl Fault {
             | Fault::Io => 5,
         }
     }
-
-    /// Is this a fault of the database itself, as opposed to this process being overloaded
-    /// or stopping? Readiness reports these.
-    pub fn is_storage_fault(self) -> bool {
-        !matches!(self, Fault::PoolExhausted | Fault::Stopping)
-    }
 }
 
 impl StorageError {

@@ -54,8 +54,16 @@ pub fn check(header: &Header, file_len: usize, limits: &IntakeLimits) -> Result<
     let pixels = u64::from(width) * u64::from(height);
     if let Layout::Jpeg(frame) = &header.layout {
         let caps = [
-            (frame.components.len() == 4, PixelCap::Cmyk, limits.max_cmyk_pixels),
-            (frame.progressive, PixelCap::Progressive, limits.max_progressive_pixels),
+            (
+                frame.components.len() == 4,
+                PixelCap::Cmyk,
+                limits.max_cmyk_pixels,
+            ),
+            (
+                frame.progressive,
+                PixelCap::Progressive,
+                limits.max_progressive_pixels,
+            ),
         ];
         for (applies, kind, max_pixels) in caps {
             if applies && pixels > max_pixels {
@@ -96,10 +104,18 @@ pub fn plan(header: &Header, file_len: usize) -> Plan {
         Layout::Jpeg(frame) => {
             let reduction = [8, 4, 2, 1].into_iter().find(|d| *d <= most).unwrap_or(1);
             let region = (0, 0, header.width, header.height);
-            (reduction, region, jpeg_decoding(header, frame, reduction, file_len))
+            (
+                reduction,
+                region,
+                jpeg_decoding(header, frame, reduction, file_len),
+            )
         }
         Layout::Png(image) => {
-            let (w, h) = if transposed { (crop_h, crop_w) } else { (crop_w, crop_h) };
+            let (w, h) = if transposed {
+                (crop_h, crop_w)
+            } else {
+                (crop_w, crop_h)
+            };
             let region = ((header.width - w) / 2, (header.height - h) / 2, w, h);
             (most, region, png_decoding(header, image, most, (w, h)))
         }
@@ -118,8 +134,18 @@ pub fn plan(header: &Header, file_len: usize) -> Plan {
 /// conversion of its output to RGB.
 fn jpeg_decoding(header: &Header, frame: &JpegFrame, reduction: u32, file_len: usize) -> u64 {
     let scale = u64::from(8 / reduction);
-    let h_max = frame.components.iter().map(|c| c.horizontal).max().unwrap_or(1);
-    let v_max = frame.components.iter().map(|c| c.vertical).max().unwrap_or(1);
+    let h_max = frame
+        .components
+        .iter()
+        .map(|c| c.horizontal)
+        .max()
+        .unwrap_or(1);
+    let v_max = frame
+        .components
+        .iter()
+        .map(|c| c.vertical)
+        .max()
+        .unwrap_or(1);
     let mcus_across = u64::from(header.width.div_ceil(8 * u32::from(h_max)));
     let mcus_down = u64::from(header.height.div_ceil(8 * u32::from(v_max)));
     let (mut coefficients, mut unfinished, mut rows, mut planes) = (0, 0, 0, 0);

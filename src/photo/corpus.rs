@@ -81,7 +81,11 @@ impl FlatJpeg {
         segment(&mut out, if self.progressive { 0xC2 } else { 0xC0 }, &sof);
 
         // DC: category 0 is "0"; each other category used is a 4-bit code "1xxx".
-        let dc: Vec<i32> = self.levels.iter().map(|l| 8 * (i32::from(*l) - 128)).collect();
+        let dc: Vec<i32> = self
+            .levels
+            .iter()
+            .map(|l| 8 * (i32::from(*l) - 128))
+            .collect();
         let mut categories: Vec<u8> = dc.iter().map(|v| category(*v)).filter(|c| *c > 0).collect();
         categories.sort_unstable();
         categories.dedup();
@@ -102,7 +106,12 @@ impl FlatJpeg {
         }
         segment(&mut out, 0xC4, &dht);
 
-        let dc_code = |c: u8| (8 | categories.iter().position(|x| *x == c).unwrap() as u32, 4);
+        let dc_code = |c: u8| {
+            (
+                8 | categories.iter().position(|x| *x == c).unwrap() as u32,
+                4,
+            )
+        };
         let components: Vec<usize> = (0..self.sampling.len()).collect();
         let scan_header = |out: &mut Vec<u8>, comps: &[usize], band: (u8, u8)| {
             let mut sos = vec![comps.len() as u8];
@@ -113,7 +122,11 @@ impl FlatJpeg {
             segment(out, 0xDA, &sos);
         };
         // The DC scan (with every AC coefficient, when baseline): every block in MCU order.
-        scan_header(&mut out, &components, (0, if self.progressive { 0 } else { 63 }));
+        scan_header(
+            &mut out,
+            &components,
+            (0, if self.progressive { 0 } else { 63 }),
+        );
         let mut bits = Bits::default();
         let mut first = vec![true; components.len()];
         for _ in 0..self.mcus() {
@@ -141,7 +154,8 @@ impl FlatJpeg {
                 if self.unfinished == Some(c) {
                     continue;
                 }
-                let share = ac_scans / components.len() + usize::from(c < ac_scans % components.len());
+                let share =
+                    ac_scans / components.len() + usize::from(c < ac_scans % components.len());
                 let blocks = self.component_blocks(h, v);
                 for band in bands(share.clamp(1, 63)) {
                     scan_header(&mut out, &[c], band);
@@ -396,21 +410,57 @@ pub fn hostile() -> Vec<(&'static str, Vec<u8>)> {
     let mut grey = FlatJpeg::baseline(8000, 8000);
     (grey.sampling, grey.levels) = (vec![(1, 1)], vec![200]);
     vec![
-        ("progressive CMYK 6500x6500 JPEG", FlatJpeg::cmyk(6500, 6500, true).encode()),
+        (
+            "progressive CMYK 6500x6500 JPEG",
+            FlatJpeg::cmyk(6500, 6500, true).encode(),
+        ),
         ("1-bit 8000x8000 PNG", bilevel_png(8000, 8000)),
-        ("99-scan progressive 4000x4000 JPEG", FlatJpeg::progressive(4000, 4000, 99).encode()),
+        (
+            "99-scan progressive 4000x4000 JPEG",
+            FlatJpeg::progressive(4000, 4000, 99).encode(),
+        ),
         ("progressive 4:4:4 12 MP JPEG", progressive_444.encode()),
-        ("progressive JPEG, one component never finished", unfinished.encode()),
-        ("progressive CMYK 2000x2000 JPEG", FlatJpeg::cmyk(2000, 2000, true).encode()),
+        (
+            "progressive JPEG, one component never finished",
+            unfinished.encode(),
+        ),
+        (
+            "progressive CMYK 2000x2000 JPEG",
+            FlatJpeg::cmyk(2000, 2000, true).encode(),
+        ),
         ("YCCK 2000x2000 JPEG", ycck.encode()),
-        ("baseline 4:2:0 8000x8000 JPEG", FlatJpeg::baseline(8000, 8000).encode()),
+        (
+            "baseline 4:2:0 8000x8000 JPEG",
+            FlatJpeg::baseline(8000, 8000).encode(),
+        ),
         ("greyscale 8000x8000 JPEG", grey.encode()),
-        ("16-bit RGBA 8000x8000 PNG", flat_png(8000, 8000, 16, 6, false, &[], 0x80)),
-        ("16-bit grey interlaced 8000x8000 PNG", flat_png(8000, 8000, 16, 0, true, &[], 0x80)),
-        ("16-bit RGB interlaced 4000x6000 PNG", flat_png(4000, 6000, 16, 2, true, &[], 0x80)),
-        ("palette interlaced 8000x8000 PNG", flat_png(8000, 8000, 8, 3, true, &[200, 30, 30], 0)),
-        ("palette 2-bit 7999x7999 PNG", flat_png(7999, 7999, 2, 3, false, &[1, 2, 3, 4, 5, 6], 0x55)),
-        ("PNG header declaring 65535x65535", png_header_only(65_535, 65_535, 16, 6)),
-        ("JPEG header declaring 65535x65535", jpeg_declaring(65_535, 65_535)),
+        (
+            "16-bit RGBA 8000x8000 PNG",
+            flat_png(8000, 8000, 16, 6, false, &[], 0x80),
+        ),
+        (
+            "16-bit grey interlaced 8000x8000 PNG",
+            flat_png(8000, 8000, 16, 0, true, &[], 0x80),
+        ),
+        (
+            "16-bit RGB interlaced 4000x6000 PNG",
+            flat_png(4000, 6000, 16, 2, true, &[], 0x80),
+        ),
+        (
+            "palette interlaced 8000x8000 PNG",
+            flat_png(8000, 8000, 8, 3, true, &[200, 30, 30], 0),
+        ),
+        (
+            "palette 2-bit 7999x7999 PNG",
+            flat_png(7999, 7999, 2, 3, false, &[1, 2, 3, 4, 5, 6], 0x55),
+        ),
+        (
+            "PNG header declaring 65535x65535",
+            png_header_only(65_535, 65_535, 16, 6),
+        ),
+        (
+            "JPEG header declaring 65535x65535",
+            jpeg_declaring(65_535, 65_535),
+        ),
     ]
 }

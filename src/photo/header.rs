@@ -100,8 +100,7 @@ impl PngImage {
 
     /// Bytes of one stored row, with its filter byte.
     pub fn raw_row_bytes(&self, width: u32) -> u64 {
-        (u64::from(width) * u64::from(self.channels()) * u64::from(self.bit_depth)).div_ceil(8)
-            + 1
+        (u64::from(width) * u64::from(self.channels()) * u64::from(self.bit_depth)).div_ceil(8) + 1
     }
 }
 
@@ -194,7 +193,9 @@ fn read_jpeg(bytes: &[u8]) -> Result<Header, PhotoError> {
                     orientation = o;
                 }
             }
-            0xEE if segment.starts_with(b"Adobe") && segment.len() >= 12 => adobe = Some(segment[11]),
+            0xEE if segment.starts_with(b"Adobe") && segment.len() >= 12 => {
+                adobe = Some(segment[11])
+            }
             0xDA => {
                 let f = frame
                     .as_mut()

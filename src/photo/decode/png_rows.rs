@@ -36,7 +36,9 @@ pub(super) fn decode(bytes: &[u8], image: &PngImage, plan: &Plan) -> Result<RgbI
     while let Some(row) = reader.next_interlaced_row().map_err(refusal)? {
         let position = rows.next().filter(|p| p.matches(row.interlace()));
         let Some(position) = position else {
-            return Err(PhotoError::Corrupt("the PNG's rows are out of order".into()));
+            return Err(PhotoError::Corrupt(
+                "the PNG's rows are out of order".into(),
+            ));
         };
         let data = row.data();
         if data.len() != position.samples as usize * channels {
@@ -45,7 +47,9 @@ pub(super) fn decode(bytes: &[u8], image: &PngImage, plan: &Plan) -> Result<RgbI
         cells.add_row(&position, data, channels);
     }
     if rows.next().is_some() {
-        return Err(PhotoError::Truncated("the PNG ends before its last row".into()));
+        return Err(PhotoError::Truncated(
+            "the PNG ends before its last row".into(),
+        ));
     }
     Ok(cells.into_image())
 }
@@ -180,7 +184,10 @@ impl Cells {
         let cell_row = ((row.y - top) / self.reduction) as usize * self.size.0 as usize;
         // The samples whose columns fall inside the crop.
         let first = left.saturating_sub(row.x0).div_ceil(row.step);
-        let end = (left + w).saturating_sub(row.x0).div_ceil(row.step).min(row.samples);
+        let end = (left + w)
+            .saturating_sub(row.x0)
+            .div_ceil(row.step)
+            .min(row.samples);
         for i in first..end {
             let x = row.x0 + i * row.step - left;
             let px = &data[i as usize * channels..(i as usize + 1) * channels];

@@ -32,12 +32,15 @@ fn flat(img: &RgbImage, rgb: [u8; 3]) -> bool {
 #[test]
 fn the_issues_progressive_cmyk_jpeg_is_refused_by_the_cmyk_cap_before_any_pixel() {
     let bytes = FlatJpeg::cmyk(6500, 6500, true).encode();
-    let (header, _) = match inspect(&bytes, &IntakeLimits {
-        max_cmyk_pixels: u64::MAX,
-        max_progressive_pixels: u64::MAX,
-        memory_budget: u64::MAX,
-        ..limits()
-    }) {
+    let (header, _) = match inspect(
+        &bytes,
+        &IntakeLimits {
+            max_cmyk_pixels: u64::MAX,
+            max_progressive_pixels: u64::MAX,
+            memory_budget: u64::MAX,
+            ..limits()
+        },
+    ) {
         Ok(inspected) => inspected,
         Err(e) => panic!("{e:?}"),
     };
@@ -67,11 +70,14 @@ fn the_issues_progressive_cmyk_jpeg_is_refused_by_the_cmyk_cap_before_any_pixel(
     // Were it allowed, its coefficients alone would be 4 × 813² blocks × 128 bytes.
     let Err(PhotoError::TooMuchMemory {
         estimated_bytes, ..
-    }) = inspect(&bytes, &IntakeLimits {
-        max_cmyk_pixels: u64::MAX,
-        max_progressive_pixels: u64::MAX,
-        ..limits()
-    })
+    }) = inspect(
+        &bytes,
+        &IntakeLimits {
+            max_cmyk_pixels: u64::MAX,
+            max_progressive_pixels: u64::MAX,
+            ..limits()
+        },
+    )
     else {
         panic!("over the budget too")
     };
@@ -106,7 +112,11 @@ fn a_12_megapixel_phone_photo_is_decoded_at_a_quarter_and_comes_out_the_same() {
     assert_eq!((decoded.width, decoded.height), (3024, 4032));
     assert_eq!(decoded.plan.reduction, 4);
     assert_eq!(decoded.image.dimensions(), (756, 1008));
-    assert!(heap <= decoded.plan.estimated_bytes as usize, "{heap} > {:?}", decoded.plan);
+    assert!(
+        heap <= decoded.plan.estimated_bytes as usize,
+        "{heap} > {:?}",
+        decoded.plan
+    );
     // 36 MB of RGB at full size; the scaled decode holds a sixteenth of that and its fit.
     assert!(heap < 12 << 20, "heap grew {heap} bytes");
     // What comes out matches a full-size decode fitted the same way.
@@ -132,7 +142,10 @@ fn orientation_is_applied_to_a_scaled_decode_and_the_checks_see_the_full_size() 
     assert!(mean_difference(&decoded.image, &half) < 4.0);
     let out = normalise(&bytes, &limits()).unwrap();
     let too_small = out.checks.iter().find(|c| c.code == "too_small").unwrap();
-    assert_eq!(too_small.measured, 1320.0, "the photo's own width, not the decode's");
+    assert_eq!(
+        too_small.measured, 1320.0,
+        "the photo's own width, not the decode's"
+    );
     assert!(out.passed_all(), "{:#?}", out.checks);
 }
 
@@ -140,22 +153,34 @@ fn orientation_is_applied_to_a_scaled_decode_and_the_checks_see_the_full_size() 
 fn progressive_cmyk_ycck_grey_and_unfinished_jpegs_decode_to_their_colour() {
     let cmyk = FlatJpeg::cmyk(1200, 1200, true).encode();
     // Stored (Adobe-inverted) C, M, Y, K of 255, 128, 255, 255: magenta ink only.
-    assert!(flat(&decode(&cmyk, &limits()).unwrap().image, [255, 128, 255]));
+    assert!(flat(
+        &decode(&cmyk, &limits()).unwrap().image,
+        [255, 128, 255]
+    ));
     let ycck = FlatJpeg {
         adobe: Some(2),
         levels: vec![128, 128, 128, 255],
         ..FlatJpeg::cmyk(800, 800, false)
     };
-    assert!(flat(&decode(&ycck.encode(), &limits()).unwrap().image, [128, 128, 128]));
+    assert!(flat(
+        &decode(&ycck.encode(), &limits()).unwrap().image,
+        [128, 128, 128]
+    ));
     let grey = FlatJpeg {
         sampling: vec![(1, 1)],
         levels: vec![200],
         ..FlatJpeg::progressive(1000, 1500, 20)
     };
-    assert!(flat(&decode(&grey.encode(), &limits()).unwrap().image, [200; 3]));
+    assert!(flat(
+        &decode(&grey.encode(), &limits()).unwrap().image,
+        [200; 3]
+    ));
     let many = FlatJpeg::progressive(700, 1000, 99).encode();
     let (header, _) = inspect(&many, &limits()).unwrap();
-    assert!(matches!(header.layout, Layout::Jpeg(JpegFrame { scans: 99, .. })));
+    assert!(matches!(
+        header.layout,
+        Layout::Jpeg(JpegFrame { scans: 99, .. })
+    ));
     assert!(flat(&decode(&many, &limits()).unwrap().image, [128; 3]));
     let unfinished = FlatJpeg {
         unfinished: Some(0),
@@ -168,7 +193,10 @@ fn progressive_cmyk_ycck_grey_and_unfinished_jpegs_decode_to_their_colour() {
     };
     let finished: Vec<bool> = frame.components.iter().map(|c| c.finished).collect();
     assert_eq!(finished, [false, true, true]);
-    assert!(flat(&decode(&unfinished, &limits()).unwrap().image, [128; 3]));
+    assert!(flat(
+        &decode(&unfinished, &limits()).unwrap().image,
+        [128; 3]
+    ));
 }
 
 #[test]
@@ -182,7 +210,10 @@ fn a_16_kb_8000_square_bilevel_png_is_averaged_down_as_its_rows_arrive() {
     assert_eq!(decoded.image.dimensions(), (688, 1000));
     assert!(flat(&decoded.image, [0, 0, 0]));
     assert!(heap <= decoded.plan.estimated_bytes as usize);
-    assert!(heap < 24 << 20, "heap grew {heap} bytes (64 MB as 8-bit grey)");
+    assert!(
+        heap < 24 << 20,
+        "heap grew {heap} bytes (64 MB as 8-bit grey)"
+    );
 }
 
 #[test]
@@ -190,14 +221,23 @@ fn interlaced_16_bit_and_palette_pngs_come_out_as_their_plain_twins() {
     let upright = portrait::draw(1400, 2000);
     let plain = normalise(&portrait::png(1400, 2000), &limits()).unwrap();
     let interlaced = normalise(&corpus::interlaced_png(&upright), &limits()).unwrap();
-    assert_eq!(interlaced.jpeg, plain.jpeg, "the same pixels, in another order");
+    assert_eq!(
+        interlaced.jpeg, plain.jpeg,
+        "the same pixels, in another order"
+    );
     let deep = corpus::flat_png(1200, 1800, 16, 2, true, &[], 0x40);
     assert!(flat(&decode(&deep, &limits()).unwrap().image, [0x40; 3]));
     let palette = corpus::flat_png(3000, 3000, 4, 3, true, &[9, 9, 9, 200, 30, 30], 0x11);
-    assert!(flat(&decode(&palette, &limits()).unwrap().image, [200, 30, 30]));
+    assert!(flat(
+        &decode(&palette, &limits()).unwrap().image,
+        [200, 30, 30]
+    ));
     // Grey and alpha, 16 bits: grey 128 at half opacity over white.
     let grey_alpha = corpus::flat_png(700, 1000, 16, 4, false, &[], 0x80);
-    assert!(flat(&decode(&grey_alpha, &limits()).unwrap().image, [191; 3]));
+    assert!(flat(
+        &decode(&grey_alpha, &limits()).unwrap().image,
+        [191; 3]
+    ));
 }
 
 #[test]
@@ -208,7 +248,14 @@ fn sixty_five_thousand_pixel_headers_are_refused_before_any_pixel() {
     ] {
         let (err, heap) = peak_heap_growth(|| normalise(&bytes, &limits()).unwrap_err());
         assert!(
-            matches!(err, PhotoError::TooLargeDimensions { width: 65_535, height: 65_535, .. }),
+            matches!(
+                err,
+                PhotoError::TooLargeDimensions {
+                    width: 65_535,
+                    height: 65_535,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert!(heap < 64 << 10, "heap grew {heap} bytes");

@@ -3,8 +3,8 @@
 
 use super::alloc_probe::peak_heap_growth;
 use super::fixtures::*;
-use crate::photo::*;
 use crate::photo::corpus;
+use crate::photo::*;
 use crate::registry::portrait;
 
 fn limits() -> IntakeLimits {
@@ -284,8 +284,10 @@ fn error_codes_are_distinct_and_stable() {
     for e in &all {
         assert_eq!(e.details()["cause"], e.code(), "{e:?}");
         // One HTTP code for "too big", another for "cannot be read".
-        let too_large = matches!(e.code(), "file_too_large" | "dimensions_too_large"
-            | "too_many_pixels" | "too_much_memory");
+        let too_large = matches!(
+            e.code(),
+            "file_too_large" | "dimensions_too_large" | "too_many_pixels" | "too_much_memory"
+        );
         assert_eq!(e.is_too_large(), too_large, "{e:?}");
     }
     assert_eq!(

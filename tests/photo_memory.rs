@@ -1,7 +1,7 @@
 //! Peak memory of photo intake over the hostile decode corpus, asserted, not timed: a test
 //! binary of its own whose global allocator counts every byte the process holds, on every
-//! thread (jpeg-decoder's rayon workers included). One test function, so that nothing else in
-//! the binary allocates while it measures.
+//! thread (jpeg-decoder's rayon workers included). Its tests take turns (`MEASURING`), so
+//! that nothing else in the binary allocates while one measures.
 //!
 //! Process-wide heap rather than a server's RSS: the heap is what the estimate models and
 //! what the gate bounds, exactly and on any machine; RSS adds the allocator's retained pages
@@ -51,6 +51,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static COUNTING: Counting = Counting;
 
+/// Held by the test that is measuring: the harness runs tests on threads of one process.
+static MEASURING: Mutex<()> = Mutex::new(());
+
 /// Runs `f` and returns how far the process's heap rose above where it stood at the start.
 fn peak_growth<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let start = LIVE.load(SeqCst);
@@ -68,8 +71,29 @@ fn mib(bytes: usize) -> String {
     format!("{:.1} MiB", bytes as f64 / MIB as f64)
 }
 
+/// The baseline for the figures: an ordinary 12 MP phone photo, alone and eight at once.
+#[test]
+fn baseline_phone_photo_peak_memory() {
+    let _turn = MEASURING.lock().unwrap_or_else(|p| p.into_inner());
+    let limits = IntakeLimits::default();
+    let upload = elicence::registry::portrait::phone_jpeg(92);
+    photo::normalise(&upload, &limits).unwrap();
+    let (_, alone) = peak_growth(|| photo::normalise(&upload, &limits).unwrap());
+    let (_, eight) = peak_growth(|| eight_at_once(&[upload.as_slice(); 8], &limits));
+    let estimated = photo::inspect(&upload, &limits).unwrap().1.estimated_bytes as usize;
+    assert!(alone <= estimated, "{alone} > {estimated}");
+    println!(
+        "baseline, a 12 MP phone JPEG ({} bytes): alone {} (estimated {}), eight at once {}",
+        upload.len(),
+        mib(alone),
+        mib(estimated),
+        mib(eight)
+    );
+}
+
 #[test]
 fn hostile_corpus_peak_memory_alone_and_eight_at_once() {
+    let _turn = MEASURING.lock().unwrap_or_else(|p| p.into_inner());
     let limits = IntakeLimits::default();
     let corpus = corpus::hostile();
     // rayon's pool and other one-time state are made by a first decode, outside the figures.
@@ -94,7 +118,7 @@ fn hostile_corpus_peak_memory_alone_and_eight_at_once() {
             (Err(refusal), Err(e)) if refusal == e => {
                 // Refused from the headers: nothing was decoded.
                 assert!(peak < MIB, "{name}: refused after {peak} bytes");
-                format!("refused: {}", e.code())
+                format!("refused: {}", e.details())
             }
             _ => panic!("{name}: inspected {inspected:?}, decoded {outcome:?}"),
         };

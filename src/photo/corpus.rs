@@ -5,6 +5,7 @@
 //! issue's 969 KB photo cost. Used by the photo tests, `tests/photo_memory.rs` and
 //! `scripts/hostile-memory.sh`.
 
+use super::header::ADAM7;
 use std::io::Write;
 
 /// A JPEG of one flat colour, written by hand: any size, sampling, colour transform, baseline
@@ -342,15 +343,6 @@ fn png_file(
     if colour_type == 3 {
         png_chunk(&mut out, b"PLTE", palette);
     }
-    const ADAM7: [(u32, u32, u32, u32); 7] = [
-        (8, 0, 8, 0),
-        (8, 4, 8, 0),
-        (4, 0, 8, 4),
-        (4, 2, 4, 0),
-        (2, 0, 4, 2),
-        (2, 1, 2, 0),
-        (1, 0, 2, 1),
-    ];
     let passes: &[(u32, u32, u32, u32)] = if interlaced { &ADAM7 } else { &[(1, 0, 1, 0)] };
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     let mut line = Vec::new();

@@ -104,6 +104,17 @@ impl PngImage {
     }
 }
 
+/// Adam7's seven passes: (column step, first column, row step, first row).
+pub(super) const ADAM7: [(u32, u32, u32, u32); 7] = [
+    (8, 0, 8, 0),
+    (8, 4, 8, 0),
+    (4, 0, 8, 4),
+    (4, 2, 4, 0),
+    (2, 0, 4, 2),
+    (2, 1, 2, 0),
+    (1, 0, 2, 1),
+];
+
 /// Whether the orientation swaps width and height.
 pub fn transposes(o: Orientation) -> bool {
     matches!(

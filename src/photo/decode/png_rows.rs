@@ -5,7 +5,7 @@
 //! 8000×8000 1-bit PNG costs its rows and 688×1000 cells.
 
 use super::super::budget::{Plan, PNG_METADATA_LIMIT};
-use super::super::header::PngImage;
+use super::super::header::{PngImage, ADAM7};
 use super::super::PhotoError;
 use super::over_white;
 use image::RgbImage;
@@ -78,17 +78,6 @@ impl RowPosition {
     }
 }
 
-/// Adam7 passes: (x step, x offset, y step, y offset).
-const PASSES: [(u32, u32, u32, u32); 7] = [
-    (8, 0, 8, 0),
-    (8, 4, 8, 0),
-    (4, 0, 8, 4),
-    (4, 2, 4, 0),
-    (2, 0, 4, 2),
-    (2, 1, 2, 0),
-    (1, 0, 2, 1),
-];
-
 /// The rows png yields, in its order: top to bottom, or pass by pass (empty passes skipped).
 struct RowPositions {
     width: u32,
@@ -126,7 +115,7 @@ impl Iterator for RowPositions {
                 width: self.width,
             });
         }
-        while let Some(&(x_step, x0, y_step, y0)) = PASSES.get(self.pass) {
+        while let Some(&(x_step, x0, y_step, y0)) = ADAM7.get(self.pass) {
             let samples = self.width.saturating_sub(x0).div_ceil(x_step);
             let lines = self.height.saturating_sub(y0).div_ceil(y_step);
             if self.line < lines && samples > 0 {

@@ -12,17 +12,6 @@ fn limits() -> IntakeLimits {
     IntakeLimits::default()
 }
 
-fn mean_difference(a: &RgbImage, b: &RgbImage) -> f32 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    sum as f32 / a.as_raw().len() as f32
-}
-
 /// Every pixel of `img` within 2 of `rgb`.
 fn flat(img: &RgbImage, rgb: [u8; 3]) -> bool {
     img.pixels()
@@ -124,7 +113,7 @@ fn a_12_megapixel_phone_photo_is_decoded_at_a_quarter_and_comes_out_the_same() {
     let expected = fit(&full);
     let out = normalise(&upload, &limits()).unwrap();
     let got = image::load_from_memory(&out.jpeg).unwrap().to_rgb8();
-    assert!(mean_difference(&got, &expected) < 3.0);
+    assert!(difference(&got, &expected) < 3.0);
     assert_eq!((out.source_width, out.source_height), (3024, 4032));
     assert!(out.passed_all(), "{:#?}", out.checks);
 }
@@ -139,7 +128,7 @@ fn orientation_is_applied_to_a_scaled_decode_and_the_checks_see_the_full_size() 
     assert_eq!((decoded.width, decoded.height), (1320, 1920));
     assert_eq!(decoded.image.dimensions(), (660, 960));
     let half = imageops::resize(&upright, 660, 960, imageops::FilterType::Triangle);
-    assert!(mean_difference(&decoded.image, &half) < 4.0);
+    assert!(difference(&decoded.image, &half) < 4.0);
     let out = normalise(&bytes, &limits()).unwrap();
     let too_small = out.checks.iter().find(|c| c.code == "too_small").unwrap();
     assert_eq!(

@@ -22,6 +22,18 @@ pub fn encode(img: &image::DynamicImage, format: ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
+/// Mean absolute difference per channel between two images of the same size.
+pub fn difference(a: &RgbImage, b: &RgbImage) -> f32 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    sum as f32 / a.as_raw().len() as f32
+}
+
 /// Every pixel mapped through `f(x, y, [r, g, b])`.
 pub fn map(img: &RgbImage, f: impl Fn(u32, u32, [u8; 3]) -> [u8; 3]) -> RgbImage {
     RgbImage::from_fn(img.width(), img.height(), |x, y| {

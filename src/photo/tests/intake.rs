@@ -9,18 +9,6 @@ fn limits() -> IntakeLimits {
     IntakeLimits::default()
 }
 
-/// Mean absolute difference per channel between two images of the same size.
-fn difference(a: &RgbImage, b: &RgbImage) -> f32 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    sum as f32 / a.as_raw().len() as f32
-}
-
 fn decoded(jpeg: &[u8]) -> RgbImage {
     image::load_from_memory_with_format(jpeg, ImageFormat::Jpeg)
         .unwrap()

@@ -18,7 +18,8 @@ bin=$(cargo test $flag --test photo_memory --no-run --message-format=json 2>/dev
 run() { # test name -> its printed figures, then the process's peak RSS
     local out
     out=$(/usr/bin/time -v "$bin" "$1" --exact --nocapture --test-threads 1 2>&1)
-    grep -E '^(baseline|peak heap|  |in parallel)' <<<"$out" || true
+    # libtest prints "test NAME ... " before the test's own first line.
+    sed -n 's/^test [a-z_]* \.\.\. //; /^\(baseline\|peak heap\|  \|in parallel\)/p' <<<"$out"
     awk -F': ' '/Maximum resident/ {printf "  process peak RSS: %.1f MiB\n", $2 / 1024}' <<<"$out"
 }
 echo "== baseline ($profile)"

@@ -9,6 +9,7 @@ use crate::domain::code::{
     JTI_BYTES, MAX_ROADSIDE_CODE_CHARS,
 };
 use crate::domain::eligibility::evaluate;
+use crate::domain::licence_class::ClassBits;
 use crate::domain::minimal::{MinimalClaims, MAX_MINIMAL_QR_CHARS, MINIMAL_PREFIX};
 use crate::domain::purpose::Purpose;
 use crate::signing::{cose, jws, KeyRing};
@@ -67,7 +68,7 @@ fn signed_code(
         let claims = MinimalClaims {
             purpose,
             name: l.name.clone(),
-            classes: l.classes.to_codes(),
+            classes: ClassBits::of(&l.classes),
             valid_until: l.valid_until,
             valid_at_signing: evaluate(l, today).is_eligible(),
             exp: expires_at.timestamp(),
@@ -86,7 +87,7 @@ fn signed_code(
         e_licence: e_licence.serial,
         sub: l.number.as_str().to_owned(),
         name: l.name.clone(),
-        classes: l.classes.to_codes(),
+        classes: ClassBits::of(&l.classes),
         valid_until: l.valid_until,
         status: status_at(stored, today),
         photo: photo_tag_of_digest(&photo),
@@ -112,11 +113,16 @@ fn signed_minimal_code(ring: &KeyRing, mut claims: MinimalClaims) -> (String, St
     let mut code = sign(&claims);
     if code.len() > MAX_MINIMAL_QR_CHARS {
         let mut probe = claims.clone();
-        if let Some(name) = shorten_to_fit(&claims.name, |name| {
+        if let Some(cut) = shorten_to_fit(&claims.name, |name| {
             probe.name = name.to_owned();
             sign(&probe).len() <= MAX_MINIMAL_QR_CHARS
         }) {
-            claims.name = name;
+            if !cut.fits {
+                tracing::warn!(
+                    "a minimal code too large for QR version 10 even with its name shortened"
+                );
+            }
+            claims.name = cut.text;
             code = sign(&claims);
         }
     }
@@ -220,5 +226,158 @@ pub fn current_or_issue_for(
             purpose,
         }),
         None => issue_for(conn, ring, purpose, e_licence, stored, at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The size guarantee on the codes the server signs, read back as a terminal reads them.
+    use super::*;
+    use crate::domain::code::SHORTENED;
+    use crate::domain::licence_class::LicenceClass;
+    use crate::domain::record::tests::sample_record;
+    use crate::domain::registry_state::RegistryState;
+    use crate::offline::{KeySet, Verifier};
+    use crate::render::qr::QrMatrix;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// One key ring for every case (its folder lives as long as the test binary).
+    fn ring() -> &'static (tempfile::TempDir, KeyRing, KeySet) {
+        static RING: OnceLock<(tempfile::TempDir, KeyRing, KeySet)> = OnceLock::new();
+        RING.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let (ring, _) =
+                KeyRing::open_or_generate(dir.path(), "2026-11-22T00:00:00Z".parse().unwrap())
+                    .unwrap();
+            let jwks = serde_json::to_vec(&ring.jwks()).unwrap();
+            let (keys, _) = KeySet::from_jwks_json(&jwks).unwrap();
+            (dir, ring, keys)
+        })
+    }
+
+    /// A record the import accepts with every field a code carries at its largest but the
+    /// name and the classes: a `number_len`-character number, a date of validity (eight
+    /// digits, where long-term is `null`), every registry state, 12 points and overdue
+    /// examinations (every reason bit a licence can have at once).
+    fn largest_record(name: &str, classes: &[LicenceClass], number_len: usize) -> StoredLicence {
+        let mut r = sample_record();
+        r.number = format!("{:0>width$}", "1", width = number_len);
+        r.name = name.to_owned();
+        r.classes = classes.iter().map(|c| c.code().to_owned()).collect();
+        r.statuses = RegistryState::ALL
+            .iter()
+            .map(|s| s.code().to_owned())
+            .collect();
+        r.points = 12;
+        r.medical_due = "2020-01-01".parse().ok();
+        r.review_due = "2020-01-01".parse().ok();
+        let licence = r.validate().expect("a record the import accepts").licence;
+        StoredLicence {
+            licence,
+            has_photo: true,
+            synced_at: "2026-11-22T00:00:00Z".parse().unwrap(),
+        }
+    }
+
+    /// The e-licence with the largest serial the guarantee covers.
+    fn e_licence(number: &str) -> ELicenceRow {
+        ELicenceRow {
+            id: "el_largest".into(),
+            licence_number: number.to_owned(),
+            state: "current".into(),
+            photo_source: "on_file".into(),
+            photo_media_type: "image/jpeg".into(),
+            photo_sha256: URL_SAFE_NO_PAD.encode([0xAB; 32]),
+            generated_at: chrono::NaiveDateTime::default(),
+            superseded_at: None,
+            serial: 999_999_999,
+            superseded_reason: None,
+            issued_via: "app".into(),
+            issued_by: None,
+        }
+    }
+
+    /// The code the server signs for `stored` and `purpose`, its QR version at level M, and
+    /// the name and classes a terminal reads from it after the signature checked out.
+    fn signed(purpose: Purpose, stored: &StoredLicence) -> (String, i16, String, ClassBits) {
+        let (_, ring, keys) = ring();
+        let today: NaiveDate = "2030-01-01".parse().unwrap();
+        let now: DateTime<Utc> = "2030-01-01T00:00:00Z".parse().unwrap();
+        let e = e_licence(stored.licence.number.as_str());
+        let (code, _) =
+            signed_code(ring, purpose, &e, stored, today, now + Duration::days(3650)).unwrap();
+        let version = QrMatrix::encode(&code).unwrap().version();
+        let v = Verifier::for_purpose(keys.clone(), purpose).verify(&code, now);
+        let (name, classes) = match (v.claims, v.minimal) {
+            (Some(c), None) => {
+                assert_eq!(c.sub, stored.licence.number.as_str());
+                assert_eq!(c.status, 0xFFFF - 1, "every reason but not_yet_valid");
+                (c.name, c.classes)
+            }
+            (None, Some(m)) => (m.name, m.classes),
+            other => panic!("not our code: {other:?} {:?}", v.reasons),
+        };
+        (code, version, name, classes)
+    }
+
+    /// The name a code carries is the whole name, or a non-empty start of it and `…`.
+    fn is_the_name_or_its_start(shown: &str, name: &str) -> bool {
+        shown == name
+            || shown
+                .strip_suffix(SHORTENED)
+                .is_some_and(|kept| !kept.is_empty() && name.starts_with(kept))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Every record the import accepts, with every field at its largest, gives a roadside
+        /// code of QR version 15 or less and a minimal code of version 10 or less at level M:
+        /// names of 1 to 64 characters (the registry's limit), 1 to 17 classes, licence
+        /// numbers up to 25 characters (docs/code-format.md, "Size"), a nine-digit serial.
+        #[test]
+        fn every_code_the_server_signs_fits_its_qr_version(
+            name in "[\\p{Han}·]{1,64}|[A-Z][A-Z' -]{0,63}|[^\\p{Cc}]{1,64}",
+            classes in proptest::sample::subsequence(LicenceClass::ALL.to_vec(), 1..=17),
+            number_len in 6usize..=25,
+        ) {
+            prop_assume!(!name.trim().is_empty());
+            let stored = largest_record(&name, &classes, number_len);
+            let whole = &stored.licence.name;
+            let (code, version, shown, bits) = signed(Purpose::Roadside, &stored);
+            prop_assert!(version <= 15, "{} chars: version {version}", code.len());
+            prop_assert!(is_the_name_or_its_start(&shown, whole), "{shown}");
+            prop_assert_eq!(bits, ClassBits::of(&stored.licence.classes));
+            let (code, version, shown, bits) = signed(Purpose::Rental, &stored);
+            prop_assert!(version <= 10, "{} chars: version {version}", code.len());
+            prop_assert!(is_the_name_or_its_start(&shown, whole), "{shown}");
+            prop_assert_eq!(bits, ClassBits::of(&stored.licence.classes));
+        }
+    }
+
+    /// The cases the issue measured (a 64-character name with 9 and 17 classes: versions 20
+    /// and 21; 12 classes and a 3-character name: version 16), at the largest of the rest.
+    #[test]
+    fn the_measured_overflows_fit_now() {
+        let nine = &LicenceClass::ALL[..9];
+        let twelve = &LicenceClass::ALL[..12];
+        let all = &LicenceClass::ALL[..];
+        for (name, classes) in [
+            ("张".repeat(64), nine),
+            ("张".repeat(64), all),
+            ("A".repeat(64), all),
+            ("张小伟".to_owned(), twelve),
+        ] {
+            let stored = largest_record(&name, classes, 18);
+            let (code, version, shown, _) = signed(Purpose::Roadside, &stored);
+            assert!(version <= 15, "{} chars: version {version}", code.len());
+            assert!(is_the_name_or_its_start(&shown, &name), "{shown}");
+            let (_, version, _, _) = signed(Purpose::Employment, &stored);
+            assert!(version <= 10);
+        }
+        // With all 17 classes and every reason, an 18-character number leaves three Chinese
+        // characters of the name.
+        let stored = largest_record("欧阳小伟娜娜", all, 18);
+        assert_eq!(signed(Purpose::Roadside, &stored).2, "欧阳小…");
     }
 }

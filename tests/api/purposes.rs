@@ -141,7 +141,8 @@ async fn a_rental_code_carries_the_qualification_only_and_verifies_by_hand(backe
         ours.clone(),
         vec![
             (int(1), Cbor::Text("张伟".into())),
-            (int(2), Cbor::Text("C1,D".into())),
+            // C1 (bit 5) and D (bit 11) of the documented class table.
+            (int(2), int(2080)),
             (int(3), int(20280305)),
             (int(4), int(0)),
             (int(5), int(1)),

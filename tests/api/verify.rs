@@ -82,7 +82,10 @@ async fn an_independent_jose_library_verifies_our_code_from_the_jwks(backend: Ba
     let c = data.claims;
     assert_eq!(c["sub"], NUMBER);
     assert_eq!(c["n"], "张伟");
-    assert_eq!(c["c"], "C1,D");
+    assert_eq!(
+        c["c"], 2080,
+        "C1 (bit 5) and D (bit 11) of the documented class table"
+    );
     assert_eq!(c["v"], 20280305);
     assert_eq!(c["s"], 0, "no blocking reason at signing");
     assert!(c["e"].as_i64().unwrap() >= 1, "the e-licence serial");

@@ -255,6 +255,15 @@ pub fn date_number(d: NaiveDate) -> u32 {
 /// A barcode token: 20 decimal digits (about 66 bits), resolvable online only, once.
 pub const BARCODE_DIGITS: usize = 20;
 
+/// A scanned code or barcode without the ASCII whitespace around it. Keyboard-wedge scanners
+/// type a scan and then Enter (`\n`, or `\r\n`), and some put a space before it. No code has
+/// whitespace at either end: base64url and digits have none, a minimal code starts with its
+/// prefix, and Base45 has a space but never as a last character (the last of a group is
+/// worth at most 32, the space is 36).
+pub fn scanned(text: &str) -> &str {
+    text.trim_ascii()
+}
+
 pub fn is_barcode_token(s: &str) -> bool {
     s.len() == BARCODE_DIGITS && s.bytes().all(|b| b.is_ascii_digit())
 }

@@ -199,36 +199,18 @@ fn token_create_offers_only_the_partner_purposes() {
     }
     assert!(!purpose.contains("roadside"), "{purpose}");
     let t = TestDb::new(Backend::Sqlite);
-    let out = elicence(
-        &t.url_string(),
-        &[
-            "token",
-            "create",
-            "--role",
-            "partner",
-            "--purpose",
-            "roadside",
-        ],
-        None,
-    );
+    let partner = |purpose| {
+        let args = ["token", "create", "--role", "partner", "--purpose", purpose];
+        elicence(&t.url_string(), &args, None)
+    };
+    let out = partner("roadside");
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(
         text(&out.stderr).contains("possible values: rental, insurance, employment"),
         "{}",
         text(&out.stderr)
     );
-    let out = elicence(
-        &t.url_string(),
-        &[
-            "token",
-            "create",
-            "--role",
-            "partner",
-            "--purpose",
-            "insurance",
-        ],
-        None,
-    );
+    let out = partner("insurance");
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 

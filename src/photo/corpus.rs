@@ -344,7 +344,7 @@ fn png_file(
         png_chunk(&mut out, b"PLTE", palette);
     }
     let passes: &[(u32, u32, u32, u32)] = if interlaced { &ADAM7 } else { &[(1, 0, 1, 0)] };
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut line = Vec::new();
     for &(x_step, x0, y_step, y0) in passes {
         let samples = width.saturating_sub(x0).div_ceil(x_step);

@@ -224,28 +224,24 @@ fn the_documented_roadside_sizes() {
     }
 }
 
-/// Where the guarantee ends: a licence number longer than 25 characters (the registry takes
-/// up to 32) with every other claim at its largest leaves no room for even one character of
-/// a name. The name is then cut to its first character all the same: version 16 at worst.
+/// The guarantee at its edge: a licence number of the longest length the registry takes
+/// (`licence::MAX_LEN`, 25) with every other claim at its largest still leaves room for one
+/// character of a name; one character more would not, and the registry refuses it.
 #[test]
-fn past_a_25_character_number_the_largest_code_takes_version_16() {
+fn the_longest_licence_number_taken_still_fits_version_15() {
+    use crate::domain::licence::{LicenceNumber, MAX_LEN};
     let all = &LicenceClass::ALL[..];
     let s = signed(
         Purpose::Roadside,
-        &licence("𠀀𠀁𠀂", all, 25, true),
+        &licence("𠀀𠀁𠀂", all, MAX_LEN, true),
         999_999_999,
     );
     assert_eq!((s.version, s.name.as_str()), (15, "𠀀…"));
-    let s = signed(
-        Purpose::Roadside,
-        &licence("𠀀𠀁𠀂", all, 32, true),
-        999_999_999,
-    );
-    assert_eq!((s.version, s.name.as_str()), (16, "𠀀…"), "{s:?}");
+    assert!(LicenceNumber::parse(&"1".repeat(MAX_LEN + 1)).is_err());
     // The minimal code carries no licence number: it fits version 10 all the same.
     let s = signed(
         Purpose::Rental,
-        &licence(&"𠀀".repeat(64), all, 32, true),
+        &licence(&"𠀀".repeat(64), all, MAX_LEN, true),
         999_999_999,
     );
     assert!(s.version <= 10, "{s:?}");

@@ -179,6 +179,41 @@ async fn holder_tokens_for_a_file_of_licences_are_all_or_nothing(backend: Backen
     assert_eq!(tokens_after, tokens_before, "nothing half-created");
 }
 
+/// `token create --help` offers a partner the purposes a partner token can have, and the
+/// roadside purpose (the officers') is refused before anything is created.
+#[test]
+fn token_create_offers_only_the_partner_purposes() {
+    let help = Command::new(env!("CARGO_BIN_EXE_elicence"))
+        .args(["token", "create", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let help = text(&help.stdout);
+    let purpose = help
+        .split_once("--purpose <PURPOSE>")
+        .and_then(|(_, rest)| rest.split_once("--label"))
+        .map(|(section, _)| section)
+        .unwrap_or_else(|| panic!("no --purpose section: {help}"));
+    for offered in ["rental", "insurance", "employment"] {
+        assert!(purpose.contains(&format!("- {offered}:")), "{purpose}");
+    }
+    assert!(!purpose.contains("roadside"), "{purpose}");
+    let t = TestDb::new(Backend::Sqlite);
+    let partner = |purpose| {
+        let args = ["token", "create", "--role", "partner", "--purpose", purpose];
+        elicence(&t.url_string(), &args, None)
+    };
+    let out = partner("roadside");
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(
+        text(&out.stderr).contains("possible values: rental, insurance, employment"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = partner("insurance");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 crate::both_backends!(
     import_command_reports_bad_lines_and_exits_non_zero,
     token_commands_create_list_and_revoke,

@@ -44,9 +44,14 @@ pub enum ApiError {
     PhotoRejected(Vec<crate::http::views::ReasonView>),
     #[error("the photo is not a JPEG or PNG")]
     UnsupportedPhoto,
-    /// The cause goes to the client in `details` (`PhotoError::details`).
+    /// Empty, truncated or corrupt; the cause goes to the client in `details`
+    /// (`PhotoError::details`).
     #[error("the photo cannot be read: {0}")]
     PhotoUnreadable(crate::photo::PhotoError),
+    /// Refused for what decoding it would cost (`PhotoError::is_too_large`): the declared
+    /// size, a megapixel cap or the memory budget, with the figures in `details`.
+    #[error("the photo is too large: {0}")]
+    PhotoTooLarge(crate::photo::PhotoError),
     #[error("an e-licence exists already")]
     ELicenceExists,
     /// The holder's e-licence was superseded by a licence change and none stands now: why,
@@ -110,6 +115,7 @@ impl ApiError {
             ApiError::PhotoRejected(_) => "photo_rejected",
             ApiError::UnsupportedPhoto => "unsupported_photo_format",
             ApiError::PhotoUnreadable(_) => "photo_unreadable",
+            ApiError::PhotoTooLarge(_) => "photo_too_large",
             ApiError::ELicenceExists => "e_licence_exists",
             ApiError::ELicenceSuperseded(_) => "e_licence_superseded",
             ApiError::InvalidEvent(_) => "invalid_event",
@@ -142,7 +148,7 @@ impl ApiError {
             ApiError::NotEligible(reasons)
             | ApiError::PhotoRejected(reasons)
             | ApiError::PhotoOnFileUnusable(reasons) => serde_json::to_value(reasons).ok(),
-            ApiError::PhotoUnreadable(e) => Some(e.details()),
+            ApiError::PhotoUnreadable(e) | ApiError::PhotoTooLarge(e) => Some(e.details()),
             ApiError::NotReady(problems) => serde_json::to_value(problems).ok(),
             ApiError::ELicenceSuperseded(reason) => Some(serde_json::json!({
                 "reason": reason.map(|r| r.code()),
@@ -188,7 +194,8 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedPhoto => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PhotoOnFileUnusable(_)
             | ApiError::PhotoRejected(_)
-            | ApiError::PhotoUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::PhotoUnreadable(_)
+            | ApiError::PhotoTooLarge(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MalformedJson(_) | ApiError::InvalidPath(_) => StatusCode::BAD_REQUEST,
             ApiError::InvalidBody(_) | ApiError::InvalidRecord(_) | ApiError::InvalidEvent(_) => {
@@ -258,6 +265,18 @@ impl From<StorageError> for ApiError {
                 }
                 ApiError::Internal(other.to_string())
             }
+        }
+    }
+}
+
+/// One code for a photo too large to process, one for a photo that cannot be read, and 415
+/// for a file that is no JPEG or PNG.
+impl From<crate::photo::PhotoError> for ApiError {
+    fn from(e: crate::photo::PhotoError) -> Self {
+        match e {
+            crate::photo::PhotoError::UnsupportedFormat { .. } => ApiError::UnsupportedPhoto,
+            e if e.is_too_large() => ApiError::PhotoTooLarge(e),
+            e => ApiError::PhotoUnreadable(e),
         }
     }
 }
@@ -338,6 +357,7 @@ mod tests {
             ApiError::PhotoRejected(vec![]),
             ApiError::UnsupportedPhoto,
             ApiError::PhotoUnreadable(crate::photo::PhotoError::Empty),
+            ApiError::PhotoTooLarge(crate::photo::PhotoError::TooLargeFile { bytes: 2, max: 1 }),
             ApiError::ELicenceExists,
             ApiError::ELicenceSuperseded(None),
             ApiError::InvalidEvent(vec![]),

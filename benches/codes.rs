@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use elicence::config::{DatabaseUrl, PoolSettings};
+use elicence::domain::licence_class::{ClassBits, ClassSet};
 use elicence::domain::minimal::{MinimalClaims, MINIMAL_PREFIX};
 use elicence::domain::purpose::Purpose;
 use elicence::offline::{KeySet, Verifier};
@@ -104,7 +105,7 @@ fn benches(c: &mut Criterion) {
     let claims = MinimalClaims {
         purpose: Purpose::Rental,
         name: "张小伟".into(),
-        classes: "C1".into(),
+        classes: ClassBits::of(&ClassSet::from_codes("C1").unwrap()),
         valid_until: "2028-03-05".parse().ok(),
         valid_at_signing: true,
         exp: now.timestamp() + 180,

@@ -18,7 +18,7 @@ fn benches(c: &mut Criterion) {
         out.jpeg.len(),
         out.passed_all()
     );
-    let fitted = photo::fit(&photo::decode(&upload, &limits).unwrap().1);
+    let fitted = photo::fit(&photo::decode(&upload, &limits).unwrap().image);
 
     let mut g = c.benchmark_group("photo");
     g.sample_size(10);

@@ -3,6 +3,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use elicence::domain::code::{photo_tag, CodeClaims, CODE_TYP, STATUS_OK};
+use elicence::domain::licence_class::{ClassBits, ClassSet};
 use elicence::signing::{jws, KeyRing};
 
 fn claims() -> Vec<u8> {
@@ -10,7 +11,7 @@ fn claims() -> Vec<u8> {
         e_licence: 1_234_567,
         sub: "110101199001010111".into(),
         name: "张小伟".into(),
-        classes: "C1,D".into(),
+        classes: ClassBits::of(&ClassSet::from_codes("C1,D").unwrap()),
         valid_until: Some("2031-03-05".parse().unwrap()),
         status: STATUS_OK,
         photo: photo_tag(b"photo"),

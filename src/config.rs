@@ -88,8 +88,12 @@ pub struct Settings {
     pub blocking_threads: Option<usize>,
     /// Verifier threads; `None`: 1 on SQLite, half the pool on PostgreSQL.
     pub verifier_threads: Option<usize>,
-    /// Folder of the Ed25519 signing keys; a first key is generated when it has none.
+    /// Folder of the Ed25519 signing keys.
     pub keys_dir: PathBuf,
+    /// Generate a first signing key when `keys_dir` has no active one (`--demo`, tests).
+    /// Otherwise the service refuses to start without one: a new key would silently
+    /// invalidate every outstanding code and every offline terminal's key list.
+    pub generate_missing_key: bool,
     /// How often the keys folder is looked at for `keys rotate`/`retire`.
     pub keys_reload_every: Duration,
     /// How long a display code stays valid.
@@ -119,6 +123,7 @@ impl Settings {
             blocking_threads: None,
             verifier_threads: None,
             keys_dir: PathBuf::from("keys"),
+            generate_missing_key: false,
             keys_reload_every: Duration::from_secs(5),
             code_ttl: chrono::Duration::seconds(180),
             calendar: None,
@@ -186,6 +191,8 @@ pub struct PoolSettings {
     pub max_size: u32,
     /// How long a request waits for a connection before it is answered 503.
     pub checkout_timeout: Duration,
+    /// What every SQLite connection is opened with; ignored on PostgreSQL.
+    pub sqlite: SqliteSettings,
 }
 
 impl Default for PoolSettings {
@@ -193,8 +200,35 @@ impl Default for PoolSettings {
         PoolSettings {
             max_size: 8,
             checkout_timeout: Duration::from_secs(3),
+            sqlite: SqliteSettings::default(),
         }
     }
+}
+
+/// SQLite's own settings, applied to every connection of every pool (the verifier's too).
+#[derive(Debug, Clone, Default)]
+pub struct SqliteSettings {
+    /// The database file grows to this many bytes at most (`PRAGMA max_page_count`): a write
+    /// that needs more is answered 503 `storage_unavailable` (full) instead of filling the
+    /// disk that the log, the keys and the operating system need too. `None`: no cap.
+    pub max_bytes: Option<u64>,
+    /// Every connection refuses to write (`PRAGMA query_only`), as SQLite does on a
+    /// write-protected file or filesystem: reads are served, writes answered 503.
+    pub read_only: bool,
+    /// How the verifier's audit commits reach the disk.
+    pub audit_sync: AuditSync,
+}
+
+/// `PRAGMA synchronous` for the verifier's commits, whose scans are answered once they return.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditSync {
+    /// Each commit is on disk before any scan of its batch is answered: a power cut loses no
+    /// audit row of an answered scan.
+    #[default]
+    Full,
+    /// The log is synced at checkpoints only: a power cut may lose the last commits, whose
+    /// scans were answered already. For measuring what `full` costs.
+    Normal,
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Logs through `tracing`: one span per request carrying a request id, the HTTP method and the
 //! route *pattern* (`/api/v1/admin/licences/{number}`), never the raw path, so licence numbers
 //! in paths do not reach the logs. Code that must name a licence logs `LicenceNumber::masked`.
+//! Errors that repeat while a fault lasts go through `repeats`.
+
+pub mod repeats;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -45,15 +48,28 @@ impl RootSpanBuilder for MaskedRootSpan {
         span: Span,
         outcome: &Result<ServiceResponse<B>, actix_web::Error>,
     ) {
-        let status = match outcome {
-            Ok(res) => res.response().status(),
-            Err(e) => e.as_response_error().status_code(),
+        let (status, error) = match outcome {
+            Ok(res) => (res.response().status(), res.response().error()),
+            Err(e) => (e.as_response_error().status_code(), Some(e)),
         };
         span.record("status", status.as_u16());
-        if status.is_server_error() {
-            tracing::warn!(parent: &span, status = status.as_u16(), "request failed");
-        } else {
-            tracing::debug!(parent: &span, status = status.as_u16(), "request done");
+        let status_code = status.as_u16();
+        match error {
+            // A 503 is a fault of the database or an overload, logged (once per interval)
+            // where its cause is known: one more line per request would flood the log.
+            _ if status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::debug!(parent: &span, status = status_code, "request refused")
+            }
+            Some(e) if status.is_server_error() => {
+                tracing::error!(parent: &span, status = status_code, error = ?e, "request failed")
+            }
+            Some(e) if status.is_client_error() => {
+                tracing::warn!(parent: &span, status = status_code, error = ?e, "request refused")
+            }
+            _ if status.is_server_error() => {
+                tracing::warn!(parent: &span, status = status_code, "request failed")
+            }
+            _ => tracing::debug!(parent: &span, status = status_code, "request done"),
         }
     }
 }

@@ -28,13 +28,20 @@ holder_tokens() {
         --licence-file "$work/numbers.txt" 2>/dev/null | cut -d' ' -f2 > "$work/tokens.txt"
 }
 
-# start_server [serve flags…]: serves in the background and waits until it answers.
+# start_server [serve flags…]: serves in the background and waits until it answers. The
+# first call makes the signing key (serve makes none outside --demo).
 start_server() {
+    [ -e "$work/keys/keyring.json" ] || RUST_LOG=warn "$bin" keys generate --keys-dir "$work/keys" >/dev/null
     RUST_LOG=error "$bin" --database-url "$url" serve --bind "127.0.0.1:$port" \
         --keys-dir "$work/keys" ${ELICENCE_SERVE_ARGS:-} "$@" &
     server=$!
     for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
     echo "the server did not start" >&2; exit 1
+}
+
+# stop_server: stops the server started last, and waits until it is gone.
+stop_server() {
+    kill "$server"; wait "$server" 2>/dev/null || true; server=
 }
 
 machine_line() {

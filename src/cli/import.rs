@@ -1,8 +1,15 @@
 use super::{open_database, small_pool, CliError};
 use crate::clock::{Clock, SystemClock};
-use crate::registry::import::import_ndjson;
+use crate::registry::import::{import_ndjson, ImportError};
 use std::io::BufReader;
 use std::time::Instant;
+
+fn import_error(e: ImportError) -> CliError {
+    match e {
+        ImportError::Storage(s) => CliError::storage(&s),
+        other => CliError::new(other),
+    }
+}
 
 /// Imports a file (or `-`): each rejected line is printed to stderr with its number and
 /// reason; the exit code is non-zero when any line was rejected.
@@ -12,7 +19,8 @@ pub fn run(url: &str, file: &str) -> Result<(), CliError> {
     let on_reject =
         |r: &crate::registry::import::RejectedLine| eprintln!("line {}: {}", r.line, r.reason);
     let report = if file == "-" {
-        import_ndjson(&db, std::io::stdin().lock(), SystemClock.now(), on_reject)?
+        import_ndjson(&db, std::io::stdin().lock(), SystemClock.now(), on_reject)
+            .map_err(import_error)?
     } else {
         let f = std::fs::File::open(file).map_err(|e| CliError::new(format!("{file}: {e}")))?;
         import_ndjson(
@@ -20,7 +28,8 @@ pub fn run(url: &str, file: &str) -> Result<(), CliError> {
             BufReader::with_capacity(1 << 20, f),
             SystemClock.now(),
             on_reject,
-        )?
+        )
+        .map_err(import_error)?
     };
     let secs = started.elapsed().as_secs_f64();
     println!(

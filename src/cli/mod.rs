@@ -8,7 +8,7 @@ mod token;
 mod verify;
 
 use crate::config::{DatabaseUrl, PoolSettings, DEFAULT_DATABASE_URL};
-use crate::storage::Database;
+use crate::storage::{Database, StorageError};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -91,6 +91,18 @@ impl CliError {
         }
     }
 
+    /// The database is unavailable (full, read-only, gone): exit 75 (EX_TEMPFAIL), so that
+    /// a script or a scheduler retries later rather than treating it as bad input.
+    fn storage(e: &StorageError) -> Self {
+        CliError {
+            message: match e.fault() {
+                Some(_) => format!("{e} (retry once the database takes writes again)"),
+                None => e.to_string(),
+            },
+            code: if e.fault().is_some() { EX_TEMPFAIL } else { 1 },
+        }
+    }
+
     /// An exit status alone: what went wrong has been printed already.
     fn quiet(code: u8) -> Self {
         CliError {
@@ -126,9 +138,20 @@ fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 
 pub fn open_database(url: &str, pool: &PoolSettings) -> Result<Database, CliError> {
     let url = DatabaseUrl::parse(url).map_err(CliError::usage)?;
-    Database::connect(&url, pool)
-        .map_err(|e| CliError::new(format!("{} ({}): {e}", url.redacted(), url.backend_name())))
+    Database::connect(&url, pool).map_err(|e| {
+        let mut error = CliError::storage(&e);
+        error.message = format!(
+            "{} ({}): {}",
+            url.redacted(),
+            url.backend_name(),
+            error.message
+        );
+        error
+    })
 }
+
+/// sysexits.h: a temporary failure; the user is invited to retry.
+const EX_TEMPFAIL: u8 = 75;
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();

@@ -1,6 +1,6 @@
 use super::CliError;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{DatabaseUrl, Limits, PoolSettings, Settings};
+use crate::config::{AuditSync, DatabaseUrl, Limits, PoolSettings, Settings, SqliteSettings};
 use crate::http::startup::Application;
 use crate::registry::demo;
 use std::sync::Arc;
@@ -24,9 +24,25 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, env = "ELICENCE_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
-    /// Folder of the Ed25519 signing keys; a first key is generated when it has none.
+    /// Folder of the Ed25519 signing keys (`elicence keys generate` makes the first; only
+    /// --demo makes one itself). Neither it nor its keyring.json may be writable by group or
+    /// others.
     #[arg(long, env = "ELICENCE_KEYS_DIR", default_value = "keys")]
     keys_dir: std::path::PathBuf,
+    /// SQLite: the database file grows to this many MiB at most; a write that needs more is
+    /// answered 503 storage_unavailable, before the disk is full. Default: no cap.
+    #[arg(long, env = "ELICENCE_SQLITE_MAX_SIZE_MB", value_name = "MIB",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    sqlite_max_size_mb: Option<u64>,
+    /// SQLite: open the database for reading only (as a write-protected file would be):
+    /// reads are served, every write (verification's audit included) is answered 503.
+    #[arg(long, env = "ELICENCE_SQLITE_READ_ONLY")]
+    sqlite_read_only: bool,
+    /// SQLite: how the verifier's audit commits reach the disk before the scans are answered.
+    /// `full` (the default) loses no audit row of an answered scan in a power cut; `normal`
+    /// may lose the last ones, and is there to measure what `full` costs.
+    #[arg(long, env = "ELICENCE_SQLITE_AUDIT_SYNC", value_enum, default_value_t = AuditSync::Full)]
+    sqlite_audit_sync: AuditSync,
     /// Seconds a display code (QR and barcode) stays valid.
     #[arg(long, env = "ELICENCE_CODE_TTL_SECS", default_value_t = 180)]
     code_ttl_secs: u32,
@@ -94,6 +110,13 @@ impl ServeArgs {
         settings.pool = PoolSettings {
             max_size: self.pool_size,
             checkout_timeout: Duration::from_secs(self.pool_timeout_secs),
+            sqlite: SqliteSettings {
+                max_bytes: self
+                    .sqlite_max_size_mb
+                    .map(|mb| mb.saturating_mul(1024 * 1024)),
+                read_only: self.sqlite_read_only,
+                audit_sync: self.sqlite_audit_sync,
+            },
         };
         settings.bind = self.bind;
         settings.public_url = self.public_url;
@@ -102,6 +125,8 @@ impl ServeArgs {
         }
         settings.blocking_threads = self.blocking_threads;
         settings.keys_dir = self.keys_dir;
+        // A trial needs no setup: --demo makes a key when the folder has none.
+        settings.generate_missing_key = self.demo;
         settings.code_ttl = chrono::Duration::seconds(i64::from(self.code_ttl_secs));
         settings.calendar = self.calendar;
         settings.status_list_ttl = chrono::Duration::seconds(i64::from(self.status_list_ttl_secs));

@@ -24,8 +24,8 @@ pub enum TokenCommand {
         /// The issuing authority a clerk token serves (clerks only), e.g. 北京市公安局公安交通管理局.
         #[arg(long, conflicts_with = "purpose")]
         authority: Option<String>,
-        /// The purpose a partner token verifies (partners only): rental, insurance, employment.
-        #[arg(long, value_enum)]
+        /// The purpose a partner token verifies (partners only).
+        #[arg(long, value_parser = partner_purpose())]
         purpose: Option<Purpose>,
         #[arg(long)]
         label: Option<String>,
@@ -34,6 +34,17 @@ pub enum TokenCommand {
     List,
     /// Revoke a token by its id (tok_…).
     Revoke { id: String },
+}
+
+/// The purposes a partner token can have, offered and parsed as clap does a `ValueEnum`:
+/// the minimal ones of the domain's `Purpose` (roadside is the officers').
+fn partner_purpose() -> impl clap::builder::TypedValueParser<Value = Purpose> {
+    use clap::builder::TypedValueParser;
+    use clap::ValueEnum;
+    clap::builder::PossibleValuesParser::new(
+        Purpose::minimal().filter_map(|p| p.to_possible_value()),
+    )
+    .try_map(|code| code.parse::<Purpose>())
 }
 
 pub fn run(url: &str, action: TokenCommand) -> Result<(), CliError> {

@@ -11,6 +11,7 @@ mod status_list;
 
 use super::CliError;
 use crate::clock::{Clock, SystemClock};
+use crate::domain::code::scanned;
 use crate::domain::purpose::Purpose;
 use crate::offline::scan::{self, ScanError};
 use crate::offline::{Verdict, Verifier};
@@ -206,13 +207,13 @@ fn read_input(position: usize, input: &str) -> Result<(String, String), InputErr
         .iter()
         .any(|ext| input.to_ascii_lowercase().ends_with(ext));
     if !path.is_file() && !looks_like_image {
-        return Ok((format!("code {position}"), input.trim().to_owned()));
+        return Ok((format!("code {position}"), scanned(input).to_owned()));
     }
     let bytes = super::read_at_most(path, MAX_IMAGE_FILE)
         .map_err(|e| InputError::Read(input.to_owned(), e))?
         .ok_or_else(|| InputError::TooLarge(input.to_owned()))?;
     let code = scan::decode_qr(&bytes).map_err(|e| InputError::Scan(input.to_owned(), e))?;
-    Ok((input.to_owned(), code.trim().to_owned()))
+    Ok((input.to_owned(), scanned(&code).to_owned()))
 }
 
 /// Verifies a file of codes block by block, printing a verdict a line in file order.
@@ -241,7 +242,7 @@ fn verify_file(
             line_no += 1;
             // Bytes that are not UTF-8 cannot be a code; they are verified (and refused) as read.
             let text = String::from_utf8_lossy(&raw);
-            let code = text.trim();
+            let code = scanned(&text);
             if !code.is_empty() {
                 lines.push(line_no);
                 codes.push(code.to_owned());

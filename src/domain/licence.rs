@@ -7,20 +7,28 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A licence number: the holder's identity-document number (for PRC residents the 18-character
-/// resident ID). Once built it is trimmed, upper-case ASCII alphanumeric, 6 to 32 characters.
+/// resident ID). Once built it is trimmed, upper-case ASCII alphanumeric, 6 to 25 characters.
 /// The check digit is not enforced: the registry is the authority on its own numbers.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct LicenceNumber(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a licence number is 6 to 32 letters or digits")]
+#[error("a licence number is {MIN_LEN} to {MAX_LEN} letters or digits")]
 pub struct InvalidLicenceNumber;
+
+/// The shortest licence number taken.
+pub const MIN_LEN: usize = 6;
+/// The longest: a PRC resident ID has 18 characters, other identity documents fewer than 25.
+/// Longer numbers, with every other claim at its largest, would leave the roadside code no
+/// room for even one character of the name within QR version 15 (docs/code-format.md, Size).
+pub const MAX_LEN: usize = 25;
 
 impl LicenceNumber {
     pub fn parse(raw: &str) -> Result<Self, InvalidLicenceNumber> {
         let s = raw.trim().to_ascii_uppercase();
-        let ok = (6..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        let ok =
+            (MIN_LEN..=MAX_LEN).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
         ok.then_some(LicenceNumber(s)).ok_or(InvalidLicenceNumber)
     }
 

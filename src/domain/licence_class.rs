@@ -78,6 +78,13 @@ impl LicenceClass {
         self == other || self.directly_covers().iter().any(|c| c.covers(other))
     }
 
+    /// The class's bit in the codes' class claim ([`ClassBits`]): `1 << i` for
+    /// [`LicenceClass::ALL`]`[i]`, A1 = 1 up to P = 65536.
+    pub fn bit(self) -> u32 {
+        // The variants are declared in the order of `ALL` (a test holds them to it).
+        1 << (self as u32)
+    }
+
     /// Professional classes need a periodic review (审验) every year.
     pub fn is_professional(self) -> bool {
         matches!(self, A1 | A2 | A3 | B1 | B2 | N | P)
@@ -195,6 +202,74 @@ impl ClassSet {
             .map(str::parse)
             .collect::<Result<Vec<_>, _>>()?;
         ClassSet::new(classes).ok_or_else(|| UnknownClass(s.to_owned()))
+    }
+}
+
+/// What a terminal shows for a class bit it has no class for (a class newer than its table).
+pub const OTHER_CLASS: &str = "other";
+
+/// A licence's classes as the codes carry them: one bit a class, bit `i` for
+/// [`LicenceClass::ALL`]`[i]` (A1 = 1, A2 = 2, …, C1 = 32, …, D = 2048, …, P = 65536), so
+/// `C1,D` is 2080. The table is fixed for good (terminals decode with it,
+/// docs/code-format.md "Class bits"); a class a future regulation adds takes the next bit.
+///
+/// A number, because the codes have no room for the codes' text: all 17 classes take six
+/// digits where "A1,A2,…,P" takes 48 bytes, and a licence of nine classes or more made a
+/// roadside code too large for QR version 15 however short its name was cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ClassBits(u32);
+
+impl ClassBits {
+    pub fn of(set: &ClassSet) -> ClassBits {
+        ClassBits(set.as_slice().iter().fold(0, |bits, c| bits | c.bit()))
+    }
+
+    /// The bits as a code carries them; `None` for 0 (a licence always has a class).
+    pub fn from_bits(bits: u32) -> Option<ClassBits> {
+        (bits != 0).then_some(ClassBits(bits))
+    }
+
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// The classes of the table whose bits are set, in table order.
+    pub fn classes(self) -> Vec<LicenceClass> {
+        LicenceClass::ALL
+            .into_iter()
+            .filter(|c| self.0 & c.bit() != 0)
+            .collect()
+    }
+
+    /// Is a bit set that names no class of the table?
+    pub fn has_unknown(self) -> bool {
+        self.0 >> LicenceClass::ALL.len() != 0
+    }
+
+    /// The class codes as a terminal shows them: the known ones in table order, then
+    /// [`OTHER_CLASS`] once if any bit names no class of the table.
+    pub fn codes(self) -> Vec<&'static str> {
+        let mut codes: Vec<&'static str> = self.classes().into_iter().map(|c| c.code()).collect();
+        if self.has_unknown() {
+            codes.push(OTHER_CLASS);
+        }
+        codes
+    }
+}
+
+/// The codes comma-separated, as the registry writes them: "C1,D".
+impl fmt::Display for ClassBits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.codes().join(","))
+    }
+}
+
+impl<'de> Deserialize<'de> for ClassBits {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bits = u32::deserialize(d)?;
+        ClassBits::from_bits(bits)
+            .ok_or_else(|| serde::de::Error::custom("a licence has at least one class"))
     }
 }
 
@@ -325,6 +400,59 @@ mod tests {
             .filter(|c| c.is_professional())
             .collect();
         assert_eq!(pro, vec![A1, A2, A3, B1, B2, N, P]);
+    }
+
+    #[test]
+    fn class_bits_follow_the_fixed_table() {
+        for (i, c) in LicenceClass::ALL.into_iter().enumerate() {
+            assert_eq!(c.bit(), 1 << i, "{c}");
+        }
+        // The values docs/code-format.md lists: a change here breaks every terminal.
+        let pinned = [
+            (A1, 1),
+            (A2, 2),
+            (B2, 16),
+            (C1, 32),
+            (C6, 1024),
+            (D, 2048),
+            (P, 65536),
+        ];
+        for (c, bit) in pinned {
+            assert_eq!(c.bit(), bit, "{c}");
+        }
+        let c1_d = ClassSet::new([D, C1]).unwrap();
+        assert_eq!(ClassBits::of(&c1_d).bits(), 2080);
+        assert_eq!(ClassBits::of(&c1_d).to_string(), "C1,D");
+        let all = ClassSet::new(LicenceClass::ALL).unwrap();
+        assert_eq!(ClassBits::of(&all).bits(), 0x1FFFF, "six digits at most");
+    }
+
+    #[test]
+    fn class_bits_round_trip_every_set_and_unknown_bits_read_as_other() {
+        for bits in 1..(1u32 << LicenceClass::ALL.len()) {
+            let b = ClassBits::from_bits(bits).unwrap();
+            assert!(!b.has_unknown());
+            let set = ClassSet::new(b.classes()).unwrap();
+            assert_eq!(ClassBits::of(&set), b);
+            assert_eq!(ClassSet::from_codes(&b.to_string()).unwrap(), set);
+        }
+        assert_eq!(ClassBits::from_bits(0), None);
+        let newer = ClassBits::from_bits(C1.bit() | 1 << 17 | 1 << 30).unwrap();
+        assert!(newer.has_unknown());
+        assert_eq!(newer.classes(), [C1]);
+        assert_eq!(newer.codes(), ["C1", OTHER_CLASS], "other once");
+        let only_newer = ClassBits::from_bits(1 << 20).unwrap();
+        assert_eq!(only_newer.codes(), [OTHER_CLASS]);
+    }
+
+    #[test]
+    fn class_bits_are_a_positive_json_integer() {
+        let b: ClassBits = serde_json::from_str("2080").unwrap();
+        assert_eq!(b.to_string(), "C1,D");
+        assert_eq!(serde_json::to_string(&b).unwrap(), "2080");
+        for bad in ["0", "-1", "\"C1,D\"", "4294967296", "1.5", "null"] {
+            assert!(serde_json::from_str::<ClassBits>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

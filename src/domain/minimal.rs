@@ -18,6 +18,7 @@
 //! the code's `cti` (kept with the code) and gives the live verdict.
 
 use super::code::{date_number, date_of_number, JTI_BYTES};
+use super::licence_class::ClassBits;
 use super::purpose::Purpose;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -76,8 +77,9 @@ pub struct MinimalClaims {
     pub purpose: Purpose,
     /// Holder's name.
     pub name: String,
-    /// Licence classes, comma-separated, e.g. "C1,D".
-    pub classes: String,
+    /// Licence classes, one bit each as in the roadside code ([`ClassBits`]): a uint, at
+    /// most five bytes of CBOR for all 17 where their codes took up to 48.
+    pub classes: ClassBits,
     /// Last valid day of the licence, or `None` for long-term (长期).
     pub valid_until: Option<NaiveDate>,
     /// The registry copy let the licence drive when the code was signed.
@@ -113,7 +115,10 @@ impl MinimalClaims {
     pub fn to_cbor(&self) -> Vec<u8> {
         let ours = vec![
             (key::NAME.into(), Value::Text(self.name.clone())),
-            (key::CLASSES.into(), Value::Text(self.classes.clone())),
+            (
+                key::CLASSES.into(),
+                Value::Integer(self.classes.bits().into()),
+            ),
             (
                 key::VALID_UNTIL.into(),
                 self.valid_until
@@ -191,6 +196,12 @@ impl MinimalClaims {
             ),
             None => return Err(ClaimsError("valid_until")),
         };
+        let classes = classes
+            .as_ref()
+            .and_then(uint)
+            .and_then(|n| u32::try_from(n).ok())
+            .and_then(ClassBits::from_bits)
+            .ok_or(ClaimsError("classes"))?;
         let valid_at_signing = match verdict.as_ref().and_then(uint) {
             Some(n) if n == u64::from(VERDICT_VALID) => true,
             Some(n) if n == u64::from(VERDICT_NOT_VALID) => false,
@@ -204,7 +215,7 @@ impl MinimalClaims {
         Ok(MinimalClaims {
             purpose,
             name: text(name, "name")?,
-            classes: text(classes, "classes")?,
+            classes,
             valid_until,
             valid_at_signing,
             exp,
@@ -219,7 +230,7 @@ pub(crate) fn example_minimal(exp: i64) -> MinimalClaims {
     MinimalClaims {
         purpose: Purpose::Rental,
         name: "张小伟".into(),
-        classes: "C1".into(),
+        classes: super::code::classes("C1"),
         valid_until: "2028-03-05".parse().ok(),
         valid_at_signing: true,
         exp,
@@ -274,7 +285,7 @@ mod tests {
                 "01",
                 "69e5bca0e5b08fe4bc9f", // 1: "张小伟"
                 "02",
-                "624331", // 2: "C1"
+                "1820", // 2: 32 (C1)
                 "03",
                 "1a013573f1", // 3: 20280305
                 "04",
@@ -283,7 +294,7 @@ mod tests {
                 "01", // 5: 1 (rental)
             )
         );
-        assert_eq!(bytes.len(), 46);
+        assert_eq!(bytes.len(), 45);
         assert_eq!(MinimalClaims::from_cbor(&bytes).unwrap(), claims());
         let mut long_term = claims();
         long_term.valid_until = None;
@@ -317,6 +328,10 @@ mod tests {
     #[test]
     fn unknown_claims_are_tolerated_but_missing_or_mistyped_ones_are_not() {
         assert!(MinimalClaims::from_cbor(&edited(9, Some(Value::Bool(true)))).is_ok());
+        // A class bit newer than the table is shown as such, not refused.
+        let newer = edited(key::CLASSES, Some(Value::Integer((1 << 20 | 32).into())));
+        let read = MinimalClaims::from_cbor(&newer).unwrap();
+        assert_eq!(read.classes.codes(), ["C1", "other"]);
         for k in 1..=5 {
             assert!(MinimalClaims::from_cbor(&edited(k, None)).is_err(), "{k}");
             assert!(
@@ -326,6 +341,9 @@ mod tests {
         }
         for (k, bad) in [
             (key::NAME, Value::Text(String::new())),
+            (key::CLASSES, Value::Text("C1".into())),
+            (key::CLASSES, Value::Integer(0.into())),
+            (key::CLASSES, Value::Integer((1i64 << 32).into())),
             (key::VALID_UNTIL, Value::Integer(20281305.into())),
             (key::VALID_UNTIL, Value::Integer((-1).into())),
             (key::VERDICT, Value::Integer(2.into())),

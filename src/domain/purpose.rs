@@ -52,6 +52,11 @@ impl Purpose {
     pub fn is_minimal(self) -> bool {
         self != Purpose::Roadside
     }
+
+    /// The minimal purposes, in order: the ones a partner token can have.
+    pub fn minimal() -> impl Iterator<Item = Purpose> {
+        Purpose::ALL.into_iter().filter(|p| p.is_minimal())
+    }
 }
 
 impl FromStr for Purpose {
@@ -77,6 +82,10 @@ mod tests {
             assert_eq!(p.code().parse::<Purpose>(), Ok(p));
             assert_eq!(p.is_minimal(), p != Purpose::Roadside);
         }
+        assert_eq!(
+            Purpose::minimal().collect::<Vec<_>>(),
+            [Purpose::Rental, Purpose::Insurance, Purpose::Employment]
+        );
         assert!("police".parse::<Purpose>().is_err());
         assert!("Rental".parse::<Purpose>().is_err());
         assert_eq!(Purpose::default(), Purpose::Roadside);

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::domain::calendar::{CalendarError, Coverage, WorkingCalendar};
 use crate::photo::PhotoPool;
 use crate::render::cache::RenderCache;
+use crate::service::readiness::Readiness;
 use crate::service::status_list::{self, StatusLists};
 use crate::service::verification_queue::VerificationQueue;
 use crate::signing::{KeyError, LiveKeys};
@@ -57,6 +58,12 @@ pub enum StartupError {
     Database { url: String, source: StorageError },
     #[error("signing keys in {dir}: {source}")]
     Keys { dir: String, source: KeyError },
+    #[error(
+        "no signing key in {dir}: run `elicence keys generate --keys-dir {dir}` once, then \
+         start again (a key made at every start would invalidate every code in circulation \
+         and every offline terminal's key list; `serve --demo` makes one for a trial)"
+    )]
+    NoSigningKey { dir: String },
     #[error("calendar {path}: {source}")]
     Calendar { path: String, source: CalendarError },
     #[error("cannot read the calendar {path}: {source}")]
@@ -82,7 +89,7 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens and migrates the database, loads (or generates) the signing keys and watches
+    /// Opens and migrates the database, loads (or, if allowed, generates) the signing keys and watches
     /// them, starts the verifier and the status list, and serves on `settings.bind`. Call it
     /// inside an actix system (`actix_web::rt::System` or an actix test); the server runs
     /// once that system is driven (`run_until_stopped`).
@@ -98,19 +105,7 @@ impl Application {
             backend = db.backend_name(),
             "database ready, migrations applied"
         );
-        let keys_error = |source| StartupError::Keys {
-            dir: settings.keys_dir.display().to_string(),
-            source,
-        };
-        let (keys, generated) =
-            LiveKeys::open_or_generate(&settings.keys_dir, clock.now()).map_err(keys_error)?;
-        match generated {
-            Some(kid) => {
-                tracing::info!(kid, dir = %settings.keys_dir.display(), "no signing key found: generated a first Ed25519 key")
-            }
-            None => tracing::info!(kid = keys.current().active_kid(), "signing key loaded"),
-        }
-        let keys = Arc::new(keys);
+        let keys = Arc::new(open_keys(&settings, clock.as_ref())?);
         // `keys rotate` and `keys retire` take effect within this interval, with no restart.
         keys.watch(settings.keys_reload_every)?;
         let calendar = load_calendar(settings.calendar.as_deref(), clock.today().year())?;
@@ -121,8 +116,13 @@ impl Application {
             Database::Sqlite(_) => 1,
             Database::Pg(_) => (settings.pool.max_size as usize / 2).max(1),
         });
-        let verifications =
-            VerificationQueue::start(&db, keys.clone(), clock.clone(), verifier_threads)?;
+        let verifications = VerificationQueue::start(
+            &db,
+            keys.clone(),
+            clock.clone(),
+            verifier_threads,
+            settings.pool.sqlite.audit_sync,
+        )?;
 
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             bind: settings.bind.clone(),
@@ -172,6 +172,7 @@ impl Application {
             .max_connections
             .unwrap_or_else(|| connections_per_worker(open_files.soft, workers));
         let state = AppState {
+            readiness: Arc::new(Readiness::new(db.clone(), keys.clone())),
             db,
             limits,
             photos,
@@ -227,6 +228,34 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The signing keys in `settings.keys_dir`. Without an active key the service refuses to
+/// start, unless `generate_missing_key` (`--demo`, tests) lets it make one.
+fn open_keys(settings: &Settings, clock: &dyn Clock) -> Result<LiveKeys, StartupError> {
+    let dir = &settings.keys_dir;
+    let keys_error = |source| match source {
+        KeyError::NoActiveKey(_) => StartupError::NoSigningKey {
+            dir: dir.display().to_string(),
+        },
+        source => StartupError::Keys {
+            dir: dir.display().to_string(),
+            source,
+        },
+    };
+    if !settings.generate_missing_key {
+        let keys = LiveKeys::open(dir).map_err(keys_error)?;
+        tracing::info!(kid = keys.current().active_kid(), "signing key loaded");
+        return Ok(keys);
+    }
+    let (keys, generated) = LiveKeys::open_or_generate(dir, clock.now()).map_err(keys_error)?;
+    match generated {
+        Some(kid) => {
+            tracing::info!(kid, dir = %dir.display(), "no signing key found: generated a first Ed25519 key")
+        }
+        None => tracing::info!(kid = keys.current().active_kid(), "signing key loaded"),
+    }
+    Ok(keys)
 }
 
 /// The working-day calendar: the operator's file, or the bundled one. Years it does not

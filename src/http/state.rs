@@ -32,6 +32,8 @@ pub struct AppState {
     pub uploads: Arc<crate::http::limits::upload_rate::UploadLimiter>,
     /// Tokens the token gate found valid a moment ago.
     pub valid_tokens: Arc<crate::http::limits::token_gate::ValidTokens>,
+    /// What `/readyz` answers: the database takes writes, the keys on disk load.
+    pub readiness: Arc<crate::service::readiness::Readiness>,
 }
 
 impl AppState {

@@ -386,7 +386,9 @@ pub struct PartnerVerificationView {
     pub holder: Option<QualificationView>,
     /// Set with `holder`: may this licence drive now (the registry copy today)?
     pub valid_now: Option<bool>,
-    /// When the scanned QR code expires (not set for a barcode, which is used up by the scan).
+    /// When the scanned QR code, or the code a scanned barcode came with, expires; `null`
+    /// when the scan named no code of this purpose (unknown, malformed, another purpose's,
+    /// or a barcode used before).
     pub code_expires_at: Option<DateTime<Utc>>,
     /// Every reason the scan is invalid: about the code (`bad_signature`, `expired`,
     /// `purpose_mismatch`, `barcode_used`, …), and `not_valid_now` for the licence.

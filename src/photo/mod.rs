@@ -2,12 +2,18 @@
 //! pre-checks a holder sees before the photo goes to a reviewer.
 //!
 //! Pure: bytes in, bytes and findings out. The upload is trusted for nothing: the format comes
-//! from its magic bytes (never its name or content type), its declared size is refused before
-//! a pixel is decoded (a real 90 KB PNG can be 20000×20000: 400 MB decoded, 1.2 GB as RGB),
-//! the decoder runs under explicit limits, and the output is re-encoded from pixels, so no
-//! metadata (GPS position, camera serial) and no appended payload survives.
+//! from its magic bytes (never its name or content type); what decoding it would allocate is
+//! computed from its headers and refused past a budget before a pixel is decoded (a real
+//! 16 KB PNG can be 8000×8000, a 1 MB progressive CMYK JPEG 6500×6500: 338 MB of
+//! coefficients); the pixels are reduced while they are decoded to what the 330×480 output
+//! needs; and the output is re-encoded from pixels, so no metadata (GPS position, camera
+//! serial) and no appended payload survives. docs/photo-limits.md has the figures.
 
+mod budget;
+pub mod corpus;
 mod decode;
+mod gate;
+mod header;
 pub mod pool;
 mod precheck;
 mod sniff;
@@ -15,7 +21,10 @@ mod sniff;
 #[cfg(test)]
 mod tests;
 
-pub use decode::decode;
+pub use budget::Plan;
+pub use decode::{decode, inspect, Decoded};
+pub use gate::{in_flight, IN_FLIGHT_BYTES};
+pub use header::{Header, JpegColour, JpegComponent, JpegFrame, Layout, PngImage};
 pub use pool::{PhotoPool, PoolError};
 pub use precheck::{precheck, Check, PrecheckResult};
 pub use sniff::{sniff, SourceFormat};
@@ -39,10 +48,17 @@ pub struct IntakeLimits {
     /// orientation turns it); checked before decoding.
     pub max_width: u32,
     pub max_height: u32,
-    /// Most the decoder may allocate (`image::Limits::max_alloc`): 128 MiB holds a 44 MP RGB
-    /// photo. Orientation and colour conversion may hold up to two more copies of that size
-    /// while a photo is processed; budget three times this per concurrent upload.
-    pub max_alloc: u64,
+    /// Most a decode may allocate, estimated from the headers (`budget`): decoder buffers,
+    /// conversion to RGB, orientation and the fit. 64 MiB takes a 12 MP progressive phone
+    /// photo (about 45 MB of coefficients and buffers) and any baseline JPEG or PNG within the
+    /// sides above (DCT scaling and row-by-row averaging keep those under 25 MB).
+    pub memory_budget: u64,
+    /// Most pixels a progressive JPEG may declare: every coefficient of the image stays in
+    /// memory until its last scan (2 bytes a sample), and each scan walks the whole image.
+    pub max_progressive_pixels: u64,
+    /// Most pixels a CMYK or YCCK JPEG may declare: four full-resolution components, never
+    /// what a camera or phone makes (print workflows do).
+    pub max_cmyk_pixels: u64,
 }
 
 impl Default for IntakeLimits {
@@ -51,7 +67,25 @@ impl Default for IntakeLimits {
             max_bytes: 16 << 20,
             max_width: 8000,
             max_height: 8000,
-            max_alloc: 128 << 20,
+            memory_budget: 64 << 20,
+            max_progressive_pixels: 16_000_000,
+            max_cmyk_pixels: 4_000_000,
+        }
+    }
+}
+
+/// The caps on declared pixels that apply to some JPEGs only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelCap {
+    Progressive,
+    Cmyk,
+}
+
+impl PixelCap {
+    pub fn code(self) -> &'static str {
+        match self {
+            PixelCap::Progressive => "progressive",
+            PixelCap::Cmyk => "cmyk",
         }
     }
 }
@@ -77,12 +111,30 @@ pub enum PhotoError {
         max_width: u32,
         max_height: u32,
     },
-    #[error("decoding the photo would take {bytes} bytes of memory, more than {limit}")]
-    TooMuchMemory { bytes: u64, limit: u64 },
+    #[error("the photo is a {} JPEG of {width}×{height} pixels, more than {max_pixels}", kind.code())]
+    TooManyPixels {
+        kind: PixelCap,
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
+    #[error(
+        "decoding the photo ({width}×{height}, {components} components of {bit_depth} bits) \
+         would take {estimated_bytes} bytes of memory, more than {budget_bytes}"
+    )]
+    TooMuchMemory {
+        width: u32,
+        height: u32,
+        /// JPEG components, or PNG channels as stored (a palette index is one).
+        components: u8,
+        bit_depth: u8,
+        estimated_bytes: u64,
+        budget_bytes: u64,
+    },
 }
 
 impl PhotoError {
-    /// Stable reason code for clients and logs.
+    /// Stable reason code for clients and logs (`details.cause`).
     pub fn code(&self) -> &'static str {
         match self {
             PhotoError::Empty => "empty",
@@ -91,8 +143,21 @@ impl PhotoError {
             PhotoError::Truncated(_) => "truncated",
             PhotoError::Corrupt(_) => "corrupt",
             PhotoError::TooLargeDimensions { .. } => "dimensions_too_large",
+            PhotoError::TooManyPixels { .. } => "too_many_pixels",
             PhotoError::TooMuchMemory { .. } => "too_much_memory",
         }
+    }
+
+    /// Whether the photo is refused for what it would cost (a smaller one would do), rather
+    /// than for what it is: the HTTP layer's `photo_too_large`.
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            PhotoError::TooLargeFile { .. }
+                | PhotoError::TooLargeDimensions { .. }
+                | PhotoError::TooManyPixels { .. }
+                | PhotoError::TooMuchMemory { .. }
+        )
     }
 
     /// The machine-readable cause: `{"cause": code}` and the numbers a client can act on
@@ -120,9 +185,35 @@ impl PhotoError {
                 "max_width": max_width,
                 "max_height": max_height,
             }),
-            PhotoError::TooMuchMemory { bytes, limit } => {
-                json!({"cause": cause, "bytes": bytes, "limit": limit})
-            }
+            PhotoError::TooManyPixels {
+                kind,
+                width,
+                height,
+                max_pixels,
+            } => json!({
+                "cause": cause,
+                "kind": kind.code(),
+                "width": width,
+                "height": height,
+                "pixels": u64::from(*width) * u64::from(*height),
+                "max_pixels": max_pixels,
+            }),
+            PhotoError::TooMuchMemory {
+                width,
+                height,
+                components,
+                bit_depth,
+                estimated_bytes,
+                budget_bytes,
+            } => json!({
+                "cause": cause,
+                "width": width,
+                "height": height,
+                "components": components,
+                "bit_depth": bit_depth,
+                "estimated_bytes": estimated_bytes,
+                "budget_bytes": budget_bytes,
+            }),
             PhotoError::Empty | PhotoError::Truncated(_) | PhotoError::Corrupt(_) => {
                 json!({ "cause": cause })
             }
@@ -152,13 +243,16 @@ impl Normalised {
 /// Decodes an upload under `limits`, fits it to 330×480 and re-encodes it, and runs the
 /// pre-checks. A failed pre-check is a finding, not an error: the caller decides.
 pub fn normalise(bytes: &[u8], limits: &IntakeLimits) -> Result<Normalised, PhotoError> {
-    let (source_format, source) = decode(bytes, limits)?;
-    let fitted = fit(&source);
-    let checks = precheck::precheck_fitted(source.dimensions(), &fitted);
-    let (source_width, source_height) = source.dimensions();
-    drop(source);
+    let decoded = decode(bytes, limits)?;
+    let fitted = decoded.fitted();
+    // The size judged is the photo's own, from its headers, not the reduced decode's.
+    let checks = precheck::precheck_fitted((decoded.width, decoded.height), &fitted);
+    let (source_format, source_width, source_height) =
+        (decoded.format, decoded.width, decoded.height);
+    let jpeg = encode_jpeg(&fitted);
+    drop(decoded); // and with it the memory reserved for this decode
     Ok(Normalised {
-        jpeg: encode_jpeg(&fitted),
+        jpeg,
         source_format,
         source_width,
         source_height,
@@ -172,7 +266,11 @@ pub fn normalise(bytes: &[u8], limits: &IntakeLimits) -> Result<Normalised, Phot
 /// twice the target, then Lanczos3 makes the last step, which keeps edges sharp; Lanczos3 over
 /// a 12 MP photo directly costs several times more for no visible gain.
 pub fn fit(source: &RgbImage) -> RgbImage {
-    let (x, y, w, h) = centre_crop(source.width(), source.height());
+    fit_region(source, centre_crop(source.width(), source.height()))
+}
+
+/// [`fit`] of a region already cut to 22:32 (x, y, w, h).
+fn fit_region(source: &RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> RgbImage {
     let crop = imageops::crop_imm(source, x, y, w, h);
     let (tw, th) = (NORMALISED_WIDTH, NORMALISED_HEIGHT);
     if w > 2 * tw && h > 2 * th {

@@ -18,13 +18,6 @@ impl SourceFormat {
             SourceFormat::Png => "png",
         }
     }
-
-    pub(super) fn image_format(self) -> image::ImageFormat {
-        match self {
-            SourceFormat::Jpeg => image::ImageFormat::Jpeg,
-            SourceFormat::Png => image::ImageFormat::Png,
-        }
-    }
 }
 
 const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];

@@ -3,7 +3,7 @@
 //! (`elicence gen-codes`). Deterministic for a given seed.
 
 use crate::domain::code::{photo_tag, CodeClaims, JTI_BYTES, STATUS_OK};
-use crate::domain::licence_class::LicenceClass;
+use crate::domain::licence_class::{ClassBits, ClassSet, LicenceClass};
 use crate::domain::record::RegistryRecord;
 use crate::domain::registry_state::RegistryState;
 use chrono::{Datelike, Duration, Months, NaiveDate};
@@ -194,7 +194,9 @@ pub fn code_claims(rng: &mut StdRng, i: u64, today: NaiveDate, exp: i64) -> Code
         photo: photo_tag(r.number.as_bytes()),
         sub: r.number,
         name: r.name,
-        classes: r.classes.join(","),
+        classes: ClassSet::from_codes(&r.classes.join(","))
+            .map(|set| ClassBits::of(&set))
+            .expect("CLASS_SETS holds known, non-empty sets"),
         valid_until: r.valid_until,
         status: STATUS_OK,
         exp,

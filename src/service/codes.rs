@@ -9,6 +9,7 @@ use crate::domain::code::{
     JTI_BYTES, MAX_ROADSIDE_CODE_CHARS,
 };
 use crate::domain::eligibility::evaluate;
+use crate::domain::licence_class::ClassBits;
 use crate::domain::minimal::{MinimalClaims, MAX_MINIMAL_QR_CHARS, MINIMAL_PREFIX};
 use crate::domain::purpose::Purpose;
 use crate::signing::{cose, jws, KeyRing};
@@ -67,7 +68,7 @@ fn signed_code(
         let claims = MinimalClaims {
             purpose,
             name: l.name.clone(),
-            classes: l.classes.to_codes(),
+            classes: ClassBits::of(&l.classes),
             valid_until: l.valid_until,
             valid_at_signing: evaluate(l, today).is_eligible(),
             exp: expires_at.timestamp(),
@@ -86,7 +87,7 @@ fn signed_code(
         e_licence: e_licence.serial,
         sub: l.number.as_str().to_owned(),
         name: l.name.clone(),
-        classes: l.classes.to_codes(),
+        classes: ClassBits::of(&l.classes),
         valid_until: l.valid_until,
         status: status_at(stored, today),
         photo: photo_tag_of_digest(&photo),
@@ -112,11 +113,16 @@ fn signed_minimal_code(ring: &KeyRing, mut claims: MinimalClaims) -> (String, St
     let mut code = sign(&claims);
     if code.len() > MAX_MINIMAL_QR_CHARS {
         let mut probe = claims.clone();
-        if let Some(name) = shorten_to_fit(&claims.name, |name| {
+        if let Some(cut) = shorten_to_fit(&claims.name, |name| {
             probe.name = name.to_owned();
             sign(&probe).len() <= MAX_MINIMAL_QR_CHARS
         }) {
-            claims.name = name;
+            if !cut.fits {
+                tracing::warn!(
+                    "a minimal code too large for QR version 10 even with its name shortened"
+                );
+            }
+            claims.name = cut.text;
             code = sign(&claims);
         }
     }
@@ -222,3 +228,6 @@ pub fn current_or_issue_for(
         None => issue_for(conn, ring, purpose, e_licence, stored, at),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,6 +8,7 @@ pub mod counter;
 pub mod issuance;
 pub mod lifecycle;
 pub mod photo_review;
+pub mod readiness;
 pub mod status_list;
 pub mod verification;
 pub mod verification_queue;

@@ -13,7 +13,7 @@ use crate::status_list::standing::{status_of, Standing};
 use crate::status_list::token::{self, StatusListClaims};
 use crate::status_list::{Bits, Status, StatusList};
 use crate::storage::e_licences::{self, StatusRow};
-use crate::storage::{Database, DbConn, StorageError};
+use crate::storage::{Database, DbConn, Fault, StorageError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -311,10 +311,10 @@ impl StatusLists {
                 // Kept even if the request that asked for it is gone.
                 let _ = done.send(this.build_and_keep(now));
             })
-            .map_err(|e| StorageError::Unavailable(format!("cannot start a rebuild: {e}")))?;
-        built
-            .await
-            .map_err(|_| StorageError::Unavailable("the status list rebuild stopped".into()))?
+            .map_err(|e| StorageError::Thread(format!("status list rebuild: {e}")))?;
+        built.await.map_err(|_| {
+            StorageError::unavailable(Fault::Stopping, "the status list rebuild stopped")
+        })?
     }
 
     fn build_and_keep(&self, now: DateTime<Utc>) -> Result<Arc<Published>, StorageError> {

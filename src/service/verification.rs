@@ -6,7 +6,7 @@
 //! answered.
 
 use crate::auth::{self, AuthError, Principal};
-use crate::domain::code::{is_barcode_token, CodeClaims, CODE_TYP};
+use crate::domain::code::{is_barcode_token, scanned, CodeClaims, CODE_TYP};
 use crate::domain::eligibility::{evaluate, Eligibility};
 use crate::domain::licence::LicenceNumber;
 use crate::domain::minimal::MINIMAL_PREFIX;
@@ -30,6 +30,16 @@ pub enum Scan {
 }
 
 impl Scan {
+    /// A scanned QR code's text, without the ASCII whitespace a scanner may add around it.
+    pub fn code(text: &str) -> Scan {
+        Scan::Code(scanned(text).to_owned())
+    }
+
+    /// A scanned barcode's digits, without the ASCII whitespace a scanner may add around them.
+    pub fn barcode(digits: &str) -> Scan {
+        Scan::Barcode(scanned(digits).to_owned())
+    }
+
     /// The audit's `method`: what was scanned and, for a partner, the purpose expected.
     fn method(&self, purpose: Purpose) -> &'static str {
         match (self, purpose) {
@@ -73,6 +83,9 @@ pub struct Outcome {
     pub expiry: Check,
     pub status: Check,
     pub e_licence_id: Option<String>,
+    /// The e-licence whose barcode was scanned again: for the audit only, never shown (a
+    /// replay tells the verifier nothing about the holder).
+    pub replay_of: Option<String>,
     /// The `jti` of a scanned code whose signature checked out.
     pub jti: Option<String>,
     pub licence: Option<StoredLicence>,
@@ -80,7 +93,7 @@ pub struct Outcome {
     /// Every reason code that made the scan invalid; empty when valid. The registry's
     /// reasons (`live`) come last.
     pub reasons: Vec<String>,
-    /// When a scanned minimal code expires.
+    /// When the scanned minimal code, or the code a scanned barcode came with, expires.
     pub code_expires_at: Option<DateTime<Utc>>,
 }
 
@@ -95,6 +108,7 @@ impl Outcome {
             expiry,
             status: Check::Skipped,
             e_licence_id: None,
+            replay_of: None,
             jti: None,
             licence: None,
             live: None,
@@ -122,7 +136,8 @@ impl Outcome {
     /// validity would tell why it was superseded). Such a scan gets no holder and no verdict.
     pub fn speaks_for_the_licence_now(&self) -> bool {
         // The code's own expiry, not the reason `expired`, which a licence past its validity
-        // has too. A replayed or lapsed barcode fails its expiry check as well.
+        // has too. A lapsed barcode fails its expiry check as well; a replayed one names no
+        // licence at all.
         self.expiry != Check::Fail && !self.reasons.iter().any(|r| r == "superseded")
     }
 
@@ -261,19 +276,28 @@ fn check_barcode(
         ));
     }
     let refused = |reason| Outcome::refused(Check::NotApplicable, Check::Skipped, reason);
-    let (id, expiry, reason) = match barcodes::redeem(conn, digits, purpose.code(), now)? {
+    let (issued, expiry, reason) = match barcodes::redeem(conn, digits, purpose.code(), now)? {
         Redeemed::Unknown => return Ok(refused("barcode_unknown")),
         Redeemed::OtherPurpose => return Ok(refused("purpose_mismatch")),
-        Redeemed::Fresh(id) => (id, Check::Pass, None),
-        Redeemed::AlreadyUsed(id) => (id, Check::Fail, Some("barcode_used")),
-        Redeemed::Expired(id) => (id, Check::Fail, Some("expired")),
+        // A replay is answered as an unknown barcode is: neither the expiry nor the status
+        // was checked (neither failed), and nothing about the holder is said. The audit
+        // keeps whose barcode it was.
+        Redeemed::AlreadyUsed(issued) => {
+            return Ok(Outcome {
+                replay_of: Some(issued.e_licence_id),
+                ..refused("barcode_used")
+            })
+        }
+        Redeemed::Fresh(issued) => (issued, Check::Pass, None),
+        Redeemed::Expired(issued) => (issued, Check::Fail, Some("expired")),
     };
     let outcome = Outcome {
         expiry,
         reasons: reason.map(|r| vec![r.to_owned()]).unwrap_or_default(),
+        code_expires_at: Some(issued.expires_at),
         ..refused("")
     };
-    let e_licence = e_licences::find(conn, &id)?;
+    let e_licence = e_licences::find(conn, &issued.e_licence_id)?;
     live_status(conn, outcome, e_licence, None, today)
 }
 
@@ -508,7 +532,10 @@ fn audit_row(
         officer_token_id: verifier.token_id.clone(),
         terminal_label: verifier.label.clone(),
         method: scan.method(purpose),
-        e_licence_id: outcome.e_licence_id.clone(),
+        e_licence_id: outcome
+            .e_licence_id
+            .clone()
+            .or_else(|| outcome.replay_of.clone()),
         valid: outcome.valid,
         reasons: outcome.reasons.join(","),
         jti: outcome.jti.clone(),

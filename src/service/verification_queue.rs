@@ -12,8 +12,9 @@
 
 use super::verification::{self, ScanError, ScanRequest, Verification};
 use crate::clock::Clock;
+use crate::config::AuditSync;
 use crate::signing::LiveKeys;
-use crate::storage::{Database, StorageError};
+use crate::storage::{Database, Fault, StorageError};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
@@ -50,15 +51,17 @@ impl VerificationQueue {
     /// Starts `threads` verifier threads, each verifying one batch at a time on a connection
     /// of its own to `db`, one that never checkpoints on commit (see
     /// `Database::without_commit_checkpoints`): every scan of a batch waits on its commit.
-    /// One thread is right for SQLite, whose writes (the audit) take turns anyway.
+    /// One thread is right for SQLite, whose writes (the audit) take turns anyway. `sync`
+    /// says how SQLite's audit commits reach the disk before the scans are answered.
     pub fn start(
         db: &Database,
         keys: Arc<LiveKeys>,
         clock: Arc<dyn Clock>,
         threads: usize,
+        sync: AuditSync,
     ) -> Result<VerificationQueue, StorageError> {
         let threads = threads.max(1);
-        let db = db.without_commit_checkpoints(threads as u32)?;
+        let db = db.without_commit_checkpoints(threads as u32, sync)?;
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
         let verifier = Arc::new(Verifier {
             db,
@@ -71,7 +74,7 @@ impl VerificationQueue {
             std::thread::Builder::new()
                 .name(format!("verifier-{n}"))
                 .spawn(move || verifier.run())
-                .map_err(|e| StorageError::Unavailable(format!("verifier thread: {e}")))?;
+                .map_err(|e| StorageError::Thread(format!("verifier: {e}")))?;
         }
         Ok(VerificationQueue { queue })
     }
@@ -79,7 +82,7 @@ impl VerificationQueue {
     /// Verifies one scan with the token that came with it; returns once it is audited.
     pub async fn verify(&self, request: ScanRequest) -> Answer {
         let (answer, answered) = oneshot::channel();
-        let stopped = || StorageError::Unavailable("the verifier has stopped".into());
+        let stopped = || StorageError::unavailable(Fault::Stopping, "the verifier has stopped");
         self.queue
             .send(Pending { request, answer })
             .await
@@ -111,15 +114,9 @@ impl Verifier {
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, scans = requests.len(), "verification batch failed");
-                    let failed = |e: &StorageError| match e {
-                        StorageError::Corrupt(m) => StorageError::Corrupt(m.clone()),
-                        other => StorageError::Unavailable(format!(
-                            "the scan could not be verified and audited: {other}"
-                        )),
-                    };
+                    // Every scan of the batch fails alike; the answers log it (`http::error`).
                     for answer in answers {
-                        let _ = answer.send(Err(failed(&e).into()));
+                        let _ = answer.send(Err(e.copy().into()));
                     }
                 }
             }

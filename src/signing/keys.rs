@@ -1,6 +1,10 @@
 //! The key ring on disk: one PKCS#8 PEM file a key (`<kid>.pem`, mode 0600) and a manifest
 //! (`keyring.json`) saying which key signs and which are still published.
 //!
+//! Whoever can write the folder or the manifest can make the service sign with a key of
+//! theirs (a new file, named in the manifest), so neither may be writable by group or others:
+//! such a ring is refused, at start and on every reload, with the fix in the message.
+//!
 //! Life of a key: `next` (published ahead of time, signs nothing yet: optional) → `active`
 //! (signs, published) → `rotated` (published so that codes it signed still verify until they
 //! lapse) → `retired` (unpublished; its codes no longer verify).
@@ -63,6 +67,14 @@ pub enum KeyError {
     KidMismatch { path: PathBuf, kid: String },
     #[error("{0}: a private key file must not be readable by others (chmod 600)")]
     LoosePermissions(PathBuf),
+    /// The folder or the manifest: anyone who can write there can add a signing key.
+    #[error(
+        "{path} is writable by group or others, so anyone on this machine could make the \
+         service sign with a key of theirs: run `chmod 700 {dir} && chmod 600 {dir}/keyring.json`",
+        path = .path.display(),
+        dir = .dir.display()
+    )]
+    WritableByOthers { path: PathBuf, dir: PathBuf },
     #[error("no active signing key in {0}: run `elicence keys generate`")]
     NoActiveKey(PathBuf),
     #[error("an active key exists already ({0}); use `elicence keys rotate`")]
@@ -83,6 +95,26 @@ pub enum KeyError {
         /// The longest lifetime of anything it signed.
         lifetime: Duration,
     },
+}
+
+impl KeyError {
+    /// Stable snake_case, for `/readyz`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyError::Io { .. } => "unreadable",
+            KeyError::Manifest(..) => "bad_manifest",
+            KeyError::BadKeyFile(_) => "bad_key_file",
+            KeyError::KidMismatch { .. } => "kid_mismatch",
+            KeyError::LoosePermissions(_) => "key_file_readable_by_others",
+            KeyError::WritableByOthers { .. } => "writable_by_others",
+            KeyError::NoActiveKey(_) => "no_active_key",
+            KeyError::AlreadyActive(_) => "already_active",
+            KeyError::UnknownKid(_) => "unknown_kid",
+            KeyError::RetireActive(_) => "retire_active",
+            KeyError::AlreadyPrepared(_) => "already_prepared",
+            KeyError::StillInUse { .. } => "still_in_use",
+        }
+    }
 }
 
 fn still_in_use_message(
@@ -165,7 +197,27 @@ pub(super) fn manifest_bytes(dir: &Path) -> Result<Vec<u8>, KeyError> {
     }
 }
 
+/// Refuses a folder or manifest that group or others may write (see the module notes). A
+/// folder that does not exist has nothing to refuse.
+pub(super) fn check_folder(dir: &Path) -> Result<(), KeyError> {
+    for path in [dir.to_owned(), dir.join(MANIFEST)] {
+        let mode = match fs::metadata(&path) {
+            Ok(meta) => meta.permissions().mode(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(KeyError::Io { path, source }),
+        };
+        if mode & 0o022 != 0 {
+            return Err(KeyError::WritableByOthers {
+                path,
+                dir: dir.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn read_manifest(dir: &Path) -> Result<Manifest, KeyError> {
+    check_folder(dir)?;
     let bytes = manifest_bytes(dir)?;
     if bytes.is_empty() {
         return Ok(Manifest::default());
@@ -217,9 +269,14 @@ fn load_key(dir: &Path, kid: &str) -> Result<SigningKey, KeyError> {
     Ok(key)
 }
 
-/// Creates a new key file and returns its kid.
+/// Creates a new key file and returns its kid. A folder it creates is its owner's only.
 fn create_key(dir: &Path) -> Result<String, KeyError> {
-    fs::create_dir_all(dir).map_err(io(dir))?;
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))?;
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let kid = thumbprint(&key.verifying_key());
     let pem = key
@@ -625,6 +682,44 @@ mod tests {
             KeyRing::open(dir.path()),
             Err(KeyError::BadKeyFile(_))
         ));
+    }
+
+    #[test]
+    fn a_folder_or_manifest_writable_by_others_is_refused_with_the_fix() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("keys");
+        KeyRing::generate(&dir, now()).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700, "a folder it creates is its owner's only");
+        assert_eq!(mode(&dir.join(MANIFEST)), 0o600);
+        let chmod = |p: &Path, m| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+        for (path, loose) in [
+            (dir.clone(), 0o777),
+            (dir.join(MANIFEST), 0o666),
+            (dir.clone(), 0o720),
+        ] {
+            chmod(&path, loose);
+            let refused = KeyRing::open(&dir).unwrap_err();
+            assert!(
+                matches!(&refused, KeyError::WritableByOthers { path: p, .. } if *p == path),
+                "{refused:?}"
+            );
+            let message = refused.to_string();
+            let fix = format!(
+                "chmod 700 {d} && chmod 600 {d}/keyring.json",
+                d = dir.display()
+            );
+            assert!(message.contains(&fix), "{message}");
+            // The keys CLI refuses it as well.
+            assert!(KeyRing::rotate(&dir, now()).is_err());
+            chmod(&dir, 0o700);
+            chmod(&dir.join(MANIFEST), 0o600);
+            KeyRing::open(&dir).unwrap();
+        }
+        // Readable by others is no way to plant a key: 0755 and 0644 stay accepted.
+        chmod(&dir, 0o755);
+        chmod(&dir.join(MANIFEST), 0o644);
+        KeyRing::open(&dir).unwrap();
     }
 
     #[test]

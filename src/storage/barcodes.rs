@@ -35,14 +35,21 @@ pub fn insert(conn: &mut DbConn, d: &NewDisplayCode<'_>) -> Result<bool, Storage
     Ok(inserted == 1)
 }
 
+/// The display code a barcode token came with: its e-licence and when both expire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedWith {
+    pub e_licence_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redeemed {
-    /// First use, in time: the e-licence it names.
-    Fresh(String),
+    /// First use, in time.
+    Fresh(IssuedWith),
     Unknown,
     /// Used before: replay.
-    AlreadyUsed(String),
-    Expired(String),
+    AlreadyUsed(IssuedWith),
+    Expired(IssuedWith),
     /// Made for another purpose than the scanner's: left unused, for the right verifier.
     OtherPurpose,
 }
@@ -73,20 +80,24 @@ pub fn redeem(
     if made_for != purpose {
         return Ok(Redeemed::OtherPurpose);
     }
+    let issued = IssuedWith {
+        e_licence_id,
+        expires_at: expires_at.and_utc(),
+    };
     if used_at.is_some() {
-        return Ok(Redeemed::AlreadyUsed(e_licence_id));
+        return Ok(Redeemed::AlreadyUsed(issued));
     }
     if now.naive_utc() >= expires_at {
-        return Ok(Redeemed::Expired(e_licence_id));
+        return Ok(Redeemed::Expired(issued));
     }
     let claimed = with_conn!(conn, |c| diesel::update(barcode_tokens::table.find(token))
         .filter(barcode_tokens::used_at.is_null())
         .set(barcode_tokens::used_at.eq(now.naive_utc()))
         .execute(c))?;
     Ok(if claimed == 1 {
-        Redeemed::Fresh(e_licence_id)
+        Redeemed::Fresh(issued)
     } else {
-        Redeemed::AlreadyUsed(e_licence_id)
+        Redeemed::AlreadyUsed(issued)
     })
 }
 

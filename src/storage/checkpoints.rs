@@ -29,7 +29,7 @@
 //! which a disk filling at 6 GB a minute would cost far more. A RESTART checkpoint, the first try,
 //! waited for readers in the busy handler and was worse (p99 30-180 ms).
 
-use super::StorageError;
+use super::{Fault, StorageError};
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Integer};
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
@@ -70,8 +70,9 @@ impl Checkpointer {
 
 /// Starts checkpointing the database at `path` every `every`, on a connection of its own.
 pub(super) fn start(path: &Path, every: Duration) -> Result<Checkpointer, StorageError> {
-    let mut conn = SqliteConnection::establish(&path.to_string_lossy())
-        .map_err(|e| StorageError::Unavailable(format!("checkpoint connection: {e}")))?;
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| {
+        StorageError::unavailable(Fault::CannotConnect, format!("checkpoint connection: {e}"))
+    })?;
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = 5000; PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES};"
     ))?;
@@ -84,11 +85,15 @@ pub(super) fn start(path: &Path, every: Duration) -> Result<Checkpointer, Storag
             // Only a timeout runs a checkpoint: the sender dropped means the database is gone.
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
                 if let Err(e) = checkpoint(&mut conn, RESTART_AT_FRAMES, &restart_gate) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
+                    // Four a second while the disk is full: once per interval instead.
+                    let repeats = &crate::telemetry::repeats::STORAGE;
+                    if let Some(repeated) = repeats.admit(&format!("checkpoint: {e}")) {
+                        tracing::warn!(error = %e, repeated, "WAL checkpoint failed; the next one retries");
+                    }
                 }
             }
         })
-        .map_err(|e| StorageError::Unavailable(format!("checkpoint thread: {e}")))?;
+        .map_err(|e| StorageError::Thread(format!("checkpoints: {e}")))?;
     Ok(Checkpointer { _stop: stop, gate })
 }
 

@@ -1,3 +1,4 @@
+use super::error::fault_in_message;
 use super::{DbConn, StorageError};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -14,7 +15,16 @@ pub(super) fn run_pending(conn: &mut DbConn) -> Result<Vec<String>, StorageError
             .run_pending_migrations(POSTGRES)
             .map(|v| v.iter().map(ToString::to_string).collect()),
     };
-    applied.map_err(|e| StorageError::Migration(e.to_string()))
+    applied.map_err(|e| migration_error(e.to_string()))
+}
+
+/// A migration that failed because the database is unavailable (read-only, gone) says so:
+/// nothing is wrong with the migration.
+fn migration_error(message: String) -> StorageError {
+    match fault_in_message(&message) {
+        Some(fault) => StorageError::unavailable(fault, message),
+        None => StorageError::Migration(message),
+    }
 }
 
 /// Reverts every applied migration, newest first (used by tests to prove each `down.sql`).

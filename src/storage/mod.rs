@@ -30,7 +30,7 @@ pub mod schema;
 pub mod submissions;
 pub mod tokens;
 
-pub use error::StorageError;
+pub use error::{Fault, StorageError};
 pub use pool::{Database, DbConn};
 
 /// Runs `$body` with `$c` bound to the backend's own connection (`&mut SqliteConnection` or

@@ -1,6 +1,6 @@
 use super::checkpoints::{self, Checkpointer, RestartHold, JOURNAL_SIZE_LIMIT_BYTES};
-use super::{migrations, StorageError};
-use crate::config::{DatabaseUrl, PoolSettings};
+use super::{migrations, Fault, StorageError};
+use crate::config::{AuditSync, DatabaseUrl, PoolSettings, SqliteSettings};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
@@ -23,27 +23,36 @@ pub struct SqlitePool {
     pool: r2d2::Pool<ConnectionManager<SqliteConnection>>,
     path: PathBuf,
     checkout_timeout: Duration,
+    pragmas: SqlitePragmas,
     checkpointer: Option<Arc<Checkpointer>>,
 }
 
 /// WAL is a property of the file, kept once set: it is set here, once, before a pool opens
 /// its connections side by side. (Each of them setting it on a new file raced for the lock
-/// the change takes, and r2d2 logged "database is locked" for the losers.)
-fn set_wal_mode(path: &Path) -> Result<(), StorageError> {
-    use diesel::Connection;
-    let mut conn = SqliteConnection::establish(&path.to_string_lossy())
-        .map_err(|e| StorageError::Unavailable(format!("{}: {e}", path.display())))?;
+/// the change takes, and r2d2 logged "database is locked" for the losers.) Returns the
+/// file's page size.
+fn set_wal_mode(path: &Path) -> Result<u64, StorageError> {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct PageSize {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        page_size: i64,
+    }
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| {
+        StorageError::unavailable(Fault::CannotConnect, format!("{}: {e}", path.display()))
+    })?;
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
     ))?;
-    Ok(())
+    let size: PageSize = diesel::sql_query("PRAGMA page_size").get_result(&mut conn)?;
+    Ok(size.page_size.max(512) as u64)
 }
 
 fn sqlite_pool(
     path: &Path,
     max_size: u32,
     checkout_timeout: Duration,
-    checkpoint_on_commit: bool,
+    pragmas: SqlitePragmas,
 ) -> Result<r2d2::Pool<ConnectionManager<SqliteConnection>>, StorageError> {
     let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
     Ok(r2d2::Pool::builder()
@@ -51,10 +60,23 @@ fn sqlite_pool(
         .connection_timeout(checkout_timeout)
         // A local file does not drop its connection; skip the per-checkout probe.
         .test_on_check_out(false)
-        .connection_customizer(Box::new(SqlitePragmas {
-            checkpoint_on_commit,
-        }))
+        .error_handler(Box::new(ConnectErrors))
+        .connection_customizer(Box::new(pragmas))
         .build(manager)?)
+}
+
+/// r2d2 logs every failed connection attempt, and retries each one every second or so while
+/// the server is down: through the repeats filter instead, once per interval with a count.
+#[derive(Debug)]
+struct ConnectErrors;
+
+impl r2d2::HandleError<diesel::r2d2::Error> for ConnectErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        let message = error.to_string();
+        if let Some(repeated) = crate::telemetry::repeats::STORAGE.admit(&message) {
+            tracing::warn!(error = %message, repeated, "a database connection failed");
+        }
+    }
 }
 
 /// One checked-out connection; returned to the pool when dropped.
@@ -66,10 +88,28 @@ pub enum DbConn {
 /// Set on every new SQLite connection (the file is in WAL mode already, see
 /// `set_wal_mode`: readers run beside the writer): the busy timeout makes a writer wait for
 /// the lock instead of failing at once, and foreign keys are off by default in SQLite. The
-/// connections of [`Database::without_commit_checkpoints`] never checkpoint when they commit.
-#[derive(Debug)]
+/// connections of [`Database::without_commit_checkpoints`] never checkpoint when they commit,
+/// and sync each commit when the audit asks for it (see `AuditSync`).
+#[derive(Debug, Clone, Copy)]
 struct SqlitePragmas {
     checkpoint_on_commit: bool,
+    /// `PRAGMA synchronous`. NORMAL in WAL mode syncs the log at checkpoints only: a power
+    /// cut can drop the last commits, but never corrupts the file. FULL syncs every commit.
+    synchronous: &'static str,
+    /// `--sqlite-max-size-mb` in pages of the file; 0: no cap.
+    max_page_count: u64,
+    query_only: bool,
+}
+
+impl SqlitePragmas {
+    fn new(settings: &SqliteSettings, page_size: u64) -> SqlitePragmas {
+        SqlitePragmas {
+            checkpoint_on_commit: true,
+            synchronous: "NORMAL",
+            max_page_count: settings.max_bytes.map_or(0, |b| (b / page_size).max(1)),
+            query_only: settings.read_only,
+        }
+    }
 }
 
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
@@ -80,14 +120,23 @@ const SQLITE_CACHE_KIB: u32 = 32 * 1024;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // A max_page_count below the file's size leaves it at the size: no write grows it.
+        let max_page_count = match self.max_page_count {
+            0 => String::new(),
+            pages => format!("PRAGMA max_page_count = {pages};"),
+        };
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
-             PRAGMA synchronous = NORMAL;
+             PRAGMA synchronous = {synchronous};
              PRAGMA foreign_keys = ON;
              PRAGMA cache_size = -{SQLITE_CACHE_KIB};
              PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES};
-             PRAGMA wal_autocheckpoint = {autocheckpoint};",
-            autocheckpoint = if self.checkpoint_on_commit { 1000 } else { 0 }
+             PRAGMA wal_autocheckpoint = {autocheckpoint};
+             PRAGMA query_only = {query_only};
+             {max_page_count}",
+            synchronous = self.synchronous,
+            autocheckpoint = if self.checkpoint_on_commit { 1000 } else { 0 },
+            query_only = u8::from(self.query_only),
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -101,15 +150,21 @@ impl Database {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| {
-                        StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                        StorageError::unavailable(
+                            Fault::CannotConnect,
+                            format!("cannot create {}: {e}", dir.display()),
+                        )
                     })?;
                 }
-                set_wal_mode(path)?;
-                let pool = sqlite_pool(path, settings.max_size, settings.checkout_timeout, true)?;
+                let page_size = set_wal_mode(path)?;
+                let pragmas = SqlitePragmas::new(&settings.sqlite, page_size);
+                let pool =
+                    sqlite_pool(path, settings.max_size, settings.checkout_timeout, pragmas)?;
                 Database::Sqlite(SqlitePool {
                     pool,
                     path: path.clone(),
                     checkout_timeout: settings.checkout_timeout,
+                    pragmas,
                     checkpointer: None,
                 })
             }
@@ -118,6 +173,7 @@ impl Database {
                 let pool = r2d2::Pool::builder()
                     .max_size(settings.max_size)
                     .connection_timeout(settings.checkout_timeout)
+                    .error_handler(Box::new(ConnectErrors))
                     .build(manager)?;
                 Database::Pg(pool)
             }
@@ -131,15 +187,31 @@ impl Database {
     /// batches): SQLite's own checkpoint runs in the commit that takes the log past 1,000
     /// pages and holds that transaction's answer for milliseconds. While the pool lives, a
     /// thread checkpoints for it (`storage::checkpoints`); the writers of the main pool keep
-    /// checkpointing as SQLite does. On PostgreSQL, the same pool.
-    pub fn without_commit_checkpoints(&self, max_size: u32) -> Result<Database, StorageError> {
+    /// checkpointing as SQLite does. Its commits are synced as `sync` says: answers wait on
+    /// them. On PostgreSQL, the same pool (whose commits are synced: `synchronous_commit`).
+    pub fn without_commit_checkpoints(
+        &self,
+        max_size: u32,
+        sync: AuditSync,
+    ) -> Result<Database, StorageError> {
         Ok(match self {
-            Database::Sqlite(p) => Database::Sqlite(SqlitePool {
-                pool: sqlite_pool(&p.path, max_size, p.checkout_timeout, false)?,
-                path: p.path.clone(),
-                checkout_timeout: p.checkout_timeout,
-                checkpointer: Some(Arc::new(checkpoints::start(&p.path, checkpoints::EVERY)?)),
-            }),
+            Database::Sqlite(p) => {
+                let pragmas = SqlitePragmas {
+                    checkpoint_on_commit: false,
+                    synchronous: match sync {
+                        AuditSync::Full => "FULL",
+                        AuditSync::Normal => "NORMAL",
+                    },
+                    ..p.pragmas
+                };
+                Database::Sqlite(SqlitePool {
+                    pool: sqlite_pool(&p.path, max_size, p.checkout_timeout, pragmas)?,
+                    path: p.path.clone(),
+                    checkout_timeout: p.checkout_timeout,
+                    pragmas,
+                    checkpointer: Some(Arc::new(checkpoints::start(&p.path, checkpoints::EVERY)?)),
+                })
+            }
             Database::Pg(_) => self.clone(),
         })
     }
@@ -193,20 +265,36 @@ impl Database {
         actix_web::web::block(move || work(&mut db.get()?))
             .await
             .map_err(|_| {
-                E::from(StorageError::Unavailable(
-                    "the blocking task was cancelled".into(),
+                E::from(StorageError::unavailable(
+                    Fault::Stopping,
+                    "the blocking task was cancelled",
                 ))
             })?
     }
 
-    /// Is the database reachable now? Used by `/readyz`.
-    pub fn ping(&self) -> Result<(), StorageError> {
+    /// Can the database take a write now? One write transaction that allocates pages
+    /// (a row of 16 KiB) and frees them again, so that it fails as a real write
+    /// would: on a full disk or at `--sqlite-max-size-mb`, on a read-only file or server,
+    /// with the server gone. Blocking. Used by `/readyz`.
+    pub fn write_probe(&self) -> Result<(), StorageError> {
         let mut conn = self.get()?;
-        super::with_conn!(&mut conn, |c| c
-            .batch_execute("SELECT 1")
-            .map_err(StorageError::from))
+        let probe = match conn {
+            DbConn::Sqlite(_) => SQLITE_PROBE,
+            DbConn::Pg(_) => PG_PROBE,
+        };
+        conn.write_transaction(|conn| {
+            super::with_conn!(conn, |c| c.batch_execute(probe)).map_err(StorageError::from)
+        })
     }
 }
+
+/// What the write probe writes, 16 KiB: a few pages, more than most writes of the service
+/// need, so that it does not succeed on the last free pages while they fail.
+const SQLITE_PROBE: &str = "INSERT INTO storage_probe (filler) VALUES (zeroblob(16384));
+                            DELETE FROM storage_probe;";
+const PG_PROBE: &str =
+    "INSERT INTO storage_probe (filler) VALUES (decode(repeat('00', 16384), 'hex'));
+                        DELETE FROM storage_probe;";
 
 const BUSY_RETRIES: u32 = 8;
 
@@ -222,7 +310,10 @@ pub(crate) fn retry_busy<T>(
             Err(e) if e.is_sqlite_busy() => {
                 attempt += 1;
                 if attempt > BUSY_RETRIES {
-                    return Err(StorageError::Busy);
+                    return Err(StorageError::unavailable(
+                        Fault::Locked,
+                        format!("still locked after {BUSY_RETRIES} retries: {e}"),
+                    ));
                 }
                 std::thread::sleep(Duration::from_millis(5 * u64::from(attempt)));
             }

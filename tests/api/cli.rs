@@ -179,6 +179,41 @@ async fn holder_tokens_for_a_file_of_licences_are_all_or_nothing(backend: Backen
     assert_eq!(tokens_after, tokens_before, "nothing half-created");
 }
 
+/// `token create --help` offers a partner the purposes a partner token can have, and the
+/// roadside purpose (the officers') is refused before anything is created.
+#[test]
+fn token_create_offers_only_the_partner_purposes() {
+    let help = Command::new(env!("CARGO_BIN_EXE_elicence"))
+        .args(["token", "create", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let help = text(&help.stdout);
+    let purpose = help
+        .split_once("--purpose <PURPOSE>")
+        .and_then(|(_, rest)| rest.split_once("--label"))
+        .map(|(section, _)| section)
+        .unwrap_or_else(|| panic!("no --purpose section: {help}"));
+    for offered in ["rental", "insurance", "employment"] {
+        assert!(purpose.contains(&format!("- {offered}:")), "{purpose}");
+    }
+    assert!(!purpose.contains("roadside"), "{purpose}");
+    let t = TestDb::new(Backend::Sqlite);
+    let partner = |purpose| {
+        let args = ["token", "create", "--role", "partner", "--purpose", purpose];
+        elicence(&t.url_string(), &args, None)
+    };
+    let out = partner("roadside");
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(
+        text(&out.stderr).contains("possible values: rental, insurance, employment"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = partner("insurance");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 crate::both_backends!(
     import_command_reports_bad_lines_and_exits_non_zero,
     token_commands_create_list_and_revoke,
@@ -476,16 +511,16 @@ fn keys_retire_waits_until_what_the_key_signed_has_lapsed() {
     assert!(!published(dir.path()).contains(&old));
 }
 
-/// `serve` on an empty keys folder makes a first key and says so in its log, which names the
-/// key by its kid and never shows the private part.
+/// `serve --demo` on an empty keys folder makes a first key and says so in its log, which
+/// names the key by its kid and never shows the private part.
 #[test]
-fn serve_on_an_empty_keys_dir_logs_the_first_key_it_generated() {
+fn serve_demo_on_an_empty_keys_dir_logs_the_first_key_it_generated() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = dir.path().join("keys");
     let db = format!("sqlite://{}", dir.path().join("elicence.db").display());
     let mut child = Command::new(env!("CARGO_BIN_EXE_elicence"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--workers", "1"])
         .arg("--keys-dir")
         .arg(&keys_dir)
         .env("DATABASE_URL", &db)
@@ -530,6 +565,49 @@ fn serve_on_an_empty_keys_dir_logs_the_first_key_it_generated() {
         .unwrap_or_else(|| panic!("no generation line in {log}"));
     assert!(line.contains(&kid), "{line}");
     assert_no_private_material(&log, &pems[0]);
+}
+
+/// `serve` with no usable key refuses to start and says what to run: a key of its own
+/// making would not match any code in circulation nor any offline terminal's key list. A
+/// keys folder writable by others is refused with the fix.
+#[test]
+fn serve_without_a_usable_key_refuses_to_start_and_says_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("keys");
+    let db = format!("sqlite://{}", dir.path().join("elicence.db").display());
+    let serve = || {
+        Command::new(env!("CARGO_BIN_EXE_elicence"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+            .arg("--keys-dir")
+            .arg(&keys_dir)
+            .env("DATABASE_URL", &db)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = serve();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "elicence keys generate --keys-dir {}",
+            keys_dir.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!keys_dir.exists(), "no key was made");
+
+    let generated = keys(&keys_dir, T0, &["generate"], &[]);
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    std::fs::set_permissions(&keys_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = serve();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("chmod 700 {}", keys_dir.display())),
+        "{stderr}"
+    );
 }
 
 /// A kid is base64url, so one in 64 starts with `-` (this one, of the test key of seed 7·32,

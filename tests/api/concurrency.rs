@@ -41,6 +41,7 @@ async fn an_exhausted_pool_answers_503_and_recovers(backend: Backend) {
     let pool = PoolSettings {
         max_size: 1,
         checkout_timeout: Duration::from_millis(300),
+        ..PoolSettings::default()
     };
     let app = spawn_app_with(TestDb::with_pool(backend, pool)).await;
     let token = app.holder(&record(NUMBER));
@@ -48,9 +49,14 @@ async fn an_exhausted_pool_answers_503_and_recovers(backend: Backend) {
     let held = app.state.db.get().unwrap();
     let res = app.get("/api/v1/me/eligibility", Some(&token)).await;
     assert_eq!(res.headers()["retry-after"], "1");
-    assert_eq!(error_code(res, 503).await.0, "service_unavailable");
+    assert_eq!(error_code(res, 503).await.0, "storage_unavailable");
     let res = app.get("/readyz", None).await;
-    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_ready");
+    assert_eq!(
+        body["error"]["details"],
+        json!([{"component": "storage", "cause": "pool_exhausted"}])
+    );
     drop(held);
     assert_eq!(
         app.get("/api/v1/me/eligibility", Some(&token))

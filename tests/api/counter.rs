@@ -422,9 +422,9 @@ async fn counter_photos_get_the_same_checks_as_app_uploads(backend: Backend) {
             "bomb",
             images::png_declaring(100_000, 100_000),
             422,
-            "photo_unreadable",
+            "photo_too_large",
         ),
-        ("huge", images::big_png(20_000), 422, "photo_unreadable"),
+        ("huge", images::big_png(20_000), 422, "photo_too_large"),
         (
             "cut",
             good[..good.len() / 2].to_vec(),

@@ -45,7 +45,7 @@ pub struct TestDb {
     pg_cleanup: Option<(String, String)>,
 }
 
-fn random_suffix() -> String {
+pub fn random_suffix() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
     (0..12)
@@ -90,6 +90,19 @@ impl TestDb {
             pool,
             _dir: dir,
             pg_cleanup,
+        }
+    }
+
+    /// A migrated database over `url` that the test owns and cleans up itself (a private
+    /// server, a database of its own).
+    pub fn at(url: DatabaseUrl, pool: PoolSettings) -> TestDb {
+        let db = Database::connect(&url, &pool).expect("open and migrate the test database");
+        TestDb {
+            url,
+            db,
+            pool,
+            _dir: None,
+            pg_cleanup: None,
         }
     }
 
@@ -163,6 +176,8 @@ pub fn test_settings(test_db: &TestDb, keys: &std::path::Path) -> Settings {
     settings.blocking_threads = Some(4);
     settings.verifier_threads = Some(2);
     settings.keys_dir = keys.to_owned();
+    // Each test starts on an empty keys folder, as `serve --demo` may.
+    settings.generate_missing_key = true;
     settings.keys_reload_every = std::time::Duration::from_millis(50);
     settings.status_list_ttl = STATUS_LIST_TTL;
     settings.status_list_lifetime = STATUS_LIST_LIFETIME;
@@ -181,25 +196,23 @@ pub async fn spawn_app_with_keys(test_db: TestDb, keys: Arc<tempfile::TempDir>) 
     spawn_app_configured(test_db, keys, |_| {}).await
 }
 
-/// A server on `backend` with [`test_settings`] changed by `adjust` (e.g. short deadlines).
-pub async fn spawn_app_adjusted(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_app_configured(
-        TestDb::new(backend),
-        Arc::new(tempfile::tempdir().unwrap()),
-        adjust,
-    )
-    .await
+/// A server over `test_db` whose `test_settings` `configure` changes first.
+pub async fn spawn_app_with_settings(
+    test_db: TestDb,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    spawn_app_configured(test_db, Arc::new(tempfile::tempdir().unwrap()), configure).await
 }
 
 async fn spawn_app_configured(
     test_db: TestDb,
     keys: Arc<tempfile::TempDir>,
-    adjust: impl FnOnce(&mut Settings),
+    configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
     elicence::telemetry::init("error");
     let clock = FixedClock::at(test_now());
     let mut settings = test_settings(&test_db, keys.path());
-    adjust(&mut settings);
+    configure(&mut settings);
     let app = Application::build(settings, Arc::new(clock.clone())).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();

@@ -134,7 +134,7 @@ async fn class_and_authority_change_event_lines_supersede_as_the_route_does(back
         "class_changed",
     )
     .await;
-    assert_eq!(claims(&second_code)["c"], "B2,D");
+    assert_eq!(claims(&second_code)["c"], 2064, "B2 (bit 4) and D (bit 11)");
     let doc = document(&app, &holder).await;
     assert_eq!(doc["front_page"]["classes"], json!(["B2", "D"]));
     assert_eq!(
@@ -154,7 +154,7 @@ async fn class_and_authority_change_event_lines_supersede_as_the_route_does(back
     let doc = document(&app, &holder).await;
     assert_eq!(doc["secondary_page"]["issuing_authority"], authority);
     assert_eq!(doc["front_page"]["classes"], json!(["B2", "D"]));
-    assert_eq!(claims(&third_code)["c"], "B2,D");
+    assert_eq!(claims(&third_code)["c"], 2064);
     // The first code stays refused after both.
     let v = crate::helpers::scan(&app, &officer, json!({"code": first_code})).await;
     assert_eq!(v["reasons"], json!(["superseded"]));

@@ -458,7 +458,7 @@ async fn a_class_change_forces_a_new_application(backend: Backend) {
     assert_ne!(new_id, old_id);
     assert_eq!(fresh["state"], "current");
     let new_code = fresh["display"]["code"].as_str().unwrap();
-    assert_eq!(claims(new_code)["c"], "B2,D");
+    assert_eq!(claims(new_code)["c"], 2064, "B2 (bit 4) and D (bit 11)");
     assert!(claims(new_code)["e"].as_i64() > claims(&old_code)["e"].as_i64());
     assert_eq!(fresh["front_page"]["classes"], json!(["B2", "D"]));
     let v = scan(&app, &officer, json!({"code": new_code})).await;

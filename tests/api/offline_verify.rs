@@ -278,7 +278,70 @@ async fn a_file_of_codes_is_counted_and_any_forgery_fails_the_run(backend: Backe
     assert!(text(&out.stderr).contains("2 codes, 2 valid, 0 invalid"));
 }
 
+/// Codes as keyboard-wedge scanners and files hand them over: the ASCII whitespace around a
+/// code (an argument, a line of a file with CR LF endings, the text of a QR image) is not
+/// part of it.
+async fn whitespace_around_a_code_is_not_part_of_it(backend: Backend) {
+    let s = scene(backend).await;
+    let now = now_flag(60);
+    let jwks = path(&s.jwks_file);
+    let out = verify(
+        args(&[
+            &format!(" {}\n", s.code),
+            &format!("{}\r\n", s.code),
+            "--jwks",
+            jwks,
+            "--now",
+            &now,
+        ]),
+        None,
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("code 1: VALID") && stdout.contains("code 2: VALID"),
+        "{stdout}"
+    );
+
+    let file = s.dir.path().join("scanned.txt");
+    std::fs::write(&file, format!(" {c}\r\n\t{c} \r\n\r\n{c}\r\n", c = s.code)).unwrap();
+    let out = verify(
+        args(&[
+            "--file",
+            path(&file),
+            "--jwks",
+            jwks,
+            "--now",
+            &now,
+            "--json",
+        ]),
+        None,
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let valid: Vec<bool> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["valid"] == true)
+        .collect();
+    assert_eq!(valid, [true, true, true], "{stdout}");
+
+    // A QR code whose text ends with CR LF, as some apps encode what they were given.
+    let qr = s.dir.path().join("crlf.png");
+    let png = elicence::render::qr::QrMatrix::encode(&format!("{}\r\n", s.code))
+        .unwrap()
+        .png(4)
+        .unwrap();
+    std::fs::write(&qr, png).unwrap();
+    let out = verify(args(&[path(&qr), "--jwks", jwks, "--now", &now]), None).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("VALID"), "{stdout}");
+}
+
 crate::both_backends!(
+    whitespace_around_a_code_is_not_part_of_it,
     the_qr_image_verifies_with_the_published_keys_from_url_or_file,
     tampered_and_expired_codes_exit_1_with_their_reason,
     what_is_not_a_qr_code_or_no_keys_is_a_usage_error,

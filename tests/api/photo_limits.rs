@@ -3,8 +3,8 @@
 //! of its own that refuses at once when full (503 busy with Retry-After).
 
 use crate::helpers::{
-    clerk_token, error_code, record, record_with_photo, spawn_app_adjusted, test_now, Backend,
-    TestApp, NUMBER, OTHER_NUMBER,
+    clerk_token, error_code, record, record_with_photo, spawn_app_with_settings, test_now, Backend,
+    TestApp, TestDb, NUMBER, OTHER_NUMBER,
 };
 use crate::images;
 use std::sync::mpsc;
@@ -58,7 +58,7 @@ fn six_a_minute(settings: &mut elicence::config::Settings) {
 }
 
 async fn the_seventh_upload_in_a_minute_is_rate_limited(backend: Backend) {
-    let app = spawn_app_adjusted(backend, six_a_minute).await;
+    let app = spawn_app_with_settings(TestDb::new(backend), six_a_minute).await;
     let holder = app.holder(&record(NUMBER));
     for n in 1..=6 {
         assert_eq!(upload(&app, &holder).await.status(), 202, "upload {n}");
@@ -81,7 +81,7 @@ async fn the_seventh_upload_in_a_minute_is_rate_limited(backend: Backend) {
 /// The same budget for a clerk's counter photos; issuing with the photo on file is not an
 /// upload and is not counted.
 async fn counter_photos_are_rate_limited_per_clerk(backend: Backend) {
-    let app = spawn_app_adjusted(backend, six_a_minute).await;
+    let app = spawn_app_with_settings(TestDb::new(backend), six_a_minute).await;
     app.seed(&record(NUMBER));
     app.seed(&record_with_photo(OTHER_NUMBER));
     let (_, clerk) = clerk_token(&app, BEIJING);
@@ -106,7 +106,7 @@ async fn counter_photos_are_rate_limited_per_clerk(backend: Backend) {
 /// One photo thread, no queue, and the thread held by the test: uploads are refused at once
 /// with 503 busy, app and counter alike, and taken again once the thread is free.
 async fn a_full_photo_pool_answers_busy_at_once(backend: Backend) {
-    let app = spawn_app_adjusted(backend, one_photo_thread).await;
+    let app = spawn_app_with_settings(TestDb::new(backend), one_photo_thread).await;
     let holder = app.holder(&record(NUMBER));
     app.seed(&record(OTHER_NUMBER));
     let (_, clerk) = clerk_token(&app, BEIJING);
@@ -136,7 +136,7 @@ async fn a_full_photo_pool_answers_busy_at_once(backend: Backend) {
 /// threads: while the pool is full, issuing with it and a clerk's lookup of it are busy; then
 /// they work, and the preparation is remembered.
 async fn a_photo_on_file_is_prepared_on_the_photo_pool(backend: Backend) {
-    let app = spawn_app_adjusted(backend, one_photo_thread).await;
+    let app = spawn_app_with_settings(TestDb::new(backend), one_photo_thread).await;
     let holder = app.holder(&record_with_photo(NUMBER));
     app.seed(&record_with_photo(OTHER_NUMBER));
     let (_, clerk) = clerk_token(&app, BEIJING);

@@ -7,6 +7,7 @@ use crate::helpers::{
 use crate::images;
 use crate::raw_http::read_response;
 use elicence::domain::role::Role;
+use elicence::photo::{self, corpus};
 use elicence::storage::submissions;
 use serde_json::{json, Value};
 
@@ -503,6 +504,18 @@ async fn hostile_uploads_are_refused_or_defused(backend: Backend) {
     let truncated = good[..good.len() / 2].to_vec();
     let mut garbled = images::good_png();
     garbled[29] ^= 0xff; // the IHDR checksum
+                         // Progressive with full-resolution chroma: 73 MB of coefficients, past the 64 MiB budget.
+    let progressive_444_12mp = corpus::FlatJpeg {
+        sampling: vec![(1, 1); 3],
+        ..corpus::FlatJpeg::progressive(3024, 4032, 10)
+    }
+    .encode();
+    let deep_estimate = match photo::inspect(&progressive_444_12mp, &Default::default()) {
+        Err(photo::PhotoError::TooMuchMemory {
+            estimated_bytes, ..
+        }) => estimated_bytes,
+        other => panic!("{other:?}"),
+    };
     let too_big = |side: u32| {
         json!({"cause": "dimensions_too_large", "width": side, "height": side,
             "max_width": 8000, "max_height": 8000})
@@ -511,25 +524,35 @@ async fn hostile_uploads_are_refused_or_defused(backend: Backend) {
     let cases: Vec<(&str, Vec<u8>, u16, &str, Value)> = vec![
         (
             "bomb.png",
-            png_declaring_rgba(100_000, 100_000, 8),
+            corpus::png_header_only(100_000, 100_000, 8, 6),
             422,
-            "photo_unreadable",
+            "photo_too_large",
             too_big(100_000),
         ),
         (
             "huge.png",
             images::big_png(20_000),
             422,
-            "photo_unreadable",
+            "photo_too_large",
             too_big(20_000),
         ),
         (
-            "deep.png",
-            png_declaring_rgba(8000, 8000, 16),
+            // The 969 KB upload, as far as its headers go.
+            "cmyk.jpg",
+            corpus::FlatJpeg::cmyk(6500, 6500, true).encode(),
             422,
-            "photo_unreadable",
-            json!({"cause": "too_much_memory", "bytes": 8000u64 * 8000 * 8,
-                "limit": 128u64 << 20}),
+            "photo_too_large",
+            json!({"cause": "too_many_pixels", "kind": "cmyk", "width": 6500,
+                "height": 6500, "pixels": 42_250_000, "max_pixels": 4_000_000}),
+        ),
+        (
+            "deep.jpg",
+            progressive_444_12mp.clone(),
+            422,
+            "photo_too_large",
+            json!({"cause": "too_much_memory", "width": 3024, "height": 4032,
+                "components": 3, "bit_depth": 8, "estimated_bytes": deep_estimate,
+                "budget_bytes": 64u64 << 20}),
         ),
         (
             "cut.jpg",
@@ -736,40 +759,6 @@ async fn queue_statistics_count_pending_overdue_and_decisions(backend: Backend) 
         .get(&format!("{QUEUE}?after=garbage"), Some(&reviewer))
         .await;
     assert_eq!(error_code(res, 400).await.0, "invalid_path");
-}
-
-/// A well-formed PNG that declares `width`×`height` RGBA (8 or 16 bits a channel) and holds
-/// a few bytes of image data: a decompression bomb as far as its header goes.
-fn png_declaring_rgba(width: u32, height: u32, bit_depth: u8) -> Vec<u8> {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut c = !0u32;
-        for &b in bytes {
-            c ^= u32::from(b);
-            for _ in 0..8 {
-                c = if c & 1 == 1 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-        }
-        !c
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
-        out.extend((data.len() as u32).to_be_bytes());
-        let typed: Vec<u8> = kind.iter().chain(data).copied().collect();
-        out.extend(&typed);
-        out.extend(crc32(&typed).to_be_bytes());
-    };
-    let mut header = Vec::new();
-    header.extend(width.to_be_bytes());
-    header.extend(height.to_be_bytes());
-    header.extend([bit_depth, 6, 0, 0, 0]); // RGBA, deflate, adaptive filters, no interlace
-    chunk(b"IHDR", &header);
-    chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-    chunk(b"IEND", &[]);
-    out
 }
 
 /// Sends a multipart upload over a raw connection with chunked transfer encoding (so there is

@@ -141,7 +141,8 @@ async fn a_rental_code_carries_the_qualification_only_and_verifies_by_hand(backe
         ours.clone(),
         vec![
             (int(1), Cbor::Text("张伟".into())),
-            (int(2), Cbor::Text("C1,D".into())),
+            // C1 (bit 5) and D (bit 11) of the documented class table.
+            (int(2), int(2080)),
             (int(3), int(20280305)),
             (int(4), int(0)),
             (int(5), int(1)),
@@ -175,12 +176,7 @@ async fn a_rental_code_carries_the_qualification_only_and_verifies_by_hand(backe
                "drivable_classes": ["C1", "C2", "C3", "C4", "D", "E", "F"],
                "valid_until": "2028-03-05"})
     );
-    assert_eq!(
-        v["code_expires_at"].as_str().unwrap(),
-        (test_now() + chrono::Duration::seconds(180))
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string()
-    );
+    assert_eq!(v["code_expires_at"], in_three_minutes());
     let body = v.to_string();
     for leak in [
         NUMBER,
@@ -260,14 +256,61 @@ async fn a_barcode_resolves_once_and_only_for_its_purpose(backend: Backend) {
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["checks"]["signature"], "not_applicable");
     assert_eq!(v["holder"]["name"], "张伟");
+    assert_eq!(
+        v["code_expires_at"],
+        in_three_minutes(),
+        "the expiry of the code it came with"
+    );
+    // A replay tells nothing: no holder, no verdict, no expiry, no failed check.
     let replay = scan(&app, &employer, json!({"barcode": barcode})).await;
-    assert_eq!(replay["reasons"], json!(["barcode_used"]));
-    assert_eq!(replay["holder"], Value::Null, "a replay tells nothing");
+    assert_eq!(
+        replay,
+        json!({"valid": false, "purpose": "employment",
+               "checks": {"signature": "not_applicable", "expiry": "skipped", "status": "skipped"},
+               "holder": null, "valid_now": null, "code_expires_at": null,
+               "reasons": ["barcode_used"]})
+    );
     // A roadside barcode is the officer's only.
     let v = scan(&app, &desk, json!({"barcode": roadside_barcode})).await;
     assert_eq!(v["reasons"], json!(["purpose_mismatch"]));
     let v = scan(&app, &officer, json!({"barcode": roadside_barcode})).await;
     assert_eq!(v["valid"], true, "{v}");
+}
+
+/// When a code issued at the test clock expires, as the answers write it.
+fn in_three_minutes() -> String {
+    (test_now() + chrono::Duration::seconds(180))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// A partner's terminal is a keyboard-wedge scanner too: the whitespace around a minimal code
+/// or a barcode is not part of it. A lapsed barcode says when its code expired, and no more.
+async fn a_partner_scan_ignores_scanner_whitespace_and_a_lapsed_barcode_says_when(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (holder, _, _) = issued(&app).await;
+    let desk = partner_token(&app, "rental");
+    let (code, barcode) = code_for(&app, &holder, "rental").await;
+    let v = scan(&app, &desk, json!({"code": format!("{code}\r\n")})).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["code_expires_at"], in_three_minutes());
+    let v = scan(&app, &desk, json!({"barcode": format!(" {barcode}\n")})).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["holder"]["name"], "张伟");
+    assert_eq!(v["code_expires_at"], in_three_minutes());
+
+    let (_, lapsed) = code_for(&app, &holder, "rental").await;
+    app.clock.set(test_now() + chrono::Duration::seconds(180));
+    let v = scan(&app, &desk, json!({"barcode": lapsed})).await;
+    assert_eq!(v["reasons"], json!(["expired"]), "{v}");
+    assert_eq!(v["checks"]["expiry"], "fail");
+    assert_eq!(v["code_expires_at"], in_three_minutes());
+    assert_eq!(
+        (&v["holder"], &v["valid_now"]),
+        (&Value::Null, &Value::Null)
+    );
 }
 
 async fn broken_expired_and_barred_minimal_codes_say_why_and_no_more(backend: Backend) {
@@ -516,4 +559,5 @@ crate::both_backends!(
     broken_expired_and_barred_minimal_codes_say_why_and_no_more,
     the_qr_image_of_a_minimal_code_reads_back_and_fits_version_10,
     the_offline_terminal_verifies_a_purpose_and_refuses_the_others,
+    a_partner_scan_ignores_scanner_whitespace_and_a_lapsed_barcode_says_when,
 );

@@ -3,7 +3,9 @@
 //! missing or unknown token is refused 401 while the body is still unsent, and the connection
 //! closed; a known token still gets its body read, and the handler still decides.
 
-use crate::helpers::{record, spawn_app_adjusted, test_now, Backend, NUMBER, OTHER_NUMBER};
+use crate::helpers::{
+    record, spawn_app_with_settings, test_now, Backend, TestDb, NUMBER, OTHER_NUMBER,
+};
 use crate::raw_http::{chunked_request, SlowBody, SlowOutcome};
 use elicence::domain::role::Role;
 use elicence::storage::tokens;
@@ -89,7 +91,7 @@ fn assert_cut_off(outcome: &SlowOutcome, deadline: Duration, what: &str) {
 }
 
 async fn a_trickling_json_body_gets_408_and_is_closed_at_its_deadline(backend: Backend) {
-    let app = spawn_app_adjusted(backend, short_deadlines).await;
+    let app = spawn_app_with_settings(TestDb::new(backend), short_deadlines).await;
     let officer = app.token(Role::Officer, None);
     let outcome = send(
         &app.address,
@@ -111,7 +113,7 @@ async fn a_trickling_json_body_gets_408_and_is_closed_at_its_deadline(backend: B
 /// An upload gets the photo deadline, not the JSON one; a body that stops (rather than
 /// trickles) is cut off as well.
 async fn a_stalled_photo_upload_gets_408_at_the_photo_deadline(backend: Backend) {
-    let app = spawn_app_adjusted(backend, short_deadlines).await;
+    let app = spawn_app_with_settings(TestDb::new(backend), short_deadlines).await;
     let holder = app.holder(&record(NUMBER));
     let upload = |declared, trickle| SlowBody {
         method: "POST",
@@ -171,7 +173,7 @@ fn body_routes() -> Vec<(&'static str, String, String)> {
 
 /// The deadlines are long here: what answers and closes is the token gate, at once.
 async fn a_bad_token_on_a_slow_body_is_refused_before_the_body_ends(backend: Backend) {
-    let app = spawn_app_adjusted(backend, |s| {
+    let app = spawn_app_with_settings(TestDb::new(backend), |s| {
         s.limits.json_body_deadline = Duration::from_secs(60);
         s.limits.photo_body_deadline = Duration::from_secs(60);
     })
@@ -222,7 +224,7 @@ async fn a_bad_token_on_a_slow_body_is_refused_before_the_body_ends(backend: Bac
 /// the handler stays the authority: a holder on /verify is forbidden, and a token revoked
 /// while the gate still remembers it is refused by the handler at once.
 async fn a_known_token_passes_the_gate_and_the_handler_still_decides(backend: Backend) {
-    let app = spawn_app_adjusted(backend, short_deadlines).await;
+    let app = spawn_app_with_settings(TestDb::new(backend), short_deadlines).await;
     let officer = app.token(Role::Officer, None);
     let holder = app.holder(&record(OTHER_NUMBER));
     let scan = |token: &str| {
@@ -267,7 +269,7 @@ async fn a_known_token_passes_the_gate_and_the_handler_still_decides(backend: Ba
 
 /// Routes anyone may call are not gated, body or not.
 async fn public_routes_are_not_gated(backend: Backend) {
-    let app = spawn_app_adjusted(backend, short_deadlines).await;
+    let app = spawn_app_with_settings(TestDb::new(backend), short_deadlines).await;
     for path in ["/api/v1/status-list", "/api/v1/openapi.json"] {
         let res = app
             .client

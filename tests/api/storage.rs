@@ -68,33 +68,42 @@ async fn moving_photos_out_of_the_rows_keeps_every_photo(backend: Backend) {
     assert_eq!(served_photo(&app, &holder).await, photo);
 }
 
+/// A SQLite pragma's value, as read on a connection of `db`'s pool into `T` (whose field is
+/// named as the pragma).
+fn sqlite_pragma<T>(db: &elicence::storage::Database, name: &str) -> T
+where
+    T: diesel::QueryableByName<diesel::sqlite::Sqlite> + 'static,
+{
+    use diesel::RunQueryDsl;
+    let mut conn = db.get().unwrap();
+    let DbConn::Sqlite(c) = &mut conn else {
+        unreachable!()
+    };
+    diesel::sql_query(format!("PRAGMA {name}"))
+        .get_result(&mut **c)
+        .unwrap()
+}
+
 /// Connections that never checkpoint on commit (the verifier's) leave it to the background
 /// thread, and what they write still reaches the database file; the other connections keep
 /// SQLite's own checkpoints.
 #[test]
 fn background_checkpoints_copy_what_commits_that_never_checkpoint_wrote() {
-    use diesel::prelude::*;
-    use diesel::sql_types::BigInt;
-    #[derive(QueryableByName)]
+    #[derive(diesel::QueryableByName)]
     struct Auto {
-        #[diesel(sql_type = BigInt)]
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
         wal_autocheckpoint: i64,
     }
     let autocheckpoint = |db: &elicence::storage::Database| {
-        let mut conn = db.get().unwrap();
-        let DbConn::Sqlite(c) = &mut conn else {
-            unreachable!()
-        };
-        let auto: Auto = diesel::sql_query("PRAGMA wal_autocheckpoint")
-            .get_result(&mut **c)
-            .unwrap();
-        auto.wal_autocheckpoint
+        sqlite_pragma::<Auto>(db, "wal_autocheckpoint").wal_autocheckpoint
     };
     let t = TestDb::new(Backend::Sqlite);
     let elicence::config::DatabaseUrl::Sqlite(path) = &t.url else {
         unreachable!()
     };
-    let quiet = t.db.without_commit_checkpoints(1).unwrap();
+    let quiet =
+        t.db.without_commit_checkpoints(1, elicence::config::AuditSync::Full)
+            .unwrap();
     assert_eq!(autocheckpoint(&quiet), 0, "these commits do not checkpoint");
     assert_eq!(
         autocheckpoint(&t.db),
@@ -138,6 +147,33 @@ fn background_checkpoints_copy_what_commits_that_never_checkpoint_wrote() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(licences::count(&mut t.db.get().unwrap()).unwrap(), 200);
+}
+
+/// The verifier's audit commits are synced before its scans are answered (a power cut
+/// loses no audit row of an answered scan) unless the operator asks otherwise; the other
+/// connections keep NORMAL, which in WAL mode syncs at checkpoints.
+#[test]
+fn the_verifiers_audit_commits_are_synced_to_disk() {
+    use elicence::config::AuditSync;
+    #[derive(diesel::QueryableByName)]
+    struct Sync {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        synchronous: i64,
+    }
+    let synchronous =
+        |db: &elicence::storage::Database| sqlite_pragma::<Sync>(db, "synchronous").synchronous;
+    const NORMAL: i64 = 1;
+    const FULL: i64 = 2;
+    let t = TestDb::new(Backend::Sqlite);
+    assert_eq!(synchronous(&t.db), NORMAL);
+    let audit =
+        t.db.without_commit_checkpoints(1, AuditSync::default())
+            .unwrap();
+    assert_eq!(synchronous(&audit), FULL);
+    let measured =
+        t.db.without_commit_checkpoints(1, AuditSync::Normal)
+            .unwrap();
+    assert_eq!(synchronous(&measured), NORMAL);
 }
 
 /// On PostgreSQL the append-only tables refuse TRUNCATE as well as UPDATE and DELETE.

@@ -117,7 +117,7 @@ pub fn write(
                 for (label, value) in [
                     ("name", c.name.as_str()),
                     ("licence number", &c.sub),
-                    ("classes", &c.classes),
+                    ("classes", &c.classes.to_string()),
                     ("valid until", &valid_until(c)),
                     ("status at signing", &c.status_text()),
                     ("code expires at", &expires(c)),
@@ -129,7 +129,7 @@ pub fn write(
             if let Some(m) = &v.minimal {
                 for (label, value) in [
                     ("name", m.name.as_str()),
-                    ("classes", &m.classes),
+                    ("classes", &m.classes.to_string()),
                     ("valid until", &until(m.valid_until)),
                     ("purpose", m.purpose.code()),
                     ("verdict at signing", verdict_at_signing(m)),
@@ -161,7 +161,7 @@ struct Report<'a> {
 struct Qualification<'a> {
     purpose: &'static str,
     name: &'a str,
-    classes: Vec<&'a str>,
+    classes: Vec<&'static str>,
     /// `null` is long-term (长期).
     valid_until: Option<String>,
     valid_at_signing: bool,
@@ -173,7 +173,7 @@ struct Qualification<'a> {
 struct Holder<'a> {
     name: &'a str,
     licence_number: &'a str,
-    classes: Vec<&'a str>,
+    classes: Vec<&'static str>,
     /// `null` is long-term (长期).
     valid_until: Option<String>,
     status_at_signing: String,
@@ -193,7 +193,7 @@ impl<'a> Report<'a> {
             holder: v.claims.as_ref().map(|c| Holder {
                 name: &c.name,
                 licence_number: &c.sub,
-                classes: c.classes.split(',').filter(|s| !s.is_empty()).collect(),
+                classes: c.classes.codes(),
                 valid_until: c.valid_until.map(|d| d.to_string()),
                 status_at_signing: c.status_text(),
                 expires_at: c.expires_at(),
@@ -204,7 +204,7 @@ impl<'a> Report<'a> {
             qualification: v.minimal.as_ref().map(|m| Qualification {
                 purpose: m.purpose.code(),
                 name: &m.name,
-                classes: m.classes.split(',').filter(|s| !s.is_empty()).collect(),
+                classes: m.classes.codes(),
                 valid_until: m.valid_until.map(|d| d.to_string()),
                 valid_at_signing: m.valid_at_signing,
                 expires_at: m.expires_at(),

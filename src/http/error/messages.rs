@@ -55,6 +55,10 @@ impl ApiError {
                 photo_unreadable_zh(e),
                 format!("the photo cannot be read ({e}): take or pick it again"),
             ),
+            ApiError::PhotoTooLarge(e) => (
+                "照片过大，无法处理，请重新拍摄或选择较小的照片，详见 details",
+                format!("the photo is too large to process ({e}): take or pick a smaller one"),
+            ),
             ApiError::ELicenceExists => (
                 "已有电子驾驶证，如需更换照片请使用更换照片",
                 "an e-licence exists already: change its photo instead".into(),
@@ -139,6 +143,14 @@ impl ApiError {
                 "服务暂时不可用，请稍后重试",
                 "the service is temporarily unavailable; retry shortly".into(),
             ),
+            ApiError::StorageUnavailable(_) => (
+                "数据存储暂时不可用，请稍后重试",
+                "storage is temporarily unavailable; retry shortly".into(),
+            ),
+            ApiError::NotReady(_) => (
+                "服务尚未就绪，原因见 details",
+                "not ready to serve; see details".into(),
+            ),
             ApiError::Internal(_) => ("服务器内部错误", "internal server error".into()),
         };
         match lang {
@@ -164,9 +176,6 @@ fn photo_unreadable_zh(e: &crate::photo::PhotoError) -> &'static str {
     match e {
         P::Empty => "照片文件为空，请重新拍摄或选择",
         P::Truncated(_) => "照片文件不完整（可能上传中断），请重新拍摄或选择",
-        P::TooLargeFile { .. } | P::TooLargeDimensions { .. } | P::TooMuchMemory { .. } => {
-            "照片尺寸过大，请重新拍摄或选择较小的照片"
-        }
-        P::UnsupportedFormat { .. } | P::Corrupt(_) => "照片无法读取，请重新拍摄或选择",
+        _ => "照片无法读取，请重新拍摄或选择",
     }
 }

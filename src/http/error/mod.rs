@@ -14,7 +14,7 @@ pub use render::{render_errors, ErrorBodyDoc, ErrorEnvelopeDoc};
 use crate::auth::AuthError;
 use crate::domain::record::FieldError;
 use crate::i18n::Lang;
-use crate::storage::StorageError;
+use crate::storage::{Fault, StorageError};
 use actix_web::body::BoxBody;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -44,9 +44,14 @@ pub enum ApiError {
     PhotoRejected(Vec<crate::http::views::ReasonView>),
     #[error("the photo is not a JPEG or PNG")]
     UnsupportedPhoto,
-    /// The cause goes to the client in `details` (`PhotoError::details`).
+    /// Empty, truncated or corrupt; the cause goes to the client in `details`
+    /// (`PhotoError::details`).
     #[error("the photo cannot be read: {0}")]
     PhotoUnreadable(crate::photo::PhotoError),
+    /// Refused for what decoding it would cost (`PhotoError::is_too_large`): the declared
+    /// size, a megapixel cap or the memory budget, with the figures in `details`.
+    #[error("the photo is too large: {0}")]
+    PhotoTooLarge(crate::photo::PhotoError),
     #[error("an e-licence exists already")]
     ELicenceExists,
     /// The holder's e-licence was superseded by a licence change and none stands now: why,
@@ -94,6 +99,12 @@ pub enum ApiError {
     Busy { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot take the request now (`storage::Fault` says why): retry later.
+    #[error("storage unavailable: {}", .0.code())]
+    StorageUnavailable(Fault),
+    /// `/readyz`: what keeps this instance from serving, in `details`.
+    #[error("not ready")]
+    NotReady(Vec<crate::service::readiness::Problem>),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -113,6 +124,7 @@ impl ApiError {
             ApiError::PhotoRejected(_) => "photo_rejected",
             ApiError::UnsupportedPhoto => "unsupported_photo_format",
             ApiError::PhotoUnreadable(_) => "photo_unreadable",
+            ApiError::PhotoTooLarge(_) => "photo_too_large",
             ApiError::ELicenceExists => "e_licence_exists",
             ApiError::ELicenceSuperseded(_) => "e_licence_superseded",
             ApiError::InvalidEvent(_) => "invalid_event",
@@ -134,6 +146,8 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Busy { .. } => "busy",
             ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::StorageUnavailable(_) => "storage_unavailable",
+            ApiError::NotReady(_) => "not_ready",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -146,7 +160,8 @@ impl ApiError {
             ApiError::NotEligible(reasons)
             | ApiError::PhotoRejected(reasons)
             | ApiError::PhotoOnFileUnusable(reasons) => serde_json::to_value(reasons).ok(),
-            ApiError::PhotoUnreadable(e) => Some(e.details()),
+            ApiError::PhotoUnreadable(e) | ApiError::PhotoTooLarge(e) => Some(e.details()),
+            ApiError::NotReady(problems) => serde_json::to_value(problems).ok(),
             ApiError::ELicenceSuperseded(reason) => Some(serde_json::json!({
                 "reason": reason.map(|r| r.code()),
                 "apply_again": true,
@@ -192,7 +207,8 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedPhoto => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PhotoOnFileUnusable(_)
             | ApiError::PhotoRejected(_)
-            | ApiError::PhotoUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::PhotoUnreadable(_)
+            | ApiError::PhotoTooLarge(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MalformedJson(_) | ApiError::InvalidPath(_) => StatusCode::BAD_REQUEST,
             ApiError::InvalidBody(_) | ApiError::InvalidRecord(_) | ApiError::InvalidEvent(_) => {
@@ -204,7 +220,10 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_)
+            | ApiError::StorageUnavailable(_)
+            | ApiError::NotReady(_)
+            | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -232,6 +251,12 @@ impl ResponseError for ApiError {
             ApiError::RequestTimeout => {
                 res.force_close();
             }
+            ApiError::StorageUnavailable(fault) => {
+                res.insert_header((header::RETRY_AFTER, fault.retry_after_secs()));
+            }
+            ApiError::NotReady(_) => {
+                res.insert_header((header::RETRY_AFTER, "5"));
+            }
             _ => {}
         }
         let body = json_body(pending.code, &pending.zh, pending.details.as_ref(), None);
@@ -241,21 +266,40 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Every storage failure is logged here, once per interval while it repeats
+/// (`telemetry::repeats`): a fault fails every request until it is put right.
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
+        let repeats = &crate::telemetry::repeats::STORAGE;
         match e {
-            StorageError::Unavailable(_) | StorageError::Busy => {
-                tracing::warn!(error = %e, "database unavailable");
-                ApiError::Unavailable(e.to_string())
+            StorageError::Unavailable { fault, .. } => {
+                if let Some(repeated) = repeats.admit(&e.to_string()) {
+                    tracing::warn!(error = %e, cause = fault.code(), repeated, "storage unavailable");
+                }
+                ApiError::StorageUnavailable(fault)
             }
             StorageError::Constraint(m) => {
                 tracing::warn!(constraint = %m, "a write was refused by a constraint");
                 ApiError::Conflict(m)
             }
             other => {
-                tracing::error!(error = ?other, "storage failure");
+                if let Some(repeated) = repeats.admit(&other.to_string()) {
+                    tracing::error!(error = ?other, repeated, "storage failure");
+                }
                 ApiError::Internal(other.to_string())
             }
+        }
+    }
+}
+
+/// One code for a photo too large to process, one for a photo that cannot be read, and 415
+/// for a file that is no JPEG or PNG.
+impl From<crate::photo::PhotoError> for ApiError {
+    fn from(e: crate::photo::PhotoError) -> Self {
+        match e {
+            crate::photo::PhotoError::UnsupportedFormat { .. } => ApiError::UnsupportedPhoto,
+            e if e.is_too_large() => ApiError::PhotoTooLarge(e),
+            e => ApiError::PhotoUnreadable(e),
         }
     }
 }
@@ -339,6 +383,7 @@ mod tests {
             ApiError::PhotoRejected(vec![]),
             ApiError::UnsupportedPhoto,
             ApiError::PhotoUnreadable(crate::photo::PhotoError::Empty),
+            ApiError::PhotoTooLarge(crate::photo::PhotoError::TooLargeFile { bytes: 2, max: 1 }),
             ApiError::ELicenceExists,
             ApiError::ELicenceSuperseded(None),
             ApiError::InvalidEvent(vec![]),
@@ -364,6 +409,8 @@ mod tests {
                 retry_after_secs: 1,
             },
             ApiError::Unavailable("secret cause".into()),
+            ApiError::StorageUnavailable(Fault::Full),
+            ApiError::NotReady(vec![]),
             ApiError::Internal("secret cause".into()),
         ];
         let mut codes: Vec<_> = all.iter().map(ApiError::code).collect();
@@ -418,14 +465,28 @@ mod tests {
 
     #[test]
     fn storage_failures_map_to_the_right_status() {
-        assert_eq!(
-            ApiError::from(StorageError::Busy).status_code(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
-        assert_eq!(
-            ApiError::from(StorageError::Unavailable("t".into())).status_code(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
+        for fault in [
+            Fault::PoolExhausted,
+            Fault::CannotConnect,
+            Fault::ConnectionLost,
+            Fault::Full,
+            Fault::ReadOnly,
+            Fault::Io,
+            Fault::Locked,
+            Fault::Stopping,
+        ] {
+            let e = ApiError::from(StorageError::unavailable(fault, "t"));
+            assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(e.code(), "storage_unavailable");
+            let res = e.error_response();
+            let retry = res
+                .headers()
+                .get(header::RETRY_AFTER)
+                .unwrap()
+                .to_str()
+                .unwrap();
+            assert_eq!(retry, fault.retry_after_secs().to_string());
+        }
         assert_eq!(
             ApiError::from(StorageError::Constraint("u".into())).status_code(),
             StatusCode::CONFLICT

@@ -36,8 +36,12 @@ pub struct ErrorBodyDoc {
     /// Field errors for `invalid_record` and `invalid_event`; `{code, message}` reasons for
     /// `not_eligible`; `{"reason": "class_changed", "apply_again": true}` for
     /// `e_licence_superseded`; for `photo_unreadable` the cause, `{"cause": "empty" |
-    /// "truncated" | "corrupt" | "file_too_large" | "dimensions_too_large" |
-    /// "too_much_memory", …}` with the declared size and the limit where there is one.
+    /// "truncated" | "corrupt"}`; for `photo_too_large` the cause and its figures:
+    /// `{"cause": "dimensions_too_large", "width", "height", "max_width", "max_height"}`,
+    /// `{"cause": "too_many_pixels", "kind": "progressive" | "cmyk", "width", "height",
+    /// "pixels", "max_pixels"}`, `{"cause": "too_much_memory", "width", "height",
+    /// "components", "bit_depth", "estimated_bytes", "budget_bytes"}` or `{"cause":
+    /// "file_too_large", "bytes", "limit"}`.
     pub details: Option<Vec<FieldError>>,
     pub request_id: Option<String>,
 }

@@ -316,7 +316,9 @@ fn refusal_detail(e: &ApiError) -> Option<Value> {
         ApiError::PhotoRejected(failed) => Some(json!({
             "failed_checks": failed.iter().map(|r| r.code).collect::<Vec<_>>()
         })),
-        ApiError::PhotoUnreadable(why) => Some(json!({ "reason": why.code() })),
+        ApiError::PhotoUnreadable(why) | ApiError::PhotoTooLarge(why) => {
+            Some(json!({ "reason": why.code() }))
+        }
         _ => None,
     }
 }
@@ -341,7 +343,7 @@ fn refusal_detail(e: &ApiError) -> Option<Value> {
         (status = 409, body = ErrorEnvelopeDoc, description = "e_licence_exists, photo_required"),
         (status = 413, body = ErrorEnvelopeDoc, description = "payload_too_large"),
         (status = 415, body = ErrorEnvelopeDoc, description = "unsupported_photo_format, unsupported_media_type"),
-        (status = 422, body = ErrorEnvelopeDoc, description = "not_eligible (every reason), photo_on_file_unusable, photo_rejected, photo_unreadable"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "not_eligible (every reason), photo_on_file_unusable, photo_rejected, photo_unreadable, photo_too_large"),
     ))]
 #[post("/counter/licences/{number}/e-licence")]
 pub async fn issue(

@@ -114,7 +114,7 @@ fn view(
         (status = 409, body = ErrorEnvelopeDoc, description = "photo_required, e_licence_exists"),
         (status = 413, body = ErrorEnvelopeDoc, description = "payload_too_large"),
         (status = 415, body = ErrorEnvelopeDoc, description = "unsupported_photo_format, unsupported_media_type"),
-        (status = 422, body = ErrorEnvelopeDoc, description = "not_eligible (every reason), photo_on_file_unusable, photo_rejected, photo_unreadable"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "not_eligible (every reason), photo_on_file_unusable, photo_rejected, photo_unreadable, photo_too_large"),
     ))]
 #[post("/me/e-licence")]
 pub async fn issue(

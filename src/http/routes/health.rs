@@ -10,15 +10,23 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database takes writes (a small write is made, at most once a second while
+/// it succeeds) and the signing keys on disk load.
 #[utoipa::path(tag = "health", responses(
-    (status = 200, description = "The database is reachable"),
-    (status = 503, description = "The database is not reachable"),
+    (status = 200, description = "Ready: the database takes writes and the signing keys load"),
+    (status = 503, description = "Not ready (`not_ready`): `details` lists each cause as \
+        `{component, cause}`, e.g. `{\"component\": \"storage\", \"cause\": \"full\"}` or \
+        `{\"component\": \"keys\", \"cause\": \"writable_by_others\"}`"),
 ))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let db = state.db.clone();
-    let backend = db.backend_name();
-    db.run(|_conn| Ok::<_, ApiError>(())).await?;
+    let readiness = state.readiness.clone();
+    let backend = state.db.backend_name();
+    let problems = web::block(move || readiness.problems())
+        .await
+        .map_err(|_| ApiError::Unavailable("the readiness check was cancelled".into()))?;
+    if !problems.is_empty() {
+        return Err(ApiError::NotReady(problems));
+    }
     Ok(HttpResponse::Ok().json(json!({"status": "ready", "database": backend})))
 }

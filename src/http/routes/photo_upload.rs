@@ -21,10 +21,7 @@ use crate::storage::{e_licences, licences};
 use actix_web::{post, web, HttpRequest, HttpResponse};
 
 fn photo_error(e: PhotoError) -> ApiError {
-    match e {
-        PhotoError::UnsupportedFormat { .. } => ApiError::UnsupportedPhoto,
-        other => ApiError::PhotoUnreadable(other),
-    }
+    e.into()
 }
 
 fn failed_checks(n: &Normalised, lang: Lang) -> Vec<ReasonView> {
@@ -143,7 +140,7 @@ pub(super) async fn submit_upload(
         (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
         (status = 413, body = ErrorEnvelopeDoc, description = "payload_too_large"),
         (status = 415, body = ErrorEnvelopeDoc, description = "unsupported_photo_format"),
-        (status = 422, body = ErrorEnvelopeDoc, description = "photo_rejected (failed pre-checks), photo_unreadable, not_eligible"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "photo_rejected (failed pre-checks), photo_unreadable, photo_too_large, not_eligible"),
     ))]
 #[post("/me/e-licence/photo")]
 pub async fn change_photo(

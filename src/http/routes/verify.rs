@@ -100,11 +100,11 @@ pub async fn verify(
         VerifyRequest {
             code: Some(c),
             barcode: None,
-        } => Scan::Code(c),
+        } => Scan::code(&c),
         VerifyRequest {
             code: None,
             barcode: Some(b),
-        } => Scan::Barcode(b),
+        } => Scan::barcode(&b),
         _ => {
             return Err(ApiError::InvalidBody(
                 "send exactly one of \"code\" and \"barcode\"".into(),

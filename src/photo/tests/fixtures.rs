@@ -1,11 +1,12 @@
 //! Real encoded images for the tests, made here: JPEGs with hand-written EXIF segments,
-//! hand-crafted PNG headers, a real 20000×20000 PNG, appended payloads.
+//! appended payloads; hand-crafted headers and huge flat files come from `photo::corpus`.
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{ImageFormat, Rgb, RgbImage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::io::Write;
+
+pub use crate::photo::corpus::{bilevel_png, png_header_only};
 
 pub fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
@@ -19,6 +20,18 @@ pub fn encode(img: &image::DynamicImage, format: ImageFormat) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, format).unwrap();
     out.into_inner()
+}
+
+/// Mean absolute difference per channel between two images of the same size.
+pub fn difference(a: &RgbImage, b: &RgbImage) -> f32 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    sum as f32 / a.as_raw().len() as f32
 }
 
 /// Every pixel mapped through `f(x, y, [r, g, b])`.
@@ -116,50 +129,6 @@ pub fn crc32(bytes: &[u8]) -> u32 {
         }
     }
     !crc
-}
-
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend((data.len() as u32).to_be_bytes());
-    out.extend(kind);
-    out.extend(data);
-    out.extend(crc32(&[kind.as_slice(), data].concat()).to_be_bytes());
-}
-
-/// A PNG that is all header: a valid IHDR (with its CRC) declaring any size, then a token
-/// IDAT and IEND. A few dozen bytes that claim gigabytes.
-pub fn png_header_only(width: u32, height: u32, bit_depth: u8, colour_type: u8) -> Vec<u8> {
-    let mut out = b"\x89PNG\r\n\x1A\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend(width.to_be_bytes());
-    ihdr.extend(height.to_be_bytes());
-    ihdr.extend([bit_depth, colour_type, 0, 0, 0]); // deflate, adaptive filters, no interlace
-    png_chunk(&mut out, b"IHDR", &ihdr);
-    png_chunk(
-        &mut out,
-        b"IDAT",
-        &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    );
-    png_chunk(&mut out, b"IEND", &[]);
-    out
-}
-
-/// A real, complete `width`×`height` 1-bit PNG of black, streamed row by row so that making
-/// it never holds the image: a few hundred KB of file for 400 million pixels.
-pub fn bilevel_png(width: u32, height: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, width, height);
-        enc.set_color(png::ColorType::Grayscale);
-        enc.set_depth(png::BitDepth::One);
-        let mut writer = enc.write_header().unwrap();
-        let mut rows = writer.stream_writer().unwrap();
-        let row = vec![0u8; width.div_ceil(8) as usize];
-        for _ in 0..height {
-            rows.write_all(&row).unwrap();
-        }
-        rows.finish().unwrap();
-    }
-    out
 }
 
 /// A small but real ZIP archive (one stored file), as a polyglot would append it.

@@ -3,6 +3,7 @@
 
 use super::alloc_probe::peak_heap_growth;
 use super::fixtures::*;
+use crate::photo::corpus;
 use crate::photo::*;
 use crate::registry::portrait;
 
@@ -178,35 +179,39 @@ fn a_jpeg_declaring_60000_pixels_a_side_is_refused_from_its_frame_header() {
 
 #[test]
 fn within_the_dimensions_but_over_the_memory_budget() {
-    // 8000×8000 RGBA at 16 bits: inside the 8000 px limit, but 512 MB decoded.
-    let header = png_header_only(8000, 8000, 16, 6);
-    let (err, heap) = peak_heap_growth(|| refused(&header));
-    assert_eq!(
-        err,
-        PhotoError::TooMuchMemory {
-            bytes: 8000 * 8000 * 8,
-            limit: 128 << 20,
-        }
-    );
+    // 3024×4032 progressive with full-resolution chroma: inside every size limit and cap, but
+    // its coefficients alone (3 components × 2 bytes × 12.2 M samples) are 73 MB.
+    let bytes = corpus::FlatJpeg {
+        sampling: vec![(1, 1); 3],
+        ..corpus::FlatJpeg::progressive(3024, 4032, 10)
+    }
+    .encode();
+    let (err, heap) = peak_heap_growth(|| refused(&bytes));
+    let PhotoError::TooMuchMemory {
+        estimated_bytes, ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(estimated_bytes > 3 * 378 * 504 * 128, "{estimated_bytes}");
     assert_eq!(err.code(), "too_much_memory");
     assert_eq!(
         err.details(),
-        serde_json::json!({"cause": "too_much_memory", "bytes": 8000 * 8000 * 8,
-            "limit": 128 << 20})
+        serde_json::json!({"cause": "too_much_memory", "width": 3024, "height": 4032,
+            "components": 3, "bit_depth": 8, "estimated_bytes": estimated_bytes,
+            "budget_bytes": 64 << 20})
     );
     assert!(heap < REFUSAL_HEAP, "heap grew {heap} bytes");
     // A real photo under a tighter budget: refused before decoding too.
     let tight = IntakeLimits {
-        max_alloc: 100_000,
+        memory_budget: 100_000,
         ..limits()
     };
     let err = normalise(&portrait::jpeg(330, 480), &tight).unwrap_err();
-    assert_eq!(
-        err,
-        PhotoError::TooMuchMemory {
-            bytes: 330 * 480 * 3,
-            limit: 100_000,
-        }
+    assert!(
+        matches!(err, PhotoError::TooMuchMemory { width: 330, height: 480, components: 3,
+            bit_depth: 8, estimated_bytes, budget_bytes: 100_000 } if estimated_bytes > 330 * 480 * 3),
+        "{err:?}"
     );
     let smaller_sides = IntakeLimits {
         max_width: 300,
@@ -228,8 +233,8 @@ fn within_the_dimensions_but_over_the_memory_budget() {
 fn the_probe_sees_a_real_decode() {
     // The control for the assertions above: decoding a 330×480 photo does allocate its pixels.
     let bytes = portrait::png(330, 480);
-    let (out, heap) = peak_heap_growth(|| decode(&bytes, &limits()));
-    assert!(out.is_ok());
+    let (out, heap) = peak_heap_growth(|| decode(&bytes, &limits()).map(|d| d.image.len()));
+    assert_eq!(out, Ok(330 * 480 * 3));
     assert!(heap >= 330 * 480 * 3, "heap grew only {heap} bytes");
 }
 
@@ -247,7 +252,20 @@ fn error_codes_are_distinct_and_stable() {
             max_width: 0,
             max_height: 0,
         },
-        PhotoError::TooMuchMemory { bytes: 1, limit: 0 },
+        PhotoError::TooManyPixels {
+            kind: PixelCap::Cmyk,
+            width: 1,
+            height: 1,
+            max_pixels: 0,
+        },
+        PhotoError::TooMuchMemory {
+            width: 1,
+            height: 1,
+            components: 1,
+            bit_depth: 8,
+            estimated_bytes: 1,
+            budget_bytes: 0,
+        },
     ];
     let codes: Vec<_> = all.iter().map(PhotoError::code).collect();
     assert_eq!(
@@ -259,11 +277,18 @@ fn error_codes_are_distinct_and_stable() {
             "truncated",
             "corrupt",
             "dimensions_too_large",
+            "too_many_pixels",
             "too_much_memory"
         ]
     );
     for e in &all {
         assert_eq!(e.details()["cause"], e.code(), "{e:?}");
+        // One HTTP code for "too big", another for "cannot be read".
+        let too_large = matches!(
+            e.code(),
+            "file_too_large" | "dimensions_too_large" | "too_many_pixels" | "too_much_memory"
+        );
+        assert_eq!(e.is_too_large(), too_large, "{e:?}");
     }
     assert_eq!(
         PhotoError::TooLargeDimensions {

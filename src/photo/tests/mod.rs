@@ -1,4 +1,5 @@
 mod alloc_probe;
+mod budget;
 mod fixtures;
 mod hostile;
 mod intake;

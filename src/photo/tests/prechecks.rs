@@ -35,7 +35,7 @@ fn measured(img: &RgbImage, check: Check) -> f32 {
 /// What a phone makes of a portrait: sensor noise, then JPEG at quality 85, decoded again.
 fn phone(img: &RgbImage) -> RgbImage {
     let bytes = jpeg(&noisy(img, 10, 7), 85);
-    decode(&bytes, &IntakeLimits::default()).unwrap().1
+    decode(&bytes, &IntakeLimits::default()).unwrap().image
 }
 
 fn portrait() -> RgbImage {

@@ -39,6 +39,7 @@ pub enum RegistryEvent {
     /// The points of the scoring cycle (记分), and the cycle's new start when it rolled over.
     PointsChanged {
         /// 0 to 99.
+        #[schema(minimum = 0, maximum = 99)]
         points: i64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cycle_start: Option<NaiveDate>,
@@ -54,6 +55,7 @@ pub enum RegistryEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         valid_from: Option<NaiveDate>,
         #[serde(deserialize_with = "present")]
+        #[schema(required = true)]
         valid_until: Option<NaiveDate>,
     },
     /// The issuing authority (发证机关) changed, e.g. after a move within the province.
@@ -61,11 +63,13 @@ pub enum RegistryEvent {
     /// The next medical exam (体检) is due on this day; null: none due.
     MedicalDueChanged {
         #[serde(deserialize_with = "present")]
+        #[schema(required = true)]
         medical_due: Option<NaiveDate>,
     },
     /// The next periodic review (审验) is due on this day; null: none due.
     ReviewDueChanged {
         #[serde(deserialize_with = "present")]
+        #[schema(required = true)]
         review_due: Option<NaiveDate>,
     },
 }

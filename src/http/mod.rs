@@ -3,6 +3,7 @@
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod methods;
 pub mod photo_work;
 pub mod review_views;
 pub mod routes;

@@ -20,6 +20,19 @@ pub struct ClaimView {
     pub until: DateTime<Utc>,
 }
 
+/// One automatic pre-check of a photo, as stored with the submission (`photo::PrecheckResult`).
+#[derive(ToSchema)]
+#[schema(as = Precheck)]
+#[allow(dead_code)]
+pub struct PrecheckDoc {
+    /// The check, e.g. `background_white`.
+    code: String,
+    passed: bool,
+    /// What was measured, and the threshold it was held to.
+    measured: f32,
+    threshold: f32,
+}
+
 /// One waiting photo as a reviewer sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QueueItem {
@@ -31,8 +44,8 @@ pub struct QueueItem {
     pub submitted_at: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
     pub overdue: bool,
-    /// The automatic pre-check results (each `{code, passed, measured, threshold}`).
-    #[schema(value_type = Object)]
+    /// The automatic pre-check results, one per check.
+    #[schema(value_type = Vec<PrecheckDoc>)]
     pub prechecks: serde_json::Value,
     pub photo_url: String,
     /// The photo to compare with: the current e-licence's, or the one on file.

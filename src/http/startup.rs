@@ -3,12 +3,14 @@
 //! `elicence serve` and the tests both start the service through `Application::build`, so a
 //! test runs on the wiring production has.
 
-use super::error::{json_error, path_error, query_error, render_errors, ApiError};
+use super::error::{json_error, path_error, query_error, render_errors};
 use super::limits::body_deadline::body_deadline;
 use super::limits::open_files::{self, connections_per_worker, OpenFiles};
 use super::limits::token_gate::ValidTokens;
 use super::limits::upload_rate::UploadLimiter;
-use super::routes::{self, openapi::ApiDoc, openapi::OpenApiJson};
+use super::methods::{head_as_get, unknown_route, RouteMethods};
+pub use super::routes::openapi::api_doc;
+use super::routes::{self, openapi::OpenApiJson};
 use super::state::AppState;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -29,27 +31,7 @@ use chrono::Datelike;
 use std::net::TcpListener;
 use std::sync::Arc;
 use tracing_actix_web::TracingLogger;
-use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
-
-/// The OpenAPI document of every route `routes::configure` registers.
-pub fn api_doc() -> utoipa::openapi::OpenApi {
-    let (_, doc) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .configure(routes::configure)
-        .split_for_parts();
-    doc
-}
-
-/// Reached when no route matched. A path that exists under another method is a 405: routes
-/// declared with `#[get]` etc. are method guards, so actix itself would answer 404.
-async fn unknown_route(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    match req.match_pattern() {
-        Some(_) => Err(ApiError::MethodNotAllowed),
-        None => Err(ApiError::RouteNotFound),
-    }
-}
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -334,13 +316,14 @@ fn http_server(
     threads: Threads,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(state);
-    let doc = web::Data::new(OpenApiJson(
-        api_doc().to_json().map_err(std::io::Error::other)?,
-    ));
+    let api = api_doc();
+    let methods = web::Data::new(RouteMethods::from_doc(&api));
+    let doc = web::Data::new(OpenApiJson(api.to_json().map_err(std::io::Error::other)?));
     Ok(HttpServer::new(move || {
         let (app, _) = App::new()
             .app_data(state.clone())
             .app_data(doc.clone())
+            .app_data(methods.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(routes::DEFAULT_JSON_LIMIT)
@@ -348,6 +331,7 @@ fn http_server(
             )
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
+            .wrap(from_fn(head_as_get))
             .wrap(from_fn(body_deadline))
             .wrap(from_fn(render_errors))
             .wrap(

@@ -57,7 +57,7 @@ async fn on_file(app: &TestApp, number: &str, clerk: &str) -> reqwest::Response 
 async fn audit_rows(app: &TestApp, query: &str) -> Vec<(String, String, String)> {
     let admin = app.token(Role::Admin, None);
     let page = json_of(app.get(&format!("{AUDIT}{query}"), Some(&admin)).await, 200).await;
-    page["entries"]
+    page["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -153,7 +153,7 @@ async fn a_clerk_sees_the_licences_of_their_own_authority_only(backend: Backend)
         200,
     )
     .await;
-    let entries = page["entries"].as_array().unwrap();
+    let entries = page["items"].as_array().unwrap();
     assert_eq!(entries.len(), 2);
     assert!(entries
         .iter()
@@ -174,7 +174,7 @@ async fn a_clerk_sees_the_licences_of_their_own_authority_only(backend: Backend)
         200,
     )
     .await;
-    assert_eq!(first["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
     let next = first["next"].as_i64().unwrap();
     assert_eq!(audit_rows(&app, &format!("?after={next}")).await.len(), 4);
     let res = app.get(&format!("{AUDIT}?limit=0"), Some(&admin)).await;
@@ -287,7 +287,7 @@ async fn a_counter_photo_issues_at_once_and_supersedes_the_remote_one(backend: B
         200,
     )
     .await;
-    let entries = page["entries"].as_array().unwrap();
+    let entries = page["items"].as_array().unwrap();
     let outcomes: Vec<(&str, &str)> = entries
         .iter()
         .map(|e| {
@@ -503,7 +503,7 @@ async fn counter_photos_get_the_same_checks_as_app_uploads(backend: Backend) {
     assert_eq!(audit_rows(&app, "").await, expected);
     let admin = app.token(Role::Admin, None);
     let page = json_of(app.get(AUDIT, Some(&admin)).await, 200).await;
-    let grey = &page["entries"][6];
+    let grey = &page["items"][6];
     assert_eq!(grey["outcome"], "photo_rejected");
     assert!(grey["detail"]["failed_checks"]
         .as_array()
@@ -582,7 +582,7 @@ async fn the_counter_checks_eligibility_and_the_photo_on_file(backend: Backend) 
 
     let admin = app.token(Role::Admin, None);
     let page = json_of(app.get(AUDIT, Some(&admin)).await, 200).await;
-    let entries = page["entries"].as_array().unwrap();
+    let entries = page["items"].as_array().unwrap();
     let outcomes: Vec<&str> = entries
         .iter()
         .map(|e| e["outcome"].as_str().unwrap())

@@ -12,6 +12,7 @@ mod cli;
 mod concurrency;
 mod counter;
 mod demo;
+mod documented_answers;
 mod driving_record;
 mod e_licence;
 mod errors;

@@ -849,7 +849,7 @@ const REVIEW_AUDIT: &str = "/api/v1/admin/audit/reviews";
 
 /// (reviewer, submission, action, reason, note, at) of each entry of an audit page.
 fn audit_rows(page: &Value) -> Vec<(String, String, String, Value, Value, String)> {
-    page["entries"]
+    page["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -35,7 +35,7 @@ async fn audit_entries(app: &TestApp) -> Vec<Value> {
         .await;
     assert_eq!(res.status(), 200);
     let page: Value = res.json().await.unwrap();
-    page["entries"].as_array().unwrap().clone()
+    page["items"].as_array().unwrap().clone()
 }
 
 /// RFC 9285 Base45, written again here so the check below owes nothing to the crate's own.

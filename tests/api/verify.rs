@@ -194,7 +194,7 @@ async fn fetch_code(app: &TestApp, holder: &str) -> String {
 
 /// (valid, reasons, jti) of each entry of an audit page.
 fn audit_summary(page: &Value) -> Vec<(bool, String, Value)> {
-    page["entries"]
+    page["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -489,7 +489,7 @@ async fn only_officers_verify_and_every_scan_is_audited(backend: Backend) {
 
     let admin = app.token(Role::Admin, None);
     let page = audit_page(&app, &admin, "").await;
-    let entries = page["entries"].as_array().unwrap();
+    let entries = page["items"].as_array().unwrap();
     assert_eq!(entries.len(), 3, "refused scans are audited too: {page}");
     assert_eq!(entries[0]["valid"], true);
     assert_eq!(entries[0]["method"], "code");
@@ -504,11 +504,11 @@ async fn only_officers_verify_and_every_scan_is_audited(backend: Backend) {
     assert_eq!(page["next"], Value::Null);
 
     let invalid = audit_page(&app, &admin, "?valid=false").await;
-    assert_eq!(invalid["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(invalid["items"].as_array().unwrap().len(), 2);
     let first = audit_page(&app, &admin, "?limit=2").await;
     let next = first["next"].as_i64().unwrap();
     let second = audit_page(&app, &admin, &format!("?limit=2&after={next}")).await;
-    assert_eq!(second["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
     let res = app
         .get("/api/v1/admin/audit/verifications?limit=0", Some(&admin))
         .await;
@@ -836,7 +836,7 @@ async fn a_replayed_barcode_says_barcode_used_and_nothing_about_the_holder(backe
 
     let admin = app.token(Role::Admin, None);
     let page = audit_page(&app, &admin, "").await;
-    let entries = page["entries"].as_array().unwrap();
+    let entries = page["items"].as_array().unwrap();
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[1]["method"], "barcode");
     assert_eq!(entries[1]["valid"], false);

@@ -6,10 +6,12 @@
 //! writes the body in the caller's language (`messages`) and also rewrites actix's own
 //! errors (unknown route, wrong method, bad JSON) into the same shape.
 
+mod doc;
 mod messages;
 mod render;
 
-pub use render::{render_errors, ErrorBodyDoc, ErrorEnvelopeDoc};
+pub use doc::{ErrorEnvelopeDoc, ERROR_CODES};
+pub use render::render_errors;
 
 use crate::auth::AuthError;
 use crate::domain::record::FieldError;
@@ -366,11 +368,9 @@ pub fn query_error(
 mod tests {
     use super::*;
 
-    /// Every variant has a distinct code, a status that matches its kind, and messages in
-    /// both languages. A new variant must be added here, so none goes unexamined.
-    #[test]
-    fn every_variant_is_distinct_and_complete() {
-        let all = [
+    /// One of each variant. A new variant must be added here, so none goes unexamined.
+    fn every_variant() -> Vec<ApiError> {
+        vec![
             ApiError::Unauthenticated,
             ApiError::InvalidToken,
             ApiError::Forbidden,
@@ -412,7 +412,14 @@ mod tests {
             ApiError::StorageUnavailable(Fault::Full),
             ApiError::NotReady(vec![]),
             ApiError::Internal("secret cause".into()),
-        ];
+        ]
+    }
+
+    /// Every variant has a distinct code, a status that matches its kind, and messages in
+    /// both languages.
+    #[test]
+    fn every_variant_is_distinct_and_complete() {
+        let all = every_variant();
         let mut codes: Vec<_> = all.iter().map(ApiError::code).collect();
         codes.sort();
         codes.dedup();
@@ -430,6 +437,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The OpenAPI document lists every code an answer may carry.
+    #[test]
+    fn every_code_is_in_the_document() {
+        for e in every_variant() {
+            assert!(
+                ERROR_CODES.contains(&e.code()),
+                "{} is not in ERROR_CODES",
+                e.code()
+            );
+        }
+        let mut sorted = ERROR_CODES.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, ERROR_CODES, "ERROR_CODES: sorted, each once");
     }
 
     /// The answers that tell a client to come back later say when, in whole seconds (at

@@ -2,7 +2,6 @@
 //! request id; also for the errors actix answers itself.
 
 use super::ApiError;
-use crate::domain::record::FieldError;
 use crate::http::limits::HoldingUnread;
 use crate::i18n::Lang;
 use actix_web::body::{BoxBody, MessageBody};
@@ -19,31 +18,6 @@ pub(super) struct PendingError {
     pub(super) zh: String,
     pub(super) en: String,
     pub(super) details: Option<serde_json::Value>,
-}
-
-/// The error shape, for the OpenAPI document.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorEnvelopeDoc {
-    pub error: ErrorBodyDoc,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBodyDoc {
-    /// Stable snake_case code, e.g. `invalid_token`.
-    pub code: String,
-    /// Human message in zh-CN or English, chosen by `Accept-Language`.
-    pub message: String,
-    /// Field errors for `invalid_record` and `invalid_event`; `{code, message}` reasons for
-    /// `not_eligible`; `{"reason": "class_changed", "apply_again": true}` for
-    /// `e_licence_superseded`; for `photo_unreadable` the cause, `{"cause": "empty" |
-    /// "truncated" | "corrupt"}`; for `photo_too_large` the cause and its figures:
-    /// `{"cause": "dimensions_too_large", "width", "height", "max_width", "max_height"}`,
-    /// `{"cause": "too_many_pixels", "kind": "progressive" | "cmyk", "width", "height",
-    /// "pixels", "max_pixels"}`, `{"cause": "too_much_memory", "width", "height",
-    /// "components", "bit_depth", "estimated_bytes", "budget_bytes"}` or `{"cause":
-    /// "file_too_large", "bytes", "limit"}`.
-    pub details: Option<Vec<FieldError>>,
-    pub request_id: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -15,8 +15,27 @@ use crate::service::lifecycle::{self, Origin, Source};
 use crate::storage::{licences, DbConn};
 use actix_web::{get, put, web, HttpResponse};
 
+/// The pattern of `{number}` in the document (`NumberPath`, whose attribute takes a literal
+/// only: a unit test holds the two equal, and to `LicenceNumber`'s bounds).
+const NUMBER_PATTERN: &str = "^[0-9A-Za-z]{6,25}$";
+
+/// `{number}`: a licence number (the holder's ID number).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct NumberPath {
+    /// The licence number: 6 to 25 letters or digits.
+    #[param(pattern = "^[0-9A-Za-z]{6,25}$")]
+    pub number: String,
+}
+
+/// A licence number from a path, exactly as the document's pattern says: unlike a registry
+/// record's, no blanks around it (so `" 110101…"` is refused, not trimmed).
 pub(super) fn parse_number(raw: &str) -> Result<LicenceNumber, ApiError> {
-    LicenceNumber::parse(raw).map_err(|e| ApiError::InvalidPath(e.to_string()))
+    raw.bytes()
+        .all(|b| b.is_ascii_alphanumeric())
+        .then(|| LicenceNumber::parse(raw).ok())
+        .flatten()
+        .ok_or_else(|| ApiError::InvalidPath(format!("number must match {NUMBER_PATTERN}")))
 }
 
 fn admin_view(
@@ -49,25 +68,23 @@ pub struct PutLicenceView {
 /// Inserts or replaces one registry record (the same JSON as an `import` line). Replacing a
 /// stored licence records what changed as registry events, with the same effects as
 /// `POST /api/v1/admin/licences/{number}/events`.
-#[utoipa::path(tag = "admin", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Licence number; must match the body")),
+#[utoipa::path(tag = "admin", operation_id = "putRegistryLicence", security(("bearer" = [])),
+    params(NumberPath),
     request_body = RegistryRecord,
     responses(
         (status = 201, body = PutLicenceView, description = "Created"),
         (status = 200, body = PutLicenceView, description = "Replaced"),
-        (status = 400, body = ErrorEnvelopeDoc), (status = 401, body = ErrorEnvelopeDoc),
-        (status = 403, body = ErrorEnvelopeDoc), (status = 413, body = ErrorEnvelopeDoc),
-        (status = 422, body = ErrorEnvelopeDoc),
+        (status = 422, body = ErrorEnvelopeDoc, description = "`invalid_record`: every field the record breaks a rule with (`details`), the number in the body other than the path's included"),
     ))]
 #[put("/licences/{number}")]
 pub async fn put_licence(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    path: web::Path<String>,
+    path: web::Path<NumberPath>,
     body: web::Json<RegistryRecord>,
 ) -> Result<HttpResponse, ApiError> {
-    let number = parse_number(&path)?;
+    let number = parse_number(&path.number)?;
     let record = body.into_inner();
     let mut valid = record.validate().map_err(ApiError::InvalidRecord)?;
     if valid.licence.number != number {
@@ -123,21 +140,20 @@ pub async fn put_licence(
 }
 
 /// One registry record with its live eligibility and when it was last synchronised.
-#[utoipa::path(tag = "admin", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Licence number")),
+#[utoipa::path(tag = "admin", operation_id = "getRegistryLicence", security(("bearer" = [])),
+    params(NumberPath),
     responses(
         (status = 200, body = AdminLicenceView),
-        (status = 401, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
-        (status = 404, body = ErrorEnvelopeDoc),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`licence_not_found`"),
     ))]
 #[get("/licences/{number}")]
 pub async fn get_licence(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    path: web::Path<String>,
+    path: web::Path<NumberPath>,
 ) -> Result<web::Json<AdminLicenceView>, ApiError> {
-    let number = parse_number(&path)?;
+    let number = parse_number(&path.number)?;
     let app = state.get_ref().clone();
     let view = state
         .authorized(token, move |conn, principal| {
@@ -146,4 +162,30 @@ pub async fn get_licence(
         })
         .await?;
     Ok(web::Json(view))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::licence::{MAX_LEN, MIN_LEN};
+
+    #[test]
+    fn the_documented_number_pattern_is_the_one_parsed() {
+        let pattern = format!("^[0-9A-Za-z]{{{MIN_LEN},{MAX_LEN}}}$");
+        assert_eq!(NUMBER_PATTERN, pattern);
+        let params = <NumberPath as utoipa::IntoParams>::into_params(|| None);
+        let doc = serde_json::to_value(&params[0]).unwrap();
+        assert_eq!(doc["schema"]["pattern"], pattern);
+        let ok = "1".repeat(MAX_LEN);
+        assert!(parse_number(&ok).is_ok());
+        assert!(parse_number("11010119900101123x").is_ok());
+        for refused in [
+            &"1".repeat(MIN_LEN - 1),
+            &"1".repeat(MAX_LEN + 1),
+            " 1101011990",
+            "1101-01",
+        ] {
+            assert!(parse_number(refused).is_err(), "{refused:?}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The verification audit, paged oldest first with a keyset cursor.
 
 use crate::domain::role::Role;
-use crate::http::error::{ApiError, ErrorEnvelopeDoc};
+use crate::http::error::ApiError;
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
 use crate::storage::audit::{self, AuditFilter};
@@ -20,7 +20,8 @@ pub struct AuditQuery {
     pub to: Option<DateTime<Utc>>,
     /// The `next` cursor of the previous page.
     pub after: Option<i64>,
-    /// 1 to 500, default 100.
+    /// Entries on the page; 100 when absent.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -40,7 +41,7 @@ pub struct AuditEntry {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
-    pub entries: Vec<AuditEntry>,
+    pub items: Vec<AuditEntry>,
     /// Pass as `after` for the next page; null when this page is the last.
     pub next: Option<i64>,
 }
@@ -60,10 +61,9 @@ pub(super) fn next_cursor(last_id: Option<i64>, rows: usize, limit: i64) -> Opti
     last_id.filter(|_| rows as i64 == limit)
 }
 
-#[utoipa::path(tag = "admin", security(("bearer" = [])), params(AuditQuery), responses(
-    (status = 200, body = AuditPage),
-    (status = 400, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
-))]
+/// Every scan verified online, valid or not, oldest first.
+#[utoipa::path(tag = "admin", operation_id = "listVerificationAudit", security(("bearer" = [])),
+    params(AuditQuery), responses((status = 200, body = AuditPage)))]
 #[get("/audit/verifications")]
 pub async fn verifications(
     state: web::Data<AppState>,
@@ -88,7 +88,7 @@ pub async fn verifications(
         })
         .await?;
     let next = next_cursor(rows.last().map(|r| r.id), rows.len(), limit);
-    let entries = rows
+    let items = rows
         .into_iter()
         .map(|r| AuditEntry {
             id: r.id,
@@ -107,5 +107,5 @@ pub async fn verifications(
             jti: r.jti,
         })
         .collect();
-    Ok(web::Json(AuditPage { entries, next }))
+    Ok(web::Json(AuditPage { items, next }))
 }

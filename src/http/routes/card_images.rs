@@ -105,11 +105,10 @@ enum Front {
 
 /// The front page (正页) as a card image, 1000×1450: photo, particulars, the QR code and
 /// barcode of the current display code, and when the e-licence was generated.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
-    (status = 200, content_type = "image/png", description = "Front card; header x-code-expires-at"),
-    (status = 401, body = ErrorEnvelopeDoc, description = "unauthenticated"),
-    (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
-    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
+#[utoipa::path(tag = "holder", operation_id = "getMyCardFront", security(("bearer" = [])), responses(
+    (status = 200, content_type = "image/png", description = "Front card", headers(("x-code-expires-at" = String, description = "When the code shown expires (RFC 3339)"))),
+    (status = 404, body = ErrorEnvelopeDoc, description = "`e_licence_not_found`: none was ever issued"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "`e_licence_superseded`: a licence change ended it; apply again (`details`)"),
 ))]
 #[get("/me/e-licence/card.png")]
 pub async fn card_png(
@@ -151,11 +150,10 @@ pub async fn card_png(
 
 /// The secondary page (副页) as a card image, 1000 px wide: address, issuing authority,
 /// status, points in the current cycle, due dates, and the class-code explanations.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "holder", operation_id = "getMyCardSecondary", security(("bearer" = [])), responses(
     (status = 200, content_type = "image/png", description = "Secondary card"),
-    (status = 401, body = ErrorEnvelopeDoc, description = "unauthenticated"),
-    (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
-    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
+    (status = 404, body = ErrorEnvelopeDoc, description = "`e_licence_not_found`: none was ever issued"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "`e_licence_superseded`: a licence change ended it; apply again (`details`)"),
 ))]
 #[get("/me/e-licence/card-secondary.png")]
 pub async fn card_secondary_png(

@@ -101,10 +101,10 @@ async fn image(
 }
 
 /// The QR code of the current display code, PNG (6 px a module, 4-module quiet zone).
-#[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
-    (status = 200, content_type = "image/png", description = "QR code; header x-code-expires-at"),
-    (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
-    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
+#[utoipa::path(tag = "holder", operation_id = "getMyQrPng", security(("bearer" = [])), params(PurposeQuery), responses(
+    (status = 200, content_type = "image/png", description = "QR code", headers(("x-code-expires-at" = String, description = "When the code shown expires (RFC 3339)"))),
+    (status = 404, body = ErrorEnvelopeDoc, description = "`e_licence_not_found`: none was ever issued"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "`e_licence_superseded`: a licence change ended it; apply again (`details`)"),
 ))]
 #[get("/me/e-licence/qr.png")]
 pub async fn qr_png(
@@ -116,9 +116,10 @@ pub async fn qr_png(
 }
 
 /// The QR code of the current display code, SVG.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
-    (status = 200, content_type = "image/svg+xml", description = "QR code"),
-    (status = 404, body = ErrorEnvelopeDoc),
+#[utoipa::path(tag = "holder", operation_id = "getMyQrSvg", security(("bearer" = [])), params(PurposeQuery), responses(
+    (status = 200, content_type = "image/svg+xml", description = "QR code", headers(("x-code-expires-at" = String, description = "When the code shown expires (RFC 3339)"))),
+    (status = 404, body = ErrorEnvelopeDoc, description = "`e_licence_not_found`: none was ever issued"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "`e_licence_superseded`: a licence change ended it; apply again (`details`)"),
 ))]
 #[get("/me/e-licence/qr.svg")]
 pub async fn qr_svg(
@@ -130,9 +131,10 @@ pub async fn qr_svg(
 }
 
 /// The Code 128 barcode of the current display code, PNG (10-module quiet zones).
-#[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
-    (status = 200, content_type = "image/png", description = "Code 128 barcode"),
-    (status = 404, body = ErrorEnvelopeDoc),
+#[utoipa::path(tag = "holder", operation_id = "getMyBarcodePng", security(("bearer" = [])), params(PurposeQuery), responses(
+    (status = 200, content_type = "image/png", description = "Code 128 barcode", headers(("x-code-expires-at" = String, description = "When the code shown expires (RFC 3339)"))),
+    (status = 404, body = ErrorEnvelopeDoc, description = "`e_licence_not_found`: none was ever issued"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "`e_licence_superseded`: a licence change ended it; apply again (`details`)"),
 ))]
 #[get("/me/e-licence/barcode.png")]
 pub async fn barcode_png(
@@ -144,9 +146,10 @@ pub async fn barcode_png(
 }
 
 /// The Code 128 barcode of the current display code, SVG.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
-    (status = 200, content_type = "image/svg+xml", description = "Code 128 barcode"),
-    (status = 404, body = ErrorEnvelopeDoc),
+#[utoipa::path(tag = "holder", operation_id = "getMyBarcodeSvg", security(("bearer" = [])), params(PurposeQuery), responses(
+    (status = 200, content_type = "image/svg+xml", description = "Code 128 barcode", headers(("x-code-expires-at" = String, description = "When the code shown expires (RFC 3339)"))),
+    (status = 404, body = ErrorEnvelopeDoc, description = "`e_licence_not_found`: none was ever issued"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "`e_licence_superseded`: a licence change ended it; apply again (`details`)"),
 ))]
 #[get("/me/e-licence/barcode.svg")]
 pub async fn barcode_svg(

@@ -21,21 +21,24 @@ fn asset(content_type: &str, body: &'static str) -> HttpResponse {
 }
 
 /// The reviewer console (browser page).
-#[utoipa::path(tag = "reviewer", responses((status = 200, content_type = "text/html", description = "The console page")))]
+#[utoipa::path(tag = "reviewer", operation_id = "getReviewConsole",
+    responses((status = 200, content_type = "text/html", description = "The console page")))]
 #[get("/review")]
 pub async fn page() -> HttpResponse {
     asset("text/html; charset=utf-8", INDEX_HTML)
 }
 
 /// The console's script.
-#[utoipa::path(tag = "reviewer", responses((status = 200, content_type = "text/javascript", description = "Script")))]
+#[utoipa::path(tag = "reviewer", operation_id = "getReviewConsoleScript",
+    responses((status = 200, content_type = "text/javascript", description = "Script")))]
 #[get("/review/app.js")]
 pub async fn script() -> HttpResponse {
     asset("text/javascript; charset=utf-8", APP_JS)
 }
 
 /// The console's style sheet.
-#[utoipa::path(tag = "reviewer", responses((status = 200, content_type = "text/css", description = "Style sheet")))]
+#[utoipa::path(tag = "reviewer", operation_id = "getReviewConsoleStyle",
+    responses((status = 200, content_type = "text/css", description = "Style sheet")))]
 #[get("/review/app.css")]
 pub async fn style() -> HttpResponse {
     asset("text/css; charset=utf-8", APP_CSS)

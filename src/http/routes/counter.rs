@@ -3,11 +3,11 @@
 //! taken at the counter. Every action, refusals included, lands in the counter audit, which
 //! admins page at `/api/v1/admin/audit/counter`.
 
+use super::admin::{parse_number, NumberPath};
 use super::audit::{next_cursor, page_limit};
 use super::e_licence::{IssueRequest, PhotoChoice};
 use super::photo_upload::intake;
 use super::DEFAULT_JSON_LIMIT;
-use crate::domain::licence::LicenceNumber;
 use crate::domain::photo_rules::precheck_message;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
@@ -28,10 +28,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
-
-fn parse_number(raw: &str) -> Result<LicenceNumber, ApiError> {
-    LicenceNumber::parse(raw).map_err(|e| ApiError::InvalidPath(e.to_string()))
-}
 
 /// The one mapping of the counter use case's errors to HTTP.
 fn counter_error(e: CounterError, lang: Lang) -> ApiError {
@@ -198,22 +194,21 @@ impl CounterLicenceView {
 /// A licence of the clerk's authority: summary, live eligibility (every reason), the photo on
 /// file and its pre-checks, the current e-licence and any photo waiting for remote review.
 /// Another authority's licence is refused (403 `other_authority`); both are audited.
-#[utoipa::path(tag = "clerk", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Licence number")),
+#[utoipa::path(tag = "clerk", operation_id = "getCounterLicence", security(("bearer" = [])),
+    params(NumberPath),
     responses(
         (status = 200, body = CounterLicenceView),
-        (status = 400, body = ErrorEnvelopeDoc), (status = 401, body = ErrorEnvelopeDoc),
-        (status = 403, body = ErrorEnvelopeDoc, description = "forbidden (not a clerk), other_authority"),
-        (status = 404, body = ErrorEnvelopeDoc, description = "licence_not_found"),
+        (status = 403, body = ErrorEnvelopeDoc, description = "`forbidden` (not a clerk), `other_authority`"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`licence_not_found`"),
     ))]
 #[get("/counter/licences/{number}")]
 pub async fn licence(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    path: web::Path<String>,
+    path: web::Path<NumberPath>,
 ) -> Result<web::Json<CounterLicenceView>, ApiError> {
-    let number = parse_number(&path)?;
+    let number = parse_number(&path.number)?;
     let (today, now) = (state.clock.today(), state.clock.now());
     let looked_up = number.clone();
     let mut found = state
@@ -245,6 +240,8 @@ pub struct CounterIssueView {
 
 /// The multipart form of a counter photo, for the OpenAPI document.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = CounterPhoto)]
 #[allow(dead_code)]
 pub struct CounterPhotoDoc {
     /// The JPEG or PNG taken at the counter, at most 5 MB.
@@ -329,8 +326,8 @@ fn refusal_detail(e: &ApiError) -> Option<Value> {
 /// upload; the clerk's approval replaces remote review. With a current e-licence the counter
 /// photo replaces its photo (200, its codes re-signed); otherwise the e-licence is generated
 /// (201). A pending remote submission is superseded; the holder is notified.
-#[utoipa::path(tag = "clerk", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Licence number")),
+#[utoipa::path(tag = "clerk", operation_id = "issueAtCounter", security(("bearer" = [])),
+    params(NumberPath),
     request_body(content(
         (IssueRequest = "application/json"),
         (CounterPhotoDoc = "multipart/form-data"),
@@ -338,23 +335,22 @@ fn refusal_detail(e: &ApiError) -> Option<Value> {
     responses(
         (status = 201, body = CounterIssueView, description = "Generated"),
         (status = 200, body = CounterIssueView, description = "The counter photo went on the current e-licence"),
-        (status = 403, body = ErrorEnvelopeDoc, description = "forbidden (not a clerk), other_authority"),
-        (status = 404, body = ErrorEnvelopeDoc, description = "licence_not_found"),
-        (status = 409, body = ErrorEnvelopeDoc, description = "e_licence_exists, photo_required"),
-        (status = 413, body = ErrorEnvelopeDoc, description = "payload_too_large"),
-        (status = 415, body = ErrorEnvelopeDoc, description = "unsupported_photo_format, unsupported_media_type"),
-        (status = 422, body = ErrorEnvelopeDoc, description = "not_eligible (every reason), photo_on_file_unusable, photo_rejected, photo_unreadable, photo_too_large"),
+        (status = 403, body = ErrorEnvelopeDoc, description = "`forbidden` (not a clerk), `other_authority`"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`licence_not_found`"),
+        (status = 409, body = ErrorEnvelopeDoc, description = "`e_licence_exists`, `photo_required`"),
+        (status = 415, body = ErrorEnvelopeDoc, description = "`unsupported_photo_format`: the photo is not a JPEG or PNG"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "`not_eligible` (every reason in `details`), `photo_on_file_unusable`, `photo_rejected` (every failed check in `details`)"),
     ))]
 #[post("/counter/licences/{number}/e-licence")]
 pub async fn issue(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    path: web::Path<String>,
+    path: web::Path<NumberPath>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let number = parse_number(&path)?;
+    let number = parse_number(&path.number)?;
     let (today, now) = (state.clock.today(), state.clock.now());
     // Before the body is read: a clerk of this licence's authority, the licence eligible.
     let admitted = number.clone();
@@ -446,7 +442,8 @@ pub struct CounterAuditQuery {
     pub to: Option<DateTime<Utc>>,
     /// The `next` cursor of the previous page.
     pub after: Option<i64>,
-    /// 1 to 500, default 100.
+    /// Entries on the page; 100 when absent.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -461,22 +458,21 @@ pub struct CounterAuditEntry {
     pub licence_number: String,
     /// `ok`, or the error code the clerk was answered with.
     pub outcome: String,
-    #[schema(value_type = Object)]
+    /// What the action did or why it was refused; null when there is nothing to add.
+    #[schema(value_type = Option<Object>)]
     pub detail: Value,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CounterAuditPage {
-    pub entries: Vec<CounterAuditEntry>,
+    pub items: Vec<CounterAuditEntry>,
     /// Pass as `after` for the next page; null when this page is the last.
     pub next: Option<i64>,
 }
 
 /// The counter audit, oldest first: every clerk action, refusals included.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), params(CounterAuditQuery), responses(
-    (status = 200, body = CounterAuditPage),
-    (status = 400, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
-))]
+#[utoipa::path(tag = "admin", operation_id = "listCounterAudit", security(("bearer" = [])),
+    params(CounterAuditQuery), responses((status = 200, body = CounterAuditPage)))]
 #[get("/audit/counter")]
 pub async fn audit(
     state: web::Data<AppState>,
@@ -500,7 +496,7 @@ pub async fn audit(
         })
         .await?;
     let next = next_cursor(rows.last().map(|r| r.id), rows.len(), limit);
-    let entries = rows
+    let items = rows
         .into_iter()
         .map(|r| CounterAuditEntry {
             id: r.id,
@@ -517,5 +513,5 @@ pub async fn audit(
                 .unwrap_or(Value::Null),
         })
         .collect();
-    Ok(web::Json(CounterAuditPage { entries, next }))
+    Ok(web::Json(CounterAuditPage { items, next }))
 }

@@ -102,7 +102,7 @@ fn view(
 /// After a licence change superseded the e-licence, applying again issues a fresh one (new
 /// id and serial; the old one is kept, superseded). Its photo is the one on file; when there
 /// is no usable photo on file, the superseded e-licence's photo, which was already accepted.
-#[utoipa::path(tag = "holder", security(("bearer" = [])),
+#[utoipa::path(tag = "holder", operation_id = "applyForELicence", security(("bearer" = [])),
     request_body(content(
         (IssueRequest = "application/json"),
         (PhotoUploadDoc = "multipart/form-data"),
@@ -111,10 +111,9 @@ fn view(
         (status = 201, body = ELicenceView, description = "Generated"),
         (status = 200, body = ELicenceView, description = "Already issued"),
         (status = 202, body = crate::http::review_views::ApplicationView, description = "Photo queued for review"),
-        (status = 409, body = ErrorEnvelopeDoc, description = "photo_required, e_licence_exists"),
-        (status = 413, body = ErrorEnvelopeDoc, description = "payload_too_large"),
-        (status = 415, body = ErrorEnvelopeDoc, description = "unsupported_photo_format, unsupported_media_type"),
-        (status = 422, body = ErrorEnvelopeDoc, description = "not_eligible (every reason), photo_on_file_unusable, photo_rejected, photo_unreadable, photo_too_large"),
+        (status = 409, body = ErrorEnvelopeDoc, description = "`photo_required`, `e_licence_exists`"),
+        (status = 415, body = ErrorEnvelopeDoc, description = "`unsupported_photo_format`: the photo is not a JPEG or PNG"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "`not_eligible` (every reason in `details`), `photo_on_file_unusable`, `photo_rejected` (every failed check in `details`)"),
     ))]
 #[post("/me/e-licence")]
 pub async fn issue(
@@ -142,13 +141,26 @@ pub async fn issue(
 
 /// The multipart form of an upload, for the OpenAPI document.
 #[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PhotoUpload)]
 #[allow(dead_code)]
 pub struct PhotoUploadDoc {
-    /// `camera` (手机拍照) or `album` (相册选择).
-    source: String,
+    source: PhotoSourceDoc,
     /// The JPEG or PNG, at most 5 MB.
     #[schema(format = Binary, value_type = String)]
     photo: Vec<u8>,
+}
+
+/// Where an uploaded photo comes from, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = PhotoSource)]
+#[allow(dead_code)]
+enum PhotoSourceDoc {
+    /// 手机拍照
+    Camera,
+    /// 相册选择
+    Album,
 }
 
 async fn issue_on_file(
@@ -212,10 +224,10 @@ fn issue_error(e: IssueError, lang: Lang) -> ApiError {
 }
 
 /// The e-licence document with a fresh display code.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "holder", operation_id = "getMyELicence", security(("bearer" = [])), responses(
     (status = 200, body = ELicenceView),
-    (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
-    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
+    (status = 404, body = ErrorEnvelopeDoc, description = "`e_licence_not_found`: none was ever issued"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "`e_licence_superseded`: a licence change ended it; apply again (`details`)"),
 ))]
 #[get("/me/e-licence")]
 pub async fn get(
@@ -260,11 +272,10 @@ pub(super) fn moment(app: &AppState) -> codes::Moment {
 /// A fresh display code: QR text (signed, short-lived) and one-time barcode digits, for the
 /// purpose asked (`?purpose=rental`: a minimal code and a barcode only a rental partner can
 /// resolve; roadside by default).
-#[utoipa::path(tag = "holder", security(("bearer" = [])), params(PurposeQuery), responses(
+#[utoipa::path(tag = "holder", operation_id = "getMyDisplayCode", security(("bearer" = [])), params(PurposeQuery), responses(
     (status = 200, body = DisplayCodeView),
-    (status = 400, body = ErrorEnvelopeDoc, description = "invalid_path: an unknown purpose"),
-    (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
-    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
+    (status = 404, body = ErrorEnvelopeDoc, description = "`e_licence_not_found`: none was ever issued"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "`e_licence_superseded`: a licence change ended it; apply again (`details`)"),
 ))]
 #[get("/me/e-licence/code")]
 pub async fn code(
@@ -299,10 +310,10 @@ pub fn photo_response(bytes: Vec<u8>, media_type: String) -> HttpResponse {
 }
 
 /// The photo on the holder's e-licence.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
-    (status = 200, content_type = "image/jpeg", description = "The photo (JPEG or PNG)"),
-    (status = 404, body = ErrorEnvelopeDoc),
-    (status = 410, body = ErrorEnvelopeDoc, description = "e_licence_superseded: a licence change ended it; apply again"),
+#[utoipa::path(tag = "holder", operation_id = "getMyELicencePhoto", security(("bearer" = [])), responses(
+    (status = 200, content(("image/jpeg"), ("image/png")), description = "The photo"),
+    (status = 404, body = ErrorEnvelopeDoc, description = "`e_licence_not_found`: none was ever issued"),
+    (status = 410, body = ErrorEnvelopeDoc, description = "`e_licence_superseded`: a licence change ended it; apply again (`details`)"),
 ))]
 #[get("/me/e-licence/photo")]
 pub async fn photo(

@@ -5,7 +5,7 @@ use actix_web::{get, web, HttpResponse};
 
 /// The public keys that verify our codes (RFC 8037 OKP / Ed25519), for terminals that verify
 /// offline. Retired keys are not listed.
-#[utoipa::path(tag = "keys", responses((status = 200, body = Jwks)))]
+#[utoipa::path(tag = "keys", operation_id = "getJwks", responses((status = 200, body = Jwks)))]
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -21,9 +21,8 @@ fn own_licence(conn: &mut DbConn, principal: &Principal) -> Result<StoredLicence
 }
 
 /// The holder's licence: front page, secondary page, live status and class explanations.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "holder", operation_id = "getMyLicence", security(("bearer" = [])), responses(
     (status = 200, body = LicenceDocument),
-    (status = 401, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
 ))]
 #[get("/me/licence")]
 pub async fn get_licence(
@@ -45,9 +44,8 @@ pub async fn get_licence(
 }
 
 /// May this licence get an e-licence today? Every reason that stands in the way.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "holder", operation_id = "getMyEligibility", security(("bearer" = [])), responses(
     (status = 200, body = EligibilityView),
-    (status = 401, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
 ))]
 #[get("/me/eligibility")]
 pub async fn get_eligibility(
@@ -73,16 +71,15 @@ pub async fn get_eligibility(
 pub struct NotificationsQuery {
     /// The `next` of the previous page: older notifications than this id.
     pub before: Option<i64>,
-    /// 1 to 100, default 20.
+    /// Notifications on the page; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
 /// What the holder was told (photo approved or rejected, e-licence superseded…), newest
 /// first: the same outbox the SMS and push gateways read.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), params(NotificationsQuery), responses(
-    (status = 200, body = NotificationPage),
-    (status = 401, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
-))]
+#[utoipa::path(tag = "holder", operation_id = "listMyNotifications", security(("bearer" = [])),
+    params(NotificationsQuery), responses((status = 200, body = NotificationPage)))]
 #[get("/me/notifications")]
 pub async fn notifications(
     state: web::Data<AppState>,
@@ -114,9 +111,9 @@ pub async fn notifications(
 /// or rejected with the reason. When a licence change (class, validity, issuing authority)
 /// superseded the e-licence and nothing was submitted since: state `apply_again` with the
 /// reason.
-#[utoipa::path(tag = "holder", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "holder", operation_id = "getMyApplication", security(("bearer" = [])), responses(
     (status = 200, body = ApplicationView),
-    (status = 404, body = ErrorEnvelopeDoc, description = "submission_not_found"),
+    (status = 404, body = ErrorEnvelopeDoc, description = "`submission_not_found`: nothing was ever submitted"),
 ))]
 #[get("/me/e-licence/application")]
 pub async fn application(

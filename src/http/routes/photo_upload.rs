@@ -4,6 +4,7 @@
 //! under a streaming limit, and the image is decoded only within fixed limits, normalised and
 //! pre-checked before anything is stored.
 
+use super::e_licence::PhotoUploadDoc;
 use super::review::review_error;
 use crate::domain::eligibility::evaluate;
 use crate::domain::photo_rules::precheck_message;
@@ -133,14 +134,13 @@ pub(super) async fn submit_upload(
 /// Change the photo of the current e-licence (更换照片): multipart `source` (camera|album)
 /// and `photo` (JPEG or PNG, at most 5 MB). The new photo is reviewed like a first one; a
 /// newer upload supersedes a pending one.
-#[utoipa::path(tag = "holder", security(("bearer" = [])),
-    request_body(content_type = "multipart/form-data", description = "fields `source` (camera|album) and `photo`"),
+#[utoipa::path(tag = "holder", operation_id = "changeMyPhoto", security(("bearer" = [])),
+    request_body(content((PhotoUploadDoc = "multipart/form-data"))),
     responses(
         (status = 202, body = ApplicationView, description = "Queued for review"),
-        (status = 404, body = ErrorEnvelopeDoc, description = "e_licence_not_found"),
-        (status = 413, body = ErrorEnvelopeDoc, description = "payload_too_large"),
-        (status = 415, body = ErrorEnvelopeDoc, description = "unsupported_photo_format"),
-        (status = 422, body = ErrorEnvelopeDoc, description = "photo_rejected (failed pre-checks), photo_unreadable, photo_too_large, not_eligible"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`e_licence_not_found`: no current e-licence to change the photo of"),
+        (status = 415, body = ErrorEnvelopeDoc, description = "`unsupported_photo_format`: the photo is not a JPEG or PNG"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "`photo_rejected` (every failed pre-check in `details`), `not_eligible` (every reason in `details`)"),
     ))]
 #[post("/me/e-licence/photo")]
 pub async fn change_photo(

@@ -1,7 +1,7 @@
 //! Live registry changes (admin): send one event for a licence, and read back the licence's
 //! events and e-licences. Nothing here deletes: both histories are kept for good.
 
-use super::admin::parse_number;
+use super::admin::{parse_number, NumberPath};
 use crate::domain::eligibility::evaluate;
 use crate::domain::record::FieldError;
 use crate::domain::registry_event::RegistryEvent;
@@ -132,7 +132,8 @@ pub struct ELicencePage {
 pub struct HistoryQuery {
     /// The `next` of the previous page.
     pub before: Option<i64>,
-    /// 1 to 100, default 20.
+    /// Items on the page; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -159,25 +160,23 @@ fn next_of<T>(items: &[T], limit: i64, key: impl Fn(&T) -> i64) -> Option<i64> {
 /// validity or authority change supersedes the current e-licence (its codes verify as
 /// `superseded`, the holder applies again). The holder's outbox hears of it. An event that
 /// changes nothing (a state set twice) answers `changed: false` and is not recorded.
-#[utoipa::path(tag = "admin", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Licence number")),
+#[utoipa::path(tag = "admin", operation_id = "postLicenceEvent", security(("bearer" = [])),
+    params(NumberPath),
     request_body = RegistryEvent,
     responses(
         (status = 200, body = EventResult),
-        (status = 400, body = ErrorEnvelopeDoc), (status = 401, body = ErrorEnvelopeDoc),
-        (status = 403, body = ErrorEnvelopeDoc),
-        (status = 404, body = ErrorEnvelopeDoc, description = "licence_not_found"),
-        (status = 422, body = ErrorEnvelopeDoc, description = "invalid_event, with every field error in details"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`licence_not_found`"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "`invalid_event`, with every field error in `details`"),
     ))]
 #[post("/licences/{number}/events")]
 pub async fn post_event(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    path: web::Path<String>,
+    path: web::Path<NumberPath>,
     body: web::Json<serde_json::Value>,
 ) -> Result<web::Json<EventResult>, ApiError> {
-    let number = parse_number(&path)?;
+    let number = parse_number(&path.number)?;
     let event: RegistryEvent = serde_json::from_value(body.into_inner()).map_err(|e| {
         ApiError::InvalidEvent(vec![FieldError {
             field: "event",
@@ -219,21 +218,21 @@ pub async fn post_event(
 
 /// The licence's registry events, newest first: every change applied, from the API, from
 /// re-sent records and from imports.
-#[utoipa::path(tag = "admin", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Licence number"), HistoryQuery),
+#[utoipa::path(tag = "admin", operation_id = "listLicenceEvents", security(("bearer" = [])),
+    params(NumberPath, HistoryQuery),
     responses(
         (status = 200, body = EventPage),
-        (status = 400, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
-        (status = 404, body = ErrorEnvelopeDoc, description = "licence_not_found"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`licence_not_found`"),
     ))]
 #[get("/licences/{number}/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
     token: BearerToken,
-    path: web::Path<String>,
+    path: web::Path<NumberPath>,
     query: web::Query<HistoryQuery>,
 ) -> Result<web::Json<EventPage>, ApiError> {
-    let (items, next) = history_page(&state, token, &path, query.into_inner(), |conn, n, q| {
+    let NumberPath { number } = path.into_inner();
+    let (items, next) = history_page(&state, token, &number, query.into_inner(), |conn, n, q| {
         let rows = registry_events::for_licence(conn, n, q.before, q.limit()?)?;
         Ok((next_of(&rows, q.limit()?, |r| r.id), rows))
     })
@@ -272,21 +271,21 @@ where
 
 /// The licence's e-licences, newest first: the current one and every superseded one, with
 /// when and why it was superseded.
-#[utoipa::path(tag = "admin", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Licence number"), HistoryQuery),
+#[utoipa::path(tag = "admin", operation_id = "listLicenceELicences", security(("bearer" = [])),
+    params(NumberPath, HistoryQuery),
     responses(
         (status = 200, body = ELicencePage),
-        (status = 400, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
-        (status = 404, body = ErrorEnvelopeDoc, description = "licence_not_found"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`licence_not_found`"),
     ))]
 #[get("/licences/{number}/e-licences")]
 pub async fn list_e_licences(
     state: web::Data<AppState>,
     token: BearerToken,
-    path: web::Path<String>,
+    path: web::Path<NumberPath>,
     query: web::Query<HistoryQuery>,
 ) -> Result<web::Json<ELicencePage>, ApiError> {
-    let (items, next) = history_page(&state, token, &path, query.into_inner(), |conn, n, q| {
+    let NumberPath { number } = path.into_inner();
+    let (items, next) = history_page(&state, token, &number, query.into_inner(), |conn, n, q| {
         let rows = e_licences::history(conn, n, q.before, q.limit()?)?;
         Ok((next_of(&rows, q.limit()?, |r| r.serial), rows))
     })

@@ -19,6 +19,11 @@ use crate::storage::{photos, submissions, DbConn};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
+use std::borrow::Cow;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+};
+use utoipa::openapi::RefOr;
 
 /// The one mapping of the review use case's errors to HTTP.
 pub(crate) fn review_error(e: ReviewError, lang: Lang) -> ApiError {
@@ -48,8 +53,10 @@ const PAGE_MAX: i64 = 200;
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     /// The `next` of the previous page.
+    #[param(pattern = "^[0-9]{1,16}~[0-9A-Za-z_]+$")]
     pub after: Option<String>,
-    /// 1 to 200, default 50.
+    /// Items on the page; 50 when absent.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -58,8 +65,16 @@ fn cursor(item: &QueueItem) -> String {
     format!("{}~{}", item.deadline.timestamp_micros(), item.id)
 }
 
+/// A cursor as `next` made it, and as the document's pattern (`QueueQuery::after`) says: 1 to
+/// 16 digits (no sign), `~`, a submission id (`ps_` and hex digits).
 fn parse_cursor(s: &str) -> Result<(DateTime<Utc>, String), ApiError> {
     s.split_once('~')
+        .filter(|(micros, id)| {
+            (1..=16).contains(&micros.len())
+                && micros.bytes().all(|b| b.is_ascii_digit())
+                && !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
         .and_then(|(micros, id)| {
             let d = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
             Some((d, id.to_owned()))
@@ -68,10 +83,8 @@ fn parse_cursor(s: &str) -> Result<(DateTime<Utc>, String), ApiError> {
 }
 
 /// The waiting photos, oldest deadline first, with their pre-checks and claim state.
-#[utoipa::path(tag = "reviewer", security(("bearer" = [])), params(QueueQuery), responses(
-    (status = 200, body = QueuePage),
-    (status = 401, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
-))]
+#[utoipa::path(tag = "reviewer", operation_id = "listReviewQueue", security(("bearer" = [])),
+    params(QueueQuery), responses((status = 200, body = QueuePage)))]
 #[get("/review/queue")]
 pub async fn queue(
     state: web::Data<AppState>,
@@ -105,12 +118,12 @@ pub async fn queue(
 
 /// Claims an item: a lease of ten minutes, after which an abandoned item returns to the
 /// queue. Claiming one's own item again renews the lease.
-#[utoipa::path(tag = "reviewer", security(("bearer" = [])),
+#[utoipa::path(tag = "reviewer", operation_id = "claimSubmission", security(("bearer" = [])),
     params(("id" = String, Path, description = "Submission id")),
     responses(
         (status = 200, body = QueueItem),
-        (status = 404, body = ErrorEnvelopeDoc, description = "submission_not_found"),
-        (status = 409, body = ErrorEnvelopeDoc, description = "claimed_by_another, already_decided"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`submission_not_found`"),
+        (status = 409, body = ErrorEnvelopeDoc, description = "`claimed_by_another`, `already_decided`"),
     ))]
 #[post("/review/submissions/{id}/claim")]
 pub async fn claim(
@@ -133,9 +146,13 @@ pub async fn claim(
 }
 
 /// Gives one's claim back to the queue at once.
-#[utoipa::path(tag = "reviewer", security(("bearer" = [])),
+#[utoipa::path(tag = "reviewer", operation_id = "releaseSubmission", security(("bearer" = [])),
     params(("id" = String, Path, description = "Submission id")),
-    responses((status = 204), (status = 409, body = ErrorEnvelopeDoc, description = "claim_required")))]
+    responses(
+        (status = 204, description = "Released"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`submission_not_found`"),
+        (status = 409, body = ErrorEnvelopeDoc, description = "`claim_required`, `claimed_by_another`, `already_decided`"),
+    ))]
 #[post("/review/submissions/{id}/release")]
 pub async fn release(
     state: web::Data<AppState>,
@@ -154,7 +171,7 @@ pub async fn release(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionKind {
     Approve,
@@ -162,7 +179,7 @@ pub enum DecisionKind {
 }
 
 /// `approve`, or `reject` with a reason code (`GET /api/v1/review/reasons`) and a note.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     pub decision: DecisionKind,
@@ -173,12 +190,12 @@ pub struct DecisionRequest {
 
 const NOTE_MAX_CHARS: usize = 500;
 
+/// The verdict a request asks for. Exactly what `DecisionRequestDoc` documents: an approval
+/// has no reason and no note (not even a blank one), a rejection a known reason code; a note
+/// is at most 500 characters as sent, and a blank one is no note.
 fn verdict(body: DecisionRequest) -> Result<Verdict, ApiError> {
-    let note = body
+    if body
         .note
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if note
         .as_ref()
         .is_some_and(|n| n.chars().count() > NOTE_MAX_CHARS)
     {
@@ -186,29 +203,88 @@ fn verdict(body: DecisionRequest) -> Result<Verdict, ApiError> {
             "note: at most {NOTE_MAX_CHARS} characters"
         )));
     }
-    match (body.decision, body.reason) {
-        (DecisionKind::Approve, None) if note.is_none() => Ok(Verdict::Approve),
-        (DecisionKind::Approve, _) => Err(ApiError::InvalidBody(
+    match (body.decision, body.reason, body.note) {
+        (DecisionKind::Approve, None, None) => Ok(Verdict::Approve),
+        (DecisionKind::Approve, _, _) => Err(ApiError::InvalidBody(
             "an approval takes no reason and no note".into(),
         )),
-        (DecisionKind::Reject, Some(r)) => Ok(Verdict::Reject {
+        (DecisionKind::Reject, Some(r), note) => Ok(Verdict::Reject {
             reason: r.parse::<RejectReason>().map_err(ApiError::InvalidBody)?,
-            note,
+            note: note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
         }),
-        (DecisionKind::Reject, None) => Err(ApiError::InvalidBody(
+        (DecisionKind::Reject, None, _) => Err(ApiError::InvalidBody(
             "a rejection needs a reason code".into(),
         )),
     }
 }
 
+/// `DecisionRequest` as the document states it: the derived schema cannot say that an
+/// approval takes no reason and no note, nor which reason codes there are.
+pub struct DecisionRequestDoc;
+
+impl utoipa::PartialSchema for DecisionRequestDoc {
+    fn schema() -> RefOr<Schema> {
+        let decision = |code: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([code.to_owned()]))
+        };
+        let null = || ObjectBuilder::new().schema_type(Type::Null);
+        let approve = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .title(Some("Approve"))
+            .property("decision", decision("approve"))
+            .required("decision")
+            .property("reason", null())
+            .property("note", null())
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let reasons = RejectReason::ALL.map(|r| r.code());
+        let reject = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .title(Some("Reject"))
+            .property("decision", decision("reject"))
+            .required("decision")
+            .property(
+                "reason",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(reasons))
+                    .description(Some("A code of `GET /api/v1/review/reasons`.")),
+            )
+            .required("reason")
+            .property(
+                "note",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                    .max_length(Some(NOTE_MAX_CHARS))
+                    .description(Some("Shown to the holder; a blank note is none.")),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        OneOfBuilder::new()
+            .description(Some(
+                "`approve`, or `reject` with a reason code (`GET /api/v1/review/reasons`) and a note.",
+            ))
+            .item(approve)
+            .item(reject)
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DecisionRequestDoc {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("DecisionRequest")
+    }
+}
+
 /// Decides a claimed item, once. Approval generates the e-licence (or puts the photo on the
 /// current one); rejection tells the holder why. Both are audited and notified.
-#[utoipa::path(tag = "reviewer", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Submission id")), request_body = DecisionRequest,
+#[utoipa::path(tag = "reviewer", operation_id = "decideSubmission", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Submission id")), request_body = DecisionRequestDoc,
     responses(
         (status = 200, body = crate::http::review_views::ApplicationView),
-        (status = 409, body = ErrorEnvelopeDoc, description = "claim_required, claimed_by_another, already_decided"),
-        (status = 422, body = ErrorEnvelopeDoc, description = "invalid_body"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`submission_not_found`"),
+        (status = 409, body = ErrorEnvelopeDoc, description = "`claim_required`, `claimed_by_another`, `already_decided`"),
+        (status = 422, body = ErrorEnvelopeDoc, description = "`invalid_body`: also an approval with a reason or note, a rejection without a reason, an unknown reason code, a note over 500 characters"),
     ))]
 #[post("/review/submissions/{id}/decision")]
 pub async fn decide(
@@ -247,9 +323,12 @@ fn own_submission(
 }
 
 /// The submitted photo (the normalised copy: the only one stored).
-#[utoipa::path(tag = "reviewer", security(("bearer" = [])),
+#[utoipa::path(tag = "reviewer", operation_id = "getSubmissionPhoto", security(("bearer" = [])),
     params(("id" = String, Path, description = "Submission id")),
-    responses((status = 200, content_type = "image/jpeg", description = "The photo"), (status = 404, body = ErrorEnvelopeDoc)))]
+    responses(
+        (status = 200, content_type = "image/jpeg", description = "The photo"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`submission_not_found`, `photo_not_found`"),
+    ))]
 #[get("/review/submissions/{id}/photo")]
 pub async fn photo(
     state: web::Data<AppState>,
@@ -269,9 +348,12 @@ pub async fn photo(
 /// The photo to compare with: the current e-licence's for a photo change, else the photo on
 /// file in the registry, normalised like every photo the service serves (330×480 JPEG, no
 /// metadata).
-#[utoipa::path(tag = "reviewer", security(("bearer" = [])),
+#[utoipa::path(tag = "reviewer", operation_id = "getSubmissionReferencePhoto", security(("bearer" = [])),
     params(("id" = String, Path, description = "Submission id")),
-    responses((status = 200, content_type = "image/jpeg", description = "The reference photo"), (status = 404, body = ErrorEnvelopeDoc, description = "photo_not_found")))]
+    responses(
+        (status = 200, content_type = "image/jpeg", description = "The reference photo"),
+        (status = 404, body = ErrorEnvelopeDoc, description = "`submission_not_found`, `photo_not_found`"),
+    ))]
 #[get("/review/submissions/{id}/reference-photo")]
 pub async fn reference_photo(
     state: web::Data<AppState>,
@@ -309,9 +391,8 @@ pub struct StatsQuery {
 }
 
 /// Queue statistics: pending, overdue, the oldest deadline, decisions per reviewer.
-#[utoipa::path(tag = "reviewer", security(("bearer" = [])), params(StatsQuery), responses(
-    (status = 200, body = QueueStats), (status = 403, body = ErrorEnvelopeDoc),
-))]
+#[utoipa::path(tag = "reviewer", operation_id = "getReviewStats", security(("bearer" = [])),
+    params(StatsQuery), responses((status = 200, body = QueueStats)))]
 #[get("/review/stats")]
 pub async fn stats(
     state: web::Data<AppState>,
@@ -356,7 +437,8 @@ pub async fn stats(
 }
 
 /// The rejection reasons a reviewer may give, with the message the holder will read.
-#[utoipa::path(tag = "reviewer", responses((status = 200, body = Vec<ReasonCodeView>)))]
+#[utoipa::path(tag = "reviewer", operation_id = "listRejectReasons",
+    responses((status = 200, body = Vec<ReasonCodeView>)))]
 #[get("/review/reasons")]
 pub async fn reject_reasons(lang: Lang) -> web::Json<Vec<ReasonCodeView>> {
     web::Json(

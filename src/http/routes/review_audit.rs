@@ -3,7 +3,7 @@
 
 use super::audit::{next_cursor, page_limit};
 use crate::domain::role::Role;
-use crate::http::error::{ApiError, ErrorEnvelopeDoc};
+use crate::http::error::ApiError;
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
 use crate::storage::submissions::{self, ReviewAuditFilter, ReviewAuditRow};
@@ -47,7 +47,8 @@ pub struct ReviewAuditQuery {
     pub to: Option<DateTime<Utc>>,
     /// The `next` cursor of the previous page.
     pub after: Option<i64>,
-    /// 1 to 500, default 100.
+    /// Entries on the page; 100 when absent.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -81,16 +82,14 @@ impl From<ReviewAuditRow> for ReviewAuditEntry {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReviewAuditPage {
-    pub entries: Vec<ReviewAuditEntry>,
+    pub items: Vec<ReviewAuditEntry>,
     /// Pass as `after` for the next page; null when this page is the last.
     pub next: Option<i64>,
 }
 
 /// Every claim, release and decision of the photo review, oldest first.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), params(ReviewAuditQuery), responses(
-    (status = 200, body = ReviewAuditPage),
-    (status = 400, body = ErrorEnvelopeDoc), (status = 403, body = ErrorEnvelopeDoc),
-))]
+#[utoipa::path(tag = "admin", operation_id = "listReviewAudit", security(("bearer" = [])),
+    params(ReviewAuditQuery), responses((status = 200, body = ReviewAuditPage)))]
 #[get("/audit/reviews")]
 pub async fn reviews(
     state: web::Data<AppState>,
@@ -115,6 +114,6 @@ pub async fn reviews(
         })
         .await?;
     let next = next_cursor(rows.last().map(|r| r.id), rows.len(), limit);
-    let entries = rows.into_iter().map(ReviewAuditEntry::from).collect();
-    Ok(web::Json(ReviewAuditPage { entries, next }))
+    let items = rows.into_iter().map(ReviewAuditEntry::from).collect();
+    Ok(web::Json(ReviewAuditPage { items, next }))
 }

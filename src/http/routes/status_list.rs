@@ -10,11 +10,11 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 /// (draft-ietf-oauth-status-list) whose `status_list` gives 2 bits per e-licence serial (the
 /// `e` claim of its codes): 0 valid, 1 invalid (revoked), 2 suspended. Public, cacheable for
 /// what is left of its `ttl`; send the ETag back in `If-None-Match` to get a 304.
-#[utoipa::path(tag = "keys", responses(
+#[utoipa::path(tag = "keys", operation_id = "getStatusList", responses(
     (status = 200, content_type = "application/statuslist+jwt", body = String,
         description = "The status list token"),
     (status = 304, description = "Not modified: the list named by If-None-Match is current"),
-    (status = 503, body = ErrorEnvelopeDoc),
+    (status = 503, body = ErrorEnvelopeDoc, description = "`storage_unavailable`: no list is in memory and none can be built now"),
 ))]
 #[get("/status-list")]
 pub async fn status_list(

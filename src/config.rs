@@ -100,10 +100,14 @@ pub struct Settings {
     pub code_ttl: chrono::Duration,
     /// Working-day calendar file; `None`: the bundled calendar/china.json.
     pub calendar: Option<PathBuf>,
-    /// The status list is rebuilt when older than this; also its `ttl` for terminals.
+    /// The status lists' `ttl` and `Cache-Control: max-age`: how long a terminal keeps a
+    /// list before asking again.
     pub status_list_ttl: chrono::Duration,
     /// `exp` − `iat` of a status list: how long an offline terminal may rely on one.
     pub status_list_lifetime: chrono::Duration,
+    /// How often each process tries to sweep and sign the status lists, and reloads what was
+    /// signed: a change is served everywhere within twice this.
+    pub status_list_interval: Duration,
     /// Rendered images kept in memory, by count and by bytes.
     pub render_cache_entries: usize,
     pub render_cache_bytes: usize,
@@ -129,6 +133,7 @@ impl Settings {
             calendar: None,
             status_list_ttl: chrono::Duration::seconds(300),
             status_list_lifetime: chrono::Duration::seconds(86_400),
+            status_list_interval: Duration::from_secs(1),
             // Four code images and a front card a code, codes live three minutes; secondary
             // cards by content. Cards weigh ~150-400 KB, so bytes bound it too.
             render_cache_entries: 8_192,

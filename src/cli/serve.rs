@@ -57,7 +57,8 @@ pub struct ServeArgs {
     /// Default: http:// and the --bind address.
     #[arg(long, env = "ELICENCE_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
-    /// Seconds the status list is served before it is rebuilt; also its `ttl` for terminals.
+    /// Seconds a terminal keeps a status list before it asks again (the lists' `ttl` and
+    /// `Cache-Control: max-age`).
     #[arg(long, env = "ELICENCE_STATUS_LIST_TTL_SECS", default_value_t = 300,
           value_parser = clap::value_parser!(u32).range(1..))]
     status_list_ttl_secs: u32,
@@ -96,6 +97,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ELICENCE_UPLOAD_BURST", default_value_t = 6,
           value_parser = clap::value_parser!(u32).range(1..))]
     upload_burst: u32,
+    /// Milliseconds between two tries of this process to sweep and sign the status lists
+    /// (one process at a time does), and to reload what was signed: a change is served by
+    /// every process within twice this.
+    #[arg(long, env = "ELICENCE_STATUS_LIST_INTERVAL_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    status_list_interval_ms: u64,
 }
 
 impl ServeArgs {
@@ -141,6 +148,7 @@ impl ServeArgs {
             uploads_per_minute: self.uploads_per_minute,
             upload_burst: self.upload_burst,
         };
+        settings.status_list_interval = Duration::from_millis(self.status_list_interval_ms);
         Ok(settings)
     }
 }

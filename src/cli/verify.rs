@@ -14,12 +14,13 @@ use crate::clock::{Clock, SystemClock};
 use crate::domain::code::scanned;
 use crate::domain::purpose::Purpose;
 use crate::offline::scan::{self, ScanError};
-use crate::offline::{Verdict, Verifier};
+use crate::offline::{ListInfo, StatusListSet, Verdict, Verifier};
 use chrono::{DateTime, Utc};
 use output::Format;
 use std::io::{self, BufRead, BufWriter, Write};
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
@@ -30,8 +31,10 @@ pub struct VerifyArgs {
     /// The published keys: a JWKS file, or the http(s) URL of /.well-known/jwks.json.
     #[arg(long, env = "ELICENCE_JWKS", value_name = "FILE_OR_URL")]
     jwks: String,
-    /// The status list (revoked and suspended e-licences): a file, or the http(s) URL of
-    /// /api/v1/status-list. Verified with the same keys; its age is printed on stderr.
+    /// The status lists (revoked and suspended e-licences): a list's file or URL
+    /// (/api/v1/status-lists/N), a folder of lists (*.jwt), or the aggregation
+    /// (/api/v1/status-lists): then the lists the codes point to are fetched. Verified with
+    /// the same keys; each list's age is printed on stderr.
     #[arg(long, env = "ELICENCE_STATUS_LIST", value_name = "FILE_OR_URL")]
     status_list: Option<String>,
     /// A file of codes, one a line (blank lines skipped); `-` reads standard input.
@@ -85,16 +88,28 @@ impl Tally {
     }
 }
 
-/// The keys, the instant and the threads every code is verified with.
+/// The keys, the instant and the threads every code is verified with, and the status lists
+/// with where to fetch those the codes point to.
 struct Terminal {
     verifier: Verifier,
     now: DateTime<Utc>,
     threads: usize,
+    lists: Option<(Arc<StatusListSet>, status_list::Feed)>,
 }
 
 impl Terminal {
-    fn verify(&self, codes: &[String]) -> Vec<Verdict> {
-        self.verifier.verify_all(codes, self.now, self.threads)
+    /// Fetches the lists `codes` point to that the terminal lacks (from an aggregation),
+    /// then verifies them.
+    fn verify(&self, codes: &[String]) -> Result<Vec<Verdict>, CliError> {
+        if let Some((set, feed)) = &self.lists {
+            let added = feed
+                .fill(set, self.verifier.keys(), codes)
+                .map_err(CliError::usage)?;
+            for info in added {
+                show_list(&info, self.now);
+            }
+        }
+        Ok(self.verifier.verify_all(codes, self.now, self.threads))
     }
 
     fn write(
@@ -116,12 +131,11 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
         eprintln!("warning: {}: {why}", args.jwks);
     }
     let mut verifier = Verifier::for_purpose(keys, args.purpose);
+    let mut lists = None;
     if let Some(source) = &args.status_list {
-        let check = status_list::load(source, verifier.keys()).map_err(CliError::usage)?;
-        let (line, warning) = status_list::describe(check.info(), now, output::beijing);
-        eprintln!("{line}");
-        if let Some(warning) = warning {
-            eprintln!("warning: {warning}");
+        let (set, feed) = status_list::open(source, verifier.keys()).map_err(CliError::usage)?;
+        for info in set.infos() {
+            show_list(&info, now);
         }
         if args.purpose.is_minimal() {
             // Minimal codes carry no e-licence serial (docs/code-format.md, "Purposes").
@@ -131,11 +145,13 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
                 args.purpose.code()
             );
         }
-        verifier = verifier.with_check(check);
+        verifier = verifier.with_check(set.clone());
+        lists = Some((set, feed));
     }
     let terminal = Terminal {
         verifier,
         now,
+        lists,
         threads: args
             .threads
             .or_else(|| std::thread::available_parallelism().ok())
@@ -158,7 +174,7 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     } else {
         Format::Block
     };
-    let verdicts = terminal.verify(&codes);
+    let verdicts = terminal.verify(&codes)?;
     for (source, verdict) in sources.iter().zip(&verdicts) {
         terminal.write(&mut out, format, source, verdict)?;
     }
@@ -197,6 +213,16 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
         Err(CliError::quiet(1))
     } else {
         Ok(())
+    }
+}
+
+/// One line on stderr about a list the terminal holds, and a warning when it is stale or
+/// dated in the future.
+fn show_list(info: &ListInfo, now: DateTime<Utc>) {
+    let (line, warning) = status_list::describe(info, now, output::beijing);
+    eprintln!("{line}");
+    if let Some(warning) = warning {
+        eprintln!("warning: {warning}");
     }
 }
 
@@ -251,7 +277,7 @@ fn verify_file(
         if codes.is_empty() {
             return Ok(());
         }
-        let verdicts = terminal.verify(&codes);
+        let verdicts = terminal.verify(&codes)?;
         for (line, verdict) in lines.iter().zip(&verdicts) {
             terminal.write(out, format, &format!("{name}:{line}"), verdict)?;
         }

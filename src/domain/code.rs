@@ -3,13 +3,13 @@
 //! Every byte makes the QR code denser, and the roadside code must fit QR version 15 at level
 //! M (412 bytes). The header (118 characters with its RFC 7638 `kid`) and the Ed25519
 //! signature (86) are fixed, which leaves 154 bytes of claims JSON. So the private claims have
-//! one-letter names, the e-licence is named by its serial number, dates are `YYYYMMDD`
-//! numbers, the classes and the status at signing are numbers of bits ([`ClassBits`], six
+//! one-letter names, the e-licence is named by its status-list position (`e`), dates are
+//! `YYYYMMDD` numbers, the classes and the status at signing are numbers of bits ([`ClassBits`], six
 //! digits at most; [`STATUS_BITS`], five), the photo is bound by the first 96 bits of its
 //! SHA-256, and `iss`/`iat` are left out (the key in our JWKS names the issuer; the server
 //! records when each code was signed). What still varies, the name, is shortened to fit
 //! ([`CodeClaims::shorten_to_fit`]): with every other claim at its largest (all 17 classes,
-//! every reason, a serial below a billion, an 18-character licence number) 14 bytes are left
+//! every reason, an `e` below a billion, an 18-character licence number) 14 bytes are left
 //! for it, three Chinese characters and [`SHORTENED`]. docs/code-format.md explains each
 //! claim to terminal vendors.
 
@@ -74,7 +74,8 @@ pub fn status_bits<'r>(reasons: impl IntoIterator<Item = &'r str>) -> u32 {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeClaims {
-    /// E-licence serial number: names the e-licence online and indexes the status list.
+    /// The e-licence's status-list position, `list × 2^20 + index`
+    /// (`status_list::Position`): its entry offline, and how the online check finds it.
     #[serde(rename = "e")]
     pub e_licence: i64,
     /// Licence number (the holder's ID number).

@@ -150,6 +150,25 @@ pub fn evaluate_inputs(licence: Inputs<'_>, today: NaiveDate) -> Eligibility {
     Eligibility { reasons }
 }
 
+/// The first day after `today` on which the verdict on these inputs can change by the date
+/// alone (the registry unchanged): the licence starts (`valid_from`), lapses (the day after
+/// `valid_until`), or its medical exam or review becomes overdue (the day after it is due).
+/// `None` when no day ahead changes anything. The status list keeps this beside each
+/// e-licence's entry, so a sweep re-evaluates only the e-licences due that day.
+pub fn next_change_after(licence: Inputs<'_>, today: NaiveDate) -> Option<NaiveDate> {
+    let day_after = |d: NaiveDate| d.succ_opt();
+    [
+        Some(licence.valid_from),
+        licence.valid_until.and_then(day_after),
+        licence.medical_due.and_then(day_after),
+        licence.review_due.and_then(day_after),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|d| *d > today)
+    .min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +372,21 @@ mod tests {
             seen.sort();
             seen.dedup();
             prop_assert_eq!(seen.len(), n);
+        }
+
+        /// The verdict stays the same on every day from `today` up to the day
+        /// `next_change_after` names (and on any later day when it names none).
+        #[test]
+        fn the_verdict_holds_until_the_next_change(l in arb_licence(), today in arb_date(), ahead in 1i64..4000) {
+            let now = evaluate(&l, today);
+            let next = next_change_after(Inputs::from(&l), today);
+            if let Some(next) = next {
+                prop_assert!(next > today);
+            }
+            let day = today + chrono::Duration::days(ahead);
+            if next.is_none_or(|n| day < n) {
+                prop_assert_eq!(evaluate(&l, day), now);
+            }
         }
     }
 }

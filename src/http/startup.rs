@@ -123,9 +123,15 @@ impl Application {
                 &public_url,
                 settings.status_list_ttl,
                 settings.status_list_lifetime,
+                settings.status_list_interval,
             ),
         );
-        tracing::info!(uri = %status_lists.settings().uri, "status list served");
+        status_lists.start()?;
+        tracing::info!(
+            aggregation = %status_lists.settings().aggregation_uri,
+            every_ms = settings.status_list_interval.as_millis() as u64,
+            "status lists maintained and served"
+        );
 
         // SQLite answers in microseconds from memory: one blocking thread per worker keeps
         // the thread handoffs cheapest (measured: 23.6k against 20.0k req/s with two).
@@ -207,8 +213,12 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until the server stops (SIGTERM, SIGINT, or its handle), then stops the
+    /// status lists' thread.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.state.status_lists.stop();
+        served
     }
 }
 

@@ -15,7 +15,7 @@ pub mod status;
 
 pub use batch::CHUNK;
 pub use keys::{JwksError, KeySet};
-pub use status::{ListInfo, StatusListCheck};
+pub use status::{ListInfo, Scope, StatusListCheck, StatusListSet};
 
 use crate::domain::code::{CodeClaims, CODE_TYP};
 use crate::domain::minimal::{MinimalClaims, MINIMAL_PREFIX};

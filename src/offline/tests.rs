@@ -362,6 +362,61 @@ fn the_status_list_revokes_suspends_and_knows_its_bounds() {
     );
 }
 
+/// A signed list of 2^20 entries at `sub`, with these (index, status) entries.
+fn shard_token(f: &Fixture, sub: &str, entries: &[(u64, crate::status_list::Status)]) -> String {
+    use crate::status_list::token::{self, StatusListClaims};
+    use crate::status_list::{Bits, StatusList, LIST_SIZE};
+    let mut list = StatusList::with_entries(Bits::TWO, u64::from(LIST_SIZE));
+    for (i, s) in entries {
+        list.set_status(*i, *s).unwrap();
+    }
+    let iat = now().timestamp() - 60;
+    token::sign(
+        &f.ring,
+        &StatusListClaims {
+            sub: sub.into(),
+            iat,
+            exp: iat + 86_400,
+            ttl: 300,
+            status_list: list.encode(),
+        },
+    )
+}
+
+/// A code's `e` is looked up in list `e >> 20` at index `e & 0xFFFFF`; a list the terminal
+/// does not hold says nothing (`status_unknown`), and lists added later are used at once.
+#[test]
+fn each_code_is_looked_up_in_the_list_its_e_names() {
+    use crate::offline::{Scope, StatusListSet};
+    use crate::status_list::Status;
+    use std::sync::Arc;
+    let f = fixture();
+    let keys = f.verifier.keys().clone();
+    let base = "https://elicence.example/api/v1/status-lists";
+    let list_1 = shard_token(&f, &format!("{base}/1"), &[(9, Status::Invalid)]);
+    let list_1 = StatusListCheck::from_token(&list_1, &keys).unwrap();
+    assert_eq!(list_1.info().scope, Scope::Shard(1));
+    assert_eq!(list_1.info().entries, 1 << 20);
+    let set = Arc::new(StatusListSet::new());
+    set.insert(list_1);
+    let verifier = Verifier::new(keys.clone()).with_check(set.clone());
+    let reasons = |e: i64| -> Vec<String> {
+        let v = verifier.verify(&f.sign(&claims(e)), now());
+        v.reasons.iter().map(|r| r.code().to_owned()).collect()
+    };
+    assert_eq!(reasons((1 << 20) + 9), ["revoked"]);
+    assert!(reasons((1 << 20) + 10).is_empty(), "a free index is VALID");
+    assert!(reasons((1 << 20) + 0xFFFFF).is_empty(), "the last index");
+    assert_eq!(reasons(9), ["status_unknown"], "list 0 is not held");
+    assert_eq!(reasons((2 << 20) + 9), ["status_unknown"]);
+    // List 0 arrives (as from an aggregation): its entries count from then on.
+    let list_0 = shard_token(&f, &format!("{base}/0"), &[(9, Status::Suspended)]);
+    set.insert(StatusListCheck::from_token(&list_0, &keys).unwrap());
+    assert_eq!(reasons(9), ["suspended"]);
+    assert_eq!(reasons((1 << 20) + 9), ["revoked"]);
+    assert_eq!(set.len(), 2);
+}
+
 #[test]
 fn suspended_at_signing_and_in_the_list_is_said_once() {
     let f = fixture();

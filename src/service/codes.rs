@@ -84,7 +84,7 @@ fn signed_code(
             StorageError::Corrupt(format!("e-licence {}: photo digest", e_licence.id))
         })?;
     let mut claims = CodeClaims {
-        e_licence: e_licence.serial,
+        e_licence: e_licence.position()?.e(),
         sub: l.number.as_str().to_owned(),
         name: l.name.clone(),
         classes: ClassBits::of(&l.classes),

@@ -3,6 +3,7 @@
 
 use crate::domain::eligibility::{evaluate, Reason};
 use crate::domain::licence::LicenceNumber;
+use crate::service::status_list;
 use crate::storage::e_licences::{self, ELicenceRow, NewELicence};
 use crate::storage::{licences, photos, DbConn, StorageError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -70,24 +71,44 @@ pub(crate) fn create(
     channel: Channel<'_>,
     now: DateTime<Utc>,
 ) -> Result<ELicenceRow, StorageError> {
+    // The licence row locked first (PostgreSQL): a concurrent registry write waits for this
+    // issuance, or this one for it, so the entry written below is computed from the licence
+    // as committed, never from a version a concurrent import is replacing.
+    licences::find_for_update(conn, number)?;
     let id = super::random_id("el_", 12);
-    e_licences::insert_current(
-        conn,
-        &NewELicence {
+    let photo_sha256 = photo_digest(photo);
+    let mut attempts = 0;
+    let position = loop {
+        let position = status_list::allocate(conn, now)?;
+        let new = NewELicence {
             id: &id,
             licence_number: number.as_str(),
             photo_source,
             photo,
             photo_media_type: media_type,
-            photo_sha256: &photo_digest(photo),
+            photo_sha256: &photo_sha256,
             generated_at: now,
             issued_via: channel.code(),
             issued_by: match channel {
                 Channel::App => None,
                 Channel::Counter { clerk_token_id } => Some(clerk_token_id),
             },
-        },
-    )?;
+            position,
+        };
+        // Under a savepoint: on PostgreSQL a concurrent issuance may have drawn the same
+        // index (one chance in hundreds of thousands) and committed first.
+        match conn.savepoint(|conn| e_licences::insert_current(conn, &new)) {
+            Ok(()) => break position,
+            Err(StorageError::Constraint(why)) => {
+                attempts += 1;
+                // The licence's own current e-licence came first: the caller handles that.
+                if attempts >= 3 || e_licences::current_for(conn, number.as_str())?.is_some() {
+                    return Err(StorageError::Constraint(why));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let row = e_licences::find(conn, &id)?
         .ok_or_else(|| StorageError::Corrupt(format!("{id} vanished")))?;
     crate::storage::notifications::push(
@@ -95,6 +116,14 @@ pub(crate) fn create(
         number.as_str(),
         "e_licence_issued",
         &serde_json::json!({"e_licence_id": row.id, "via": row.issued_via}),
+        now,
+    )?;
+    // Last, as they lock the list's row until the commit: its entry (VALID, with the day
+    // time may change it) and the index counted as given out.
+    status_list::entries::update_and_count(
+        conn,
+        &[number.as_str()],
+        Some(position.list() as i32),
         now,
     )?;
     Ok(row)

@@ -4,12 +4,15 @@
 //! change supersedes the current e-licence (its codes verify as `superseded` from then on; the
 //! holder applies again), and the holder's outbox hears of it. Nothing is deleted.
 //!
-//! States and points need nothing more: the document, new codes, online verification and the
-//! status list all read the licence row live.
+//! The document, new codes and online verification read the licence row live; the status-list
+//! entries of the licence's e-licences are written last in the same transaction
+//! (`service::status_list::update_for_licences`), so a list never lags behind a committed
+//! event by more than its next signing.
 
 use crate::domain::licence::{Licence, LicenceNumber};
 use crate::domain::record::{FieldError, ValidRecord};
 use crate::domain::registry_event::{self, supersedes, RegistryEvent, SupersedeReason};
+use crate::service::status_list;
 use crate::storage::registry_events::{self, NewEvent};
 use crate::storage::{e_licences, licences, notifications, submissions, DbConn, StorageError};
 use chrono::{DateTime, Utc};
@@ -92,7 +95,11 @@ pub fn apply_event(
     conn.write_transaction(|conn| {
         let stored =
             licences::find_for_update(conn, number)?.ok_or(LifecycleError::LicenceNotFound)?;
-        apply_in(conn, stored.licence, event, origin, now)
+        let applied = apply_in(conn, stored.licence, event, origin, now)?;
+        if applied.0.id.is_some() {
+            status_list::update_for_licences(conn, &[number.as_str()], now)?;
+        }
+        Ok(applied)
     })
 }
 
@@ -242,6 +249,8 @@ pub fn upsert_record(
             Some(old) => record_as_events(conn, &old.licence, &record.licence, origin, now)?,
             None => Vec::new(),
         };
+        // Also when no event was derived: a repaired row makes an unreadable one readable.
+        status_list::update_for_licences(conn, &[record.licence.number.as_str()], now)?;
         Ok((created, applied))
     })
 }
@@ -296,6 +305,8 @@ pub fn import_batch(
                 out.superseded += 1;
             }
         };
+        // The licences written, whose e-licences' entries are brought up to date at the end.
+        let mut touched: std::collections::BTreeSet<String> = Default::default();
         let mut items = items.into_iter().peekable();
         while let Some(item) = items.next() {
             match item {
@@ -307,6 +318,7 @@ pub fn import_batch(
                         }
                     }
                     out.records += run.len();
+                    touched.extend(run.iter().map(|r| r.licence.number.as_str().to_owned()));
                     write_records(conn, run, &mut known, origin, now, &mut |a| {
                         count(&mut out, a)
                     })?;
@@ -330,6 +342,7 @@ pub fn import_batch(
                         Ok((applied, new)) => {
                             count(&mut out, &applied);
                             out.event_lines += 1;
+                            touched.insert(number.as_str().to_owned());
                             known.insert(number.as_str().to_owned(), new);
                         }
                         Err(LifecycleError::InvalidEvent(errors)) => {
@@ -343,6 +356,8 @@ pub fn import_batch(
                 }
             }
         }
+        let numbers: Vec<&str> = touched.iter().map(String::as_str).collect();
+        status_list::update_for_licences(conn, &numbers, now)?;
         Ok(out)
     })
 }

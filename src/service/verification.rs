@@ -14,6 +14,7 @@ use crate::domain::purpose::Purpose;
 use crate::domain::role::Role;
 use crate::offline::{minimal, Invalid};
 use crate::signing::{jws, JwsError, KeyRing};
+use crate::status_list::Position;
 use crate::storage::audit::{self, NewAudit};
 use crate::storage::barcodes::{self, Redeemed};
 use crate::storage::e_licences::{self, ELicenceRow};
@@ -223,7 +224,11 @@ fn check_code(
         claims.is_expired(now),
         Some(claims.jti.clone()),
     );
-    let e_licence = e_licences::find_by_serial(conn, claims.e_licence)?;
+    // `e` names a list and an index in it (docs/code-format.md, "Claims").
+    let e_licence = match Position::from_e(claims.e_licence) {
+        Some(position) => e_licences::find_by_position(conn, position)?,
+        None => None,
+    };
     live_status(conn, outcome, e_licence, Some(&claims.sub), today)
 }
 

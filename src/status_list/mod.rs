@@ -1,8 +1,8 @@
 //! The offline status list: which e-licences a terminal without a network must refuse.
 //!
 //! The format is the Token Status List of draft-ietf-oauth-status-list (section 4): one entry of
-//! `bits` bits per e-licence, the entry of e-licence serial `i` (the `e` claim of its codes) at
-//! index `i`. Entries are packed from the least significant bits of byte 0 upwards (index 0 is
+//! `bits` bits per e-licence. The e-licences are spread over lists of [`LIST_SIZE`] entries;
+//! the `e` claim of a code names the list and the index in it ([`position`]). Entries are packed from the least significant bits of byte 0 upwards (index 0 is
 //! bits 0..bits of byte 0, index 1 the next ones), the byte array is compressed with DEFLATE in
 //! the ZLIB format (RFC 1950) at the highest level, and `lst` is that, base64url without
 //! padding. `token` signs it as a JWS of type `statuslist+jwt`; `standing` decides which value
@@ -12,8 +12,11 @@
 //! bounded ([`Limits`]), so a small `lst` that inflates to gigabytes (a zlib bomb) is refused
 //! after at most [`Limits::max_decompressed`] bytes.
 
+pub mod position;
 pub mod standing;
 pub mod token;
+
+pub use position::{Position, LIST_FILL, LIST_SIZE};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -138,6 +141,10 @@ pub enum ListError {
 pub struct EncodedList {
     pub bits: Bits,
     pub lst: String,
+    /// Where the list of every status list is (the draft's Status List Aggregation): a
+    /// terminal finds the other lists there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation_uri: Option<String>,
 }
 
 /// The entries, packed: `bits` bits each, index 0 in the least significant bits of byte 0.
@@ -152,6 +159,15 @@ impl StatusList {
         StatusList {
             bits,
             bytes: Vec::new(),
+        }
+    }
+
+    /// A list of `entries` VALID entries (rounded up to a whole byte).
+    pub fn with_entries(bits: Bits, entries: u64) -> StatusList {
+        let bytes = entries.div_ceil(bits.per_byte()) as usize;
+        StatusList {
+            bits,
+            bytes: vec![0; bytes],
         }
     }
 
@@ -273,6 +289,7 @@ impl StatusList {
         EncodedList {
             bits: self.bits,
             lst: URL_SAFE_NO_PAD.encode(self.compress()),
+            aggregation_uri: None,
         }
     }
 

@@ -54,6 +54,7 @@ fn the_drafts_two_bit_example() {
     let draft = EncodedList {
         bits: Bits::TWO,
         lst: "eNo76fITAAPfAgc".into(),
+        aggregation_uri: None,
     };
     let read = StatusList::decode(&draft, Limits::DEFAULT).unwrap();
     let back: Vec<u8> = (0..12).map(|i| read.get(i).unwrap()).collect();
@@ -165,6 +166,7 @@ fn a_zlib_bomb_is_refused_at_the_decompressed_limit() {
     let encoded = EncodedList {
         bits: Bits::ONE,
         lst: URL_SAFE_NO_PAD.encode(&bomb),
+        aggregation_uri: None,
     };
     assert_eq!(
         StatusList::decode(&encoded, Limits::DEFAULT),
@@ -209,6 +211,7 @@ fn what_is_not_one_complete_zlib_stream_is_refused() {
     let encoded = |lst: &str| EncodedList {
         bits: Bits::ONE,
         lst: lst.into(),
+        aggregation_uri: None,
     };
     assert_eq!(
         StatusList::decode(&encoded("eNrbuRgAAhcBXQ=="), Limits::DEFAULT),

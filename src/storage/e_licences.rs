@@ -2,6 +2,7 @@
 
 use super::schema::{e_licences, photo_store};
 use super::{photos, with_conn, DbConn, StorageError};
+use crate::status_list::Position;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -16,16 +17,30 @@ pub struct ELicenceRow {
     pub photo_sha256: String,
     pub generated_at: NaiveDateTime,
     pub superseded_at: Option<NaiveDateTime>,
-    /// Serial number: the `e` claim of its codes (assigned by the database on insert).
+    /// Serial number, in order of issue (assigned by the database on insert): pages the
+    /// history. Before status lists were sharded it was also the `e` claim.
     pub serial: i64,
     /// Why it stopped standing: a `SupersedeReason` code (class_changed, renewed, …).
     pub superseded_reason: Option<String>,
     /// `app`, or `counter` when a clerk issued it.
     pub issued_via: String,
     pub issued_by: Option<String>,
+    /// Its status list and its index there: together the `e` claim of its codes.
+    pub status_list: i32,
+    pub status_index: i32,
 }
 
 impl ELicenceRow {
+    /// Its entry in the status lists; an out-of-range pair is a corrupt row.
+    pub fn position(&self) -> Result<Position, StorageError> {
+        Position::from_columns(self.status_list, self.status_index).ok_or_else(|| {
+            StorageError::Corrupt(format!(
+                "e-licence {}: list position {}/{}",
+                self.id, self.status_list, self.status_index
+            ))
+        })
+    }
+
     pub fn is_current(&self) -> bool {
         self.state == "current"
     }
@@ -46,6 +61,9 @@ pub struct NewELicence<'a> {
     /// `app`, or `counter` when a clerk issued it (`issued_by`: the clerk's token id).
     pub issued_via: &'a str,
     pub issued_by: Option<&'a str>,
+    /// A free position (`service::status_list::allocate` draws one); VALID until its status
+    /// is written.
+    pub position: Position,
 }
 
 /// Inserts the licence's current e-licence; its photo goes to `photo_store` by its digest.
@@ -67,6 +85,8 @@ pub fn insert_current(conn: &mut DbConn, e: &NewELicence<'_>) -> Result<(), Stor
         e_licences::generated_at.eq(e.generated_at.naive_utc()),
         e_licences::issued_via.eq(e.issued_via),
         e_licences::issued_by.eq(e.issued_by),
+        e_licences::status_list.eq(e.position.list() as i32),
+        e_licences::status_index.eq(e.position.index() as i32),
     );
     with_conn!(conn, |c| diesel::insert_into(e_licences::table)
         .values(values)
@@ -151,10 +171,14 @@ pub fn latest_for(
     Ok(history(conn, licence_number, None, 1)?.pop())
 }
 
-/// The e-licence a code names by its serial number.
-pub fn find_by_serial(conn: &mut DbConn, serial: i64) -> Result<Option<ELicenceRow>, StorageError> {
+/// The e-licence a code names by its `e`: its list and index.
+pub fn find_by_position(
+    conn: &mut DbConn,
+    position: Position,
+) -> Result<Option<ELicenceRow>, StorageError> {
     Ok(with_conn!(conn, |c| e_licences::table
-        .filter(e_licences::serial.eq(serial))
+        .filter(e_licences::status_list.eq(position.list() as i32))
+        .filter(e_licences::status_index.eq(position.index() as i32))
         .select(ELicenceRow::as_select())
         .get_result(c)
         .optional())?)
@@ -192,12 +216,18 @@ pub fn replace_photo(
     Ok(())
 }
 
-/// One e-licence as the status list reads it: no photo, no names, only what decides its entry.
+/// One e-licence as its status-list entry is computed: no photo, no names, only what decides it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusRow {
-    pub serial: i64,
+pub struct EntryRow {
+    pub id: String,
+    pub licence_number: String,
+    pub status_list: i32,
     /// `current` or `superseded`.
     pub state: String,
+    /// The entry as stored now (0 VALID, 1 INVALID, 2 SUSPENDED), and when time alone may
+    /// change it next.
+    pub list_status: i16,
+    pub recheck_on: Option<NaiveDate>,
     /// The eligibility inputs of its licence; `None` when the licence row is missing.
     pub licence: Option<LicenceRulesRow>,
 }
@@ -214,74 +244,139 @@ pub struct LicenceRulesRow {
     pub review_due: Option<NaiveDate>,
 }
 
-/// Rows per page of [`for_each_status_row`]: a page is a few hundred KB, whatever the total.
-pub const STATUS_PAGE_ROWS: i64 = 10_000;
-
-type StatusColumns = (
-    i64,
-    String,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-    Option<String>,
-    Option<i32>,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
+type EntryColumns = (
+    (String, String, i32, String, i16, Option<NaiveDate>),
+    (
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        Option<String>,
+        Option<i32>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+    ),
 );
 
-/// Every e-licence in serial order, with its licence's eligibility inputs, handed to `each`
-/// one at a time. Read in pages by serial (keyset), so memory stays bounded on both
-/// backends, from the covering index `e_licences_status_scan` (serial, state, licence
-/// number): the table rows, which hold the photos, are not read. On SQLite all pages come
-/// from one read snapshot; on PostgreSQL each page is its own (read committed), so an entry
-/// is as of some instant during the scan.
-pub fn for_each_status_row<E: From<StorageError>>(
+fn entry_row(
+    ((id, licence_number, status_list, state, list_status, recheck_on), l): EntryColumns,
+) -> EntryRow {
+    let (from, until, statuses, points, medical, review) = l;
+    let licence = match (from, statuses, points) {
+        (Some(valid_from), Some(statuses), Some(points)) => Some(LicenceRulesRow {
+            valid_from,
+            valid_until: until,
+            statuses,
+            points,
+            medical_due: medical,
+            review_due: review,
+        }),
+        _ => None,
+    };
+    EntryRow {
+        id,
+        licence_number,
+        status_list,
+        state,
+        list_status,
+        recheck_on,
+        licence,
+    }
+}
+
+macro_rules! entry_query {
+    () => {{
+        use super::schema::licences;
+        e_licences::table.left_join(licences::table).select((
+            (
+                e_licences::id,
+                e_licences::licence_number,
+                e_licences::status_list,
+                e_licences::state,
+                e_licences::list_status,
+                e_licences::list_status_recheck_on,
+            ),
+            (
+                licences::valid_from.nullable(),
+                licences::valid_until.nullable(),
+                licences::statuses.nullable(),
+                licences::points.nullable(),
+                licences::medical_due.nullable(),
+                licences::review_due.nullable(),
+            ),
+        ))
+    }};
+}
+
+/// Numbers per query of [`entries_of_licences`].
+const NUMBERS_PER_QUERY: usize = 500;
+
+/// Every e-licence of these licences (a handful each), with its licence's eligibility inputs.
+pub fn entries_of_licences(
     conn: &mut DbConn,
-    mut each: impl FnMut(StatusRow) -> Result<(), E>,
-) -> Result<(), E> {
-    use super::schema::licences;
-    conn.read_snapshot(|conn| {
-        let mut after = i64::MIN;
-        loop {
-            let page: Vec<StatusColumns> = with_conn!(conn, |c| e_licences::table
-                .left_join(licences::table)
-                .filter(e_licences::serial.gt(after))
-                .order(e_licences::serial.asc())
-                .limit(STATUS_PAGE_ROWS)
-                .select((
-                    e_licences::serial,
-                    e_licences::state,
-                    licences::valid_from.nullable(),
-                    licences::valid_until.nullable(),
-                    licences::statuses.nullable(),
-                    licences::points.nullable(),
-                    licences::medical_due.nullable(),
-                    licences::review_due.nullable(),
-                ))
-                .load(c))
-            .map_err(StorageError::from)?;
-            let full = page.len() as i64 == STATUS_PAGE_ROWS;
-            for (serial, state, from, until, statuses, points, medical, review) in page {
-                after = serial;
-                let licence = match (from, statuses, points) {
-                    (Some(valid_from), Some(statuses), Some(points)) => Some(LicenceRulesRow {
-                        valid_from,
-                        valid_until: until,
-                        statuses,
-                        points,
-                        medical_due: medical,
-                        review_due: review,
-                    }),
-                    _ => None,
-                };
-                each(StatusRow {
-                    serial,
-                    state,
-                    licence,
-                })?;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
-    })
+    numbers: &[&str],
+) -> Result<Vec<EntryRow>, StorageError> {
+    let mut out = Vec::new();
+    for chunk in numbers.chunks(NUMBERS_PER_QUERY) {
+        let rows: Vec<EntryColumns> = with_conn!(conn, |c| entry_query!()
+            .filter(e_licences::licence_number.eq_any(chunk))
+            .load(c))?;
+        out.extend(rows.into_iter().map(entry_row));
+    }
+    Ok(out)
+}
+
+/// At most `limit` e-licences whose entry may have changed by `today` (its recheck day has
+/// come), from the partial index on the recheck day.
+pub fn entries_due(
+    conn: &mut DbConn,
+    today: NaiveDate,
+    limit: i64,
+) -> Result<Vec<EntryRow>, StorageError> {
+    let rows: Vec<EntryColumns> = with_conn!(conn, |c| entry_query!()
+        .filter(e_licences::list_status_recheck_on.le(today))
+        .order(e_licences::list_status_recheck_on.asc())
+        .limit(limit)
+        .load(c))?;
+    Ok(rows.into_iter().map(entry_row).collect())
+}
+
+/// Writes an e-licence's entry and its next recheck day.
+pub fn set_entry(
+    conn: &mut DbConn,
+    id: &str,
+    list_status: i16,
+    recheck_on: Option<NaiveDate>,
+) -> Result<(), StorageError> {
+    with_conn!(conn, |c| diesel::update(e_licences::table.find(id))
+        .set((
+            e_licences::list_status.eq(list_status),
+            e_licences::list_status_recheck_on.eq(recheck_on),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+/// The entries of `list` that are not VALID, `(index, status)`, from the partial index that
+/// holds only those: what signing one list reads.
+pub fn listed_entries(conn: &mut DbConn, list: i32) -> Result<Vec<(i32, i16)>, StorageError> {
+    // The condition is written out, not bound: only a literal lets the planners (SQLite's
+    // and PostgreSQL's generic plans) match it with the index's own.
+    let not_valid = diesel::dsl::sql::<diesel::sql_types::Bool>("e_licences.list_status <> 0");
+    Ok(with_conn!(conn, |c| e_licences::table
+        .filter(e_licences::status_list.eq(list))
+        .filter(not_valid)
+        .select((e_licences::status_index, e_licences::list_status))
+        .load(c))?)
+}
+
+/// Which of `indexes` of `list` an e-licence already has.
+pub fn taken_indexes(
+    conn: &mut DbConn,
+    list: i32,
+    indexes: &[i32],
+) -> Result<Vec<i32>, StorageError> {
+    Ok(with_conn!(conn, |c| e_licences::table
+        .filter(e_licences::status_list.eq(list))
+        .filter(e_licences::status_index.eq_any(indexes))
+        .select(e_licences::status_index)
+        .load(c))?)
 }

@@ -350,6 +350,24 @@ pub fn find_for_update(
     row.map(StoredLicence::try_from).transpose()
 }
 
+/// Of `numbers`, the licences no other transaction is writing, locked against writers until
+/// the caller's transaction ends (PostgreSQL: `FOR SHARE SKIP LOCKED`, in number order). The
+/// status-list sweep writes only their entries: a licence being written is skipped, as its
+/// writer brings its entries up to date itself, from the values it commits. On SQLite the
+/// caller's write transaction already excludes every other writer: all of them.
+pub fn lock_unwritten(conn: &mut DbConn, numbers: &[&str]) -> Result<Vec<String>, StorageError> {
+    match conn {
+        DbConn::Sqlite(_) => Ok(numbers.iter().map(|n| (*n).to_owned()).collect()),
+        DbConn::Pg(c) => Ok(licences::table
+            .filter(licences::number.eq_any(numbers))
+            .order(licences::number.asc())
+            .select(licences::number)
+            .for_share()
+            .skip_locked()
+            .load(&mut **c)?),
+    }
+}
+
 /// The prepared photo columns: the normalised copy's key and the comma-separated failed
 /// pre-checks, both `None` when the photo on file was not prepared yet.
 pub type PreparedColumns = (Option<String>, Option<String>);

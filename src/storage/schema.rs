@@ -55,6 +55,28 @@ diesel::table! {
         superseded_reason -> Nullable<Text>,
         issued_via -> Text,
         issued_by -> Nullable<Text>,
+        status_list -> Integer,
+        status_index -> Integer,
+        list_status -> SmallInt,
+        list_status_recheck_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    status_lists (list_id) {
+        list_id -> Integer,
+        allocated -> Integer,
+        content_version -> BigInt,
+        changed_at -> Timestamp,
+        signed_version -> BigInt,
+        signings -> BigInt,
+        token -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        kid -> Nullable<Text>,
+        signed_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        entries_invalid -> Integer,
+        entries_suspended -> Integer,
     }
 }
 
@@ -151,7 +173,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     review_audit,
     notifications,
     registry_events,
-    counter_audit
+    counter_audit,
+    status_lists
 );
 
 diesel::table! {

@@ -25,8 +25,8 @@ pub enum Backend {
 
 pub const PG_ENV: &str = "ELICENCE_TEST_POSTGRES_URL";
 
-/// The served status list is rebuilt when older than this (the serve default), and is good
-/// for a day.
+/// Terminals keep a served status list this long (the serve default), and it is good for a
+/// day.
 pub const STATUS_LIST_TTL: chrono::Duration = chrono::Duration::seconds(300);
 pub const STATUS_LIST_LIFETIME: chrono::Duration = chrono::Duration::seconds(86_400);
 
@@ -145,8 +145,8 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub address: String,
-    /// What the server's handlers share: its own pool (`state.db`), keys, status list
-    /// (`state.status_lists.rebuild()` builds a new one now, whatever its age)…
+    /// What the server's handlers share: its own pool (`state.db`), keys, status lists
+    /// (`state.status_lists.publish_now()` signs what changed and serves it now)…
     pub state: AppState,
     pub keys_dir: std::path::PathBuf,
     _keys: Arc<tempfile::TempDir>,
@@ -181,6 +181,9 @@ pub fn test_settings(test_db: &TestDb, keys: &std::path::Path) -> Settings {
     settings.keys_reload_every = std::time::Duration::from_millis(50);
     settings.status_list_ttl = STATUS_LIST_TTL;
     settings.status_list_lifetime = STATUS_LIST_LIFETIME;
+    // Short, so a list is published soon after a change; tests that need it at once call
+    // `state.status_lists.publish_now()`.
+    settings.status_list_interval = std::time::Duration::from_millis(100);
     settings.render_cache_entries = 64;
     // Tests upload many photos with one token on a clock that does not move, and in parallel:
     // the upload rate and the photo pool are tested where they are set (photo_limits).
@@ -321,7 +324,8 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        // Stop the server before its database goes away.
+        // Stop the server and the status lists' thread before the database goes away.
+        self.state.status_lists.stop();
         drop(self.handle.stop(false));
     }
 }

@@ -48,6 +48,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/review/app.js"),
     ("get", "/review/app.css"),
     ("get", "/api/v1/status-list"),
+    ("get", "/api/v1/status-lists"),
+    ("get", "/api/v1/status-lists/{list}"),
     ("get", "/api/v1/counter/licences/{number}"),
     ("post", "/api/v1/counter/licences/{number}/e-licence"),
     ("get", "/api/v1/admin/audit/counter"),

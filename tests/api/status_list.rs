@@ -1,5 +1,6 @@
-//! The offline status list: served by a live server, read back with a stock JOSE library and
-//! zlib as a terminal vendor would, and used by `elicence verify --status-list`.
+//! The offline status lists: served by a live server, read back with a stock JOSE library and
+//! zlib as a terminal vendor would, and used by `elicence verify --status-list`. The sharding
+//! itself (positions, the aggregation, new lists) is in `status_list_shards.rs`.
 
 use crate::helpers::{
     issue_e_licence, record_with_photo, spawn_app, test_now, Backend, TestApp, NUMBER,
@@ -12,7 +13,10 @@ use elicence::domain::role::Role;
 use serde_json::{json, Value};
 use std::io::Read;
 
+/// The single-list URL of older terminals: list 0, where every test's e-licences are.
 const LIST: &str = "/api/v1/status-list";
+/// The same list at its own URL.
+pub(crate) const LIST_0: &str = "/api/v1/status-lists/0";
 
 /// The `e` claim of a code, read without verifying (the server issued it).
 pub(crate) fn serial_of(code: &str) -> u64 {
@@ -47,8 +51,10 @@ pub(crate) async fn stock_read(app: &TestApp, token: &str) -> (Value, Vec<u8>) {
     (claims, bytes)
 }
 
-/// The two-bit entry at `index`, by the draft's rule, written out independently of ours.
-pub(crate) fn entry(bytes: &[u8], index: u64) -> u8 {
+/// The two-bit entry of the code whose `e` is `e`, in its list's bytes: index `e & 0xFFFFF`
+/// by the draft's rule, written out independently of ours.
+pub(crate) fn entry(bytes: &[u8], e: u64) -> u8 {
+    let index = e & 0xFFFFF;
     (bytes[(index / 4) as usize] >> ((index % 4) * 2)) & 0b11
 }
 
@@ -59,8 +65,8 @@ pub(crate) async fn fetch(app: &TestApp) -> (reqwest::header::HeaderMap, String)
     (headers, res.text().await.unwrap())
 }
 
-async fn if_none_match(app: &TestApp, etag: &str) -> reqwest::Response {
-    let req = app.client.get(app.url(LIST)).header("If-None-Match", etag);
+async fn if_none_match(app: &TestApp, url: &str, etag: &str) -> reqwest::Response {
+    let req = app.client.get(app.url(url)).header("If-None-Match", etag);
     req.send().await.unwrap()
 }
 
@@ -75,17 +81,47 @@ async fn set_statuses(app: &TestApp, statuses: Value) {
     assert_eq!(res.status(), 200);
 }
 
-async fn the_served_list_follows_the_registry_once_its_ttl_has_passed(backend: Backend) {
+/// The list's content version, signed version and number of signatures, from the table.
+pub(crate) fn versions(app: &TestApp, list: i32) -> (i64, i64, i64) {
+    list_versions(&app.test_db, list)
+}
+
+/// [`versions`] of a list in `db`.
+pub(crate) fn list_versions(db: &crate::helpers::TestDb, list: i32) -> (i64, i64, i64) {
+    use diesel::prelude::*;
+    use elicence::storage::schema::status_lists::dsl as l;
+    let mut conn = db.db.get().unwrap();
+    let q = l::status_lists
+        .find(list)
+        .select((l::content_version, l::signed_version, l::signings));
+    match &mut conn {
+        elicence::storage::DbConn::Sqlite(c) => q.get_result(&mut **c),
+        elicence::storage::DbConn::Pg(c) => q.get_result(&mut **c),
+    }
+    .unwrap()
+}
+
+async fn the_served_list_follows_the_registry_as_soon_as_it_is_signed(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, code, _) = crate::helpers::issued(&app).await;
     let e = serial_of(&code);
+    assert!(e < 1 << 20, "the first list is open: {e}");
+    app.state.status_lists.publish_now().await.unwrap();
 
     let (headers, token) = fetch(&app).await;
     assert_eq!(headers["content-type"], "application/statuslist+jwt");
     assert_eq!(headers["cache-control"], "public, max-age=300");
     let etag = headers["etag"].to_str().unwrap().to_owned();
     let (claims, bytes) = stock_read(&app, &token).await;
-    assert_eq!(claims["sub"], app.url(LIST));
+    assert_eq!(
+        claims["sub"],
+        app.url(LIST_0),
+        "the legacy URL serves list 0"
+    );
+    assert_eq!(
+        claims["status_list"]["aggregation_uri"],
+        app.url("/api/v1/status-lists")
+    );
     assert_eq!(claims["iat"], test_now().timestamp());
     assert_eq!(
         claims["exp"],
@@ -94,45 +130,75 @@ async fn the_served_list_follows_the_registry_once_its_ttl_has_passed(backend: B
     assert_eq!(claims["ttl"], STATUS_LIST_TTL.num_seconds());
     assert_eq!(claims["status_list"]["bits"], 2);
     assert_eq!(entry(&bytes, e), 0, "VALID");
+    assert_eq!(bytes.len(), 1 << 18, "every list has 2^20 entries");
+    // The same token at the list's own URL, with the same tag.
+    let own = app.get(LIST_0, None).await;
+    assert_eq!(own.headers()["etag"], etag.as_str());
+    assert_eq!(own.text().await.unwrap(), token);
+
+    // The same list again: 304 with its tag, also after passes that found nothing to sign.
+    let (content, signed, signings) = versions(&app, 0);
+    app.state.status_lists.publish_now().await.unwrap();
+    app.state.status_lists.publish_now().await.unwrap();
     assert_eq!(
-        bytes.len() as u64,
-        e / 4 + 1,
-        "the list ends at the last serial's byte"
+        versions(&app, 0),
+        (content, signed, signings),
+        "not signed again"
     );
+    for url in [LIST, LIST_0] {
+        let res = if_none_match(&app, url, &etag).await;
+        assert_eq!(res.status(), 304);
+        assert_eq!(res.headers()["etag"], etag.as_str());
+        assert!(res.bytes().await.unwrap().is_empty());
+    }
 
-    // The same list again: 304 with its tag.
-    let res = if_none_match(&app, &etag).await;
-    assert_eq!(res.status(), 304);
-    assert_eq!(res.headers()["etag"], etag.as_str());
-    assert!(res.bytes().await.unwrap().is_empty());
-
-    // Suspended through the registry: the list in memory is served until its ttl is up…
+    // Suspended through the registry: the content version moved in the same transaction…
     set_statuses(&app, json!(["suspended"])).await;
-    app.clock.set(test_now() + chrono::Duration::seconds(100));
-    let (headers, same) = fetch(&app).await;
-    assert_eq!(same, token);
-    assert_eq!(headers["cache-control"], "public, max-age=200");
-    // … then rebuilt: SUSPENDED at the e-licence's index, under a new tag.
-    let later = test_now() + STATUS_LIST_TTL;
-    app.clock.set(later);
+    assert_eq!(versions(&app, 0).0, content + 1);
+    // … and the next pass signs it once: SUSPENDED at the e-licence's index, a new tag.
+    app.state.status_lists.publish_now().await.unwrap();
+    assert_eq!(versions(&app, 0), (content + 1, content + 1, signings + 1));
     let (headers, rebuilt) = fetch(&app).await;
     assert_ne!(headers["etag"], etag.as_str());
-    let (claims, bytes) = stock_read(&app, &rebuilt).await;
-    assert_eq!(claims["iat"], later.timestamp());
+    let (_, bytes) = stock_read(&app, &rebuilt).await;
     assert_eq!(entry(&bytes, e), 2, "SUSPENDED");
-    let res = if_none_match(&app, &etag).await;
+    let res = if_none_match(&app, LIST, &etag).await;
     assert_eq!(res.status(), 200, "an old tag gets the new list");
 
-    // Revoked at the registry: INVALID, once rebuilt.
+    // Revoked at the registry: INVALID.
     set_statuses(&app, json!(["revoked", "suspended"])).await;
-    app.state.status_lists.rebuild().await.unwrap();
+    app.state.status_lists.publish_now().await.unwrap();
     let (_, token) = fetch(&app).await;
     assert_eq!(entry(&stock_read(&app, &token).await.1, e), 1, "INVALID");
     // Cleared at the registry: VALID again.
     set_statuses(&app, json!([])).await;
-    app.state.status_lists.rebuild().await.unwrap();
+    app.state.status_lists.publish_now().await.unwrap();
     let (_, token) = fetch(&app).await;
     assert_eq!(entry(&stock_read(&app, &token).await.1, e), 0);
+}
+
+/// Time alone changes an entry: the sweep finds the e-licence on the day after its licence's
+/// last valid day (2028-03-05) and lists it INVALID (expired), with no event at all.
+async fn the_sweep_lists_an_e_licence_on_the_day_its_licence_lapses(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, code, _) = crate::helpers::issued(&app).await;
+    let e = serial_of(&code);
+    app.state.status_lists.publish_now().await.unwrap();
+    // The last valid day, in Beijing: still VALID.
+    app.clock.set("2028-03-05T15:00:00Z".parse().unwrap());
+    let pass = app.state.status_lists.publish_now().await.unwrap();
+    assert_eq!(pass.swept, 0, "{pass:?}");
+    let (_, token) = fetch(&app).await;
+    assert_eq!(entry(&stock_read(&app, &token).await.1, e), 0);
+    // Midnight in Beijing: the recheck day has come.
+    app.clock.set("2028-03-05T16:00:00Z".parse().unwrap());
+    let pass = app.state.status_lists.publish_now().await.unwrap();
+    assert_eq!(pass.swept, 1, "{pass:?}");
+    assert!(pass.signed.contains(&0), "{pass:?}");
+    let (_, token) = fetch(&app).await;
+    assert_eq!(entry(&stock_read(&app, &token).await.1, e), 1, "expired");
+    let pass = app.state.status_lists.publish_now().await.unwrap();
+    assert_eq!(pass.swept, 0, "nothing more to recheck: {pass:?}");
 }
 
 /// `elicence verify` with the keys and the list as a terminal fetches them.
@@ -157,7 +223,7 @@ async fn the_terminal_refuses_a_suspended_e_licence_from_the_served_list(backend
     assert!(stderr.contains("(age 1m 0s)"), "{stderr}");
 
     set_statuses(&s.app, json!(["suspended"])).await;
-    s.app.state.status_lists.rebuild().await.unwrap();
+    s.app.state.status_lists.publish_now().await.unwrap();
     let out = run(&s, &list_url, &now_flag(60), &[]).await;
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
@@ -228,68 +294,11 @@ async fn the_terminal_refuses_a_suspended_e_licence_from_the_served_list(backend
     // The JWKS where the list belongs.
     let out = run(&s, path(&s.jwks_file), &now_flag(60), &[]).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("malformed"));
-}
-
-async fn a_superseded_e_licence_is_invalid_in_the_list(backend: Backend) {
-    use diesel::connection::SimpleConnection;
-    let s = scene(backend).await;
-    let e = serial_of(&s.code);
-    // The lifecycle events come later: mark it in the database directly.
-    let sql = format!(
-        "UPDATE e_licences SET state = 'superseded', superseded_at = '2026-11-22 04:00:30' \
-         WHERE serial = {e}"
-    );
-    let mut conn = s.app.test_db.db.get().unwrap();
-    match &mut conn {
-        elicence::storage::DbConn::Sqlite(c) => c.batch_execute(&sql),
-        elicence::storage::DbConn::Pg(c) => c.batch_execute(&sql),
-    }
-    .unwrap();
-    drop(conn);
-    s.app.state.status_lists.rebuild().await.unwrap();
-    let (_, token) = fetch(&s.app).await;
-    assert_eq!(entry(&stock_read(&s.app, &token).await.1, e), 1, "INVALID");
-
-    let out = run(&s, &s.app.url(LIST), &now_flag(60), &[]).await;
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("INVALID (revoked)"), "{stdout}");
-}
-
-/// Requests that arrive together share one build. With no list yet they all wait for it;
-/// once a list is out of its ttl, the one request that starts the rebuild waits for it and
-/// the others get the previous list meanwhile (it has not expired).
-async fn requests_that_arrive_together_share_one_build(backend: Backend) {
-    use std::sync::Arc;
-    let app = spawn_app(backend).await;
-    crate::helpers::issued(&app).await;
-    let together =
-        || futures_util::future::join_all((0..8).map(|_| app.state.status_lists.current()));
-    let first: Vec<_> = together().await.into_iter().map(Result::unwrap).collect();
-    assert!(first.iter().all(|l| Arc::ptr_eq(l, &first[0])));
-    assert_eq!(first[0].issued_at, test_now());
-
-    let later = test_now() + STATUS_LIST_TTL;
-    app.clock.set(later);
-    let second: Vec<_> = together().await.into_iter().map(Result::unwrap).collect();
-    let rebuilt: Vec<_> = second
-        .iter()
-        .filter(|l| !Arc::ptr_eq(l, &first[0]))
-        .collect();
     assert!(
-        !rebuilt.is_empty(),
-        "the request that found it old got a new one"
+        text(&out.stderr).contains("not a status list aggregation"),
+        "{}",
+        text(&out.stderr)
     );
-    assert!(
-        rebuilt.iter().all(|l| Arc::ptr_eq(l, rebuilt[0])),
-        "one build"
-    );
-    assert_eq!(rebuilt[0].issued_at, later);
-    assert!(Arc::ptr_eq(
-        &app.state.status_lists.current().await.unwrap(),
-        rebuilt[0]
-    ));
 }
 
 /// A fresh roadside code from the holder's app (asserting 200).
@@ -301,15 +310,16 @@ async fn fresh_code(app: &TestApp, holder: &str) -> String {
 }
 
 /// The whole way of a revocation to the roadside terminal: a `status_set revoked` event sent
-/// to the admin route, the served list once its ttl is up, saved to a file beside the keys,
-/// and the offline CLI refusing a code signed before the revocation, while another holder's
-/// code on the same list still passes.
-async fn a_revocation_reaches_the_offline_terminal_once_the_list_is_rebuilt(backend: Backend) {
+/// to the admin route, the served list once it is signed again, saved to a file beside the
+/// keys, and the offline CLI refusing a code signed before the revocation, while another
+/// holder's code on the same list still passes.
+async fn a_revocation_reaches_the_offline_terminal_once_the_list_is_signed(backend: Backend) {
     let app = spawn_app(backend).await;
     let revoked_holder = app.holder(&record_with_photo(NUMBER));
     let clean_holder = app.holder(&record_with_photo(OTHER_NUMBER));
     issue_e_licence(&app, &revoked_holder).await;
     issue_e_licence(&app, &clean_holder).await;
+    app.state.status_lists.publish_now().await.unwrap();
     let (_, before) = fetch(&app).await;
 
     // Both holders show a code a little later, still inside the list's ttl; then the
@@ -331,11 +341,9 @@ async fn a_revocation_reaches_the_offline_terminal_once_the_list_is_rebuilt(back
         .await;
     assert_eq!(res.status(), 200);
 
-    // Inside the ttl the list built before is still served; after it, a new one.
-    let (_, cached) = fetch(&app).await;
-    assert_eq!(cached, before);
-    let rebuilt_at = test_now() + STATUS_LIST_TTL;
-    app.clock.set(rebuilt_at);
+    // Signed again by the next pass.
+    let rebuilt_at = shown_at + chrono::Duration::seconds(10);
+    app.state.status_lists.publish_now().await.unwrap();
     let (_, rebuilt) = fetch(&app).await;
     let (claims, bytes) = stock_read(&app, &rebuilt).await;
     assert_eq!(claims["iat"], rebuilt_at.timestamp());
@@ -389,14 +397,15 @@ async fn a_revocation_reaches_the_offline_terminal_once_the_list_is_rebuilt(back
     assert!(stdout.contains(OTHER_NUMBER), "{stdout}");
 }
 
-/// A rebuild that fails leaves the previous list served until its exp; then the failure
+/// A signer that fails leaves the last signed list served until its exp; then the failure
 /// shows (a missing table is an internal error).
-async fn a_failed_rebuild_serves_the_previous_list_until_it_expires(backend: Backend) {
+async fn a_failed_signer_leaves_the_last_list_served_until_it_expires(backend: Backend) {
     use diesel::connection::SimpleConnection;
     let app = spawn_app(backend).await;
     crate::helpers::issued(&app).await;
+    app.state.status_lists.publish_now().await.unwrap();
     let (_, token) = fetch(&app).await;
-    // The scan's table is gone: every rebuild fails from here on.
+    // The e-licences are gone: every pass fails from here on.
     let mut conn = app.test_db.db.get().unwrap();
     let sql = "ALTER TABLE e_licences RENAME TO e_licences_away";
     match &mut conn {
@@ -405,11 +414,15 @@ async fn a_failed_rebuild_serves_the_previous_list_until_it_expires(backend: Bac
     }
     .unwrap();
     drop(conn);
-    assert!(app.state.status_lists.rebuild().await.is_err());
-    app.clock.set(test_now() + STATUS_LIST_TTL);
+    assert!(app.state.status_lists.publish_now().await.is_err());
+    app.clock
+        .set(test_now() + STATUS_LIST_LIFETIME - chrono::Duration::seconds(100));
     let (headers, served) = fetch(&app).await;
     assert_eq!(served, token);
-    assert_eq!(headers["cache-control"], "public, max-age=0");
+    assert_eq!(
+        headers["cache-control"], "public, max-age=100",
+        "what is left of it"
+    );
     app.clock.set(test_now() + STATUS_LIST_LIFETIME);
     let res = app.get(LIST, None).await;
     assert_eq!(
@@ -419,10 +432,9 @@ async fn a_failed_rebuild_serves_the_previous_list_until_it_expires(backend: Bac
 }
 
 crate::both_backends!(
-    the_served_list_follows_the_registry_once_its_ttl_has_passed,
-    a_failed_rebuild_serves_the_previous_list_until_it_expires,
-    requests_that_arrive_together_share_one_build,
+    the_served_list_follows_the_registry_as_soon_as_it_is_signed,
+    the_sweep_lists_an_e_licence_on_the_day_its_licence_lapses,
+    a_failed_signer_leaves_the_last_list_served_until_it_expires,
     the_terminal_refuses_a_suspended_e_licence_from_the_served_list,
-    a_superseded_e_licence_is_invalid_in_the_list,
-    a_revocation_reaches_the_offline_terminal_once_the_list_is_rebuilt,
+    a_revocation_reaches_the_offline_terminal_once_the_list_is_signed,
 );

@@ -743,7 +743,9 @@ async fn a_running_server_follows_a_rotation_and_a_retirement_without_a_restart(
         v["valid"], true,
         "signed before the rotation, still published: {v}"
     );
-    // The status list is signed again with the new key at once, not when its ttl runs out.
+    // The status list is signed again with the new key by the next pass, not when its
+    // lifetime is half over.
+    app.state.status_lists.publish_now().await.unwrap();
     let list = app
         .get("/api/v1/status-list", None)
         .await

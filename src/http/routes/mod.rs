@@ -75,6 +75,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(verify::verify)
         .service(verify::photo)
         .service(status_list::status_list)
+        .service(status_list::status_list_aggregation)
+        .service(status_list::status_list_shard)
         .service(counter::licence)
         .service(counter::issue)
         .service(admin);

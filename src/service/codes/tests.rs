@@ -57,8 +57,9 @@ fn licence(name: &str, classes: &[LicenceClass], number_len: usize, barred: bool
     }
 }
 
-/// The e-licence of serial `serial`.
+/// The e-licence whose codes carry `e` = `serial` (its list and index).
 fn e_licence(number: &str, serial: i64) -> ELicenceRow {
+    let position = crate::status_list::Position::from_e(serial).unwrap();
     ELicenceRow {
         id: "el_sized".into(),
         licence_number: number.to_owned(),
@@ -72,6 +73,8 @@ fn e_licence(number: &str, serial: i64) -> ELicenceRow {
         superseded_reason: None,
         issued_via: "app".into(),
         issued_by: None,
+        status_list: position.list() as i32,
+        status_index: position.index() as i32,
     }
 }
 

@@ -247,10 +247,10 @@ impl Database {
 
     /// Checks a connection out, waiting at most the pool's checkout timeout. Blocking.
     pub fn get(&self) -> Result<DbConn, StorageError> {
-        Ok(match self {
-            Database::Sqlite(p) => DbConn::Sqlite(p.pool.get()?),
-            Database::Pg(p) => DbConn::Pg(p.get()?),
-        })
+        match self {
+            Database::Sqlite(p) => checkout(&p.pool).map(DbConn::Sqlite),
+            Database::Pg(p) => checkout(p).map(DbConn::Pg),
+        }
     }
 
     /// Runs blocking database work off the async executor: the checkout and the queries both
@@ -414,4 +414,26 @@ impl DbConn {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A checkout that names the cause of a timeout. r2d2 adds the last connection error to its
+/// "timed out" only when an attempt failed during the wait; while the server is down it backs
+/// off between attempts, so a wait can end with no error to show though nothing was in use.
+/// A pool below its size that could not open a connection cannot connect; only a pool with
+/// every connection open and checked out is exhausted.
+fn checkout<M: r2d2::ManageConnection>(
+    pool: &r2d2::Pool<M>,
+) -> Result<r2d2::PooledConnection<M>, StorageError> {
+    pool.get().map_err(|e| {
+        let error = StorageError::from(e);
+        match error.fault() {
+            Some(Fault::PoolExhausted) if pool.state().connections < pool.max_size() => {
+                StorageError::unavailable(
+                    Fault::CannotConnect,
+                    format!("no connection could be opened within the checkout timeout ({error})"),
+                )
+            }
+            _ => error,
+        }
+    })
 }

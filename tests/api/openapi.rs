@@ -66,6 +66,8 @@ pub const PUBLIC: &[(&str, &str)] = &[
     ("get", "/review/app.js"),
     ("get", "/review/app.css"),
     ("get", "/api/v1/status-list"),
+    ("get", "/api/v1/status-lists"),
+    ("get", "/api/v1/status-lists/{list}"),
 ];
 
 pub async fn fetch_doc(app: &TestApp) -> Value {

@@ -76,7 +76,6 @@ async fn serve_list(
     operation_id = "getStatusListShard",
     summary = "One status list (2^20 entries)",
     params(("list" = u32, Path, description = "The list number: a code's `e >> 20`")),
-    security(()),
     responses(
         (status = 200, content_type = "application/statuslist+jwt", body = String,
             description = "The status list token",
@@ -84,7 +83,7 @@ async fn serve_list(
         (status = 304, description = "Not modified: the list named by If-None-Match is current"),
         (status = 404, body = ErrorEnvelopeDoc, description = "No such list (`not_found`)"),
         (status = 503, body = ErrorEnvelopeDoc,
-            description = "No list could be signed or read (`service_unavailable`)"),
+            description = "No list could be read or signed now (`storage_unavailable`)"),
     )
 )]
 #[get("/status-lists/{list}")]
@@ -104,14 +103,13 @@ pub async fn status_list_shard(
     tag = "keys",
     operation_id = "getStatusList",
     summary = "The first status list, at its former single-list URL",
-    security(()),
     responses(
         (status = 200, content_type = "application/statuslist+jwt", body = String,
             description = "The status list token of list 0",
             headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "Not modified: the list named by If-None-Match is current"),
         (status = 503, body = ErrorEnvelopeDoc,
-            description = "No list could be signed or read (`service_unavailable`)"),
+            description = "No list could be read or signed now (`storage_unavailable`)"),
     )
 )]
 #[get("/status-list")]
@@ -136,13 +134,12 @@ pub struct Aggregation {
     tag = "keys",
     operation_id = "getStatusListAggregation",
     summary = "The URIs of every status list",
-    security(()),
     responses(
         (status = 200, body = Aggregation, description = "The aggregation",
             headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "Not modified: no list was added"),
         (status = 503, body = ErrorEnvelopeDoc,
-            description = "The lists could not be read (`service_unavailable`)"),
+            description = "The lists could not be read now (`storage_unavailable`)"),
     )
 )]
 #[get("/status-lists")]

@@ -155,7 +155,20 @@ fn served(
     clerk: &Clerk,
     number: &LicenceNumber,
 ) -> Result<StoredLicence, CounterError> {
-    let stored = licences::find(conn, number)?.ok_or(CounterError::LicenceNotFound)?;
+    of_clerk(licences::find(conn, number)?, clerk)
+}
+
+/// [`served`] inside a write transaction, with the licence's row locked until the commit.
+fn served_locked(
+    conn: &mut DbConn,
+    clerk: &Clerk,
+    number: &LicenceNumber,
+) -> Result<StoredLicence, CounterError> {
+    of_clerk(licences::find_for_update(conn, number)?, clerk)
+}
+
+fn of_clerk(stored: Option<StoredLicence>, clerk: &Clerk) -> Result<StoredLicence, CounterError> {
+    let stored = stored.ok_or(CounterError::LicenceNotFound)?;
     if stored.licence.issuing_authority != clerk.authority {
         return Err(CounterError::OtherAuthority);
     }
@@ -427,8 +440,12 @@ fn issue_in_transaction(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Done<CounterIssued>, CounterError> {
-    // Checked again under the write lock: the licence may have moved or been barred.
-    let stored = served(conn, clerk, number)?;
+    // Checked again under the write lock: the licence may have moved or been barred. Its row
+    // locked first, before any row of its e-licences, as every writer of a licence's
+    // e-licences does (issuance, review, registry events): writers that lock in one order
+    // queue instead of deadlocking on PostgreSQL (a photo change used to update the current
+    // e-licence unlocked while an issuance held the licence and waited on that e-licence).
+    let stored = served_locked(conn, clerk, number)?;
     eligible(&stored, today)?;
     let existing = current(conn, number)?;
     let (e_licence, created, action) = match (photo, existing) {

@@ -42,6 +42,10 @@ pub enum Fault {
     Io,
     /// SQLite stayed locked by another writer past the busy timeout and every retry.
     Locked,
+    /// PostgreSQL aborted the transaction to end a lock cycle (40P01 deadlock_detected) or a
+    /// serialisation conflict (40001): nothing was written, and the same request succeeds
+    /// when tried again. Writers take their locks in one order so this stays rare.
+    Conflict,
     /// The service is stopping: the blocking pool or the verifier has gone.
     Stopping,
 }
@@ -57,6 +61,7 @@ impl Fault {
             Fault::ReadOnly => "read_only",
             Fault::Io => "io_error",
             Fault::Locked => "locked",
+            Fault::Conflict => "conflict",
             Fault::Stopping => "stopping",
         }
     }
@@ -65,7 +70,7 @@ impl Fault {
     /// a full disk, a read-only database or a server restart takes longer to put right.
     pub fn retry_after_secs(self) -> u32 {
         match self {
-            Fault::PoolExhausted | Fault::Locked | Fault::Stopping => 1,
+            Fault::PoolExhausted | Fault::Locked | Fault::Conflict | Fault::Stopping => 1,
             Fault::CannotConnect
             | Fault::ConnectionLost
             | Fault::Full
@@ -144,6 +149,8 @@ const PG_FAULTS: &[(&str, Fault)] = &[
     ("could not connect to server", Fault::CannotConnect),
     ("connection to server at", Fault::CannotConnect),
     ("read-only transaction", Fault::ReadOnly),
+    // 40P01 deadlock_detected (diesel has no kind for it)
+    ("deadlock detected", Fault::Conflict),
 ];
 
 /// The fault a database's error message names, if it names one.
@@ -166,6 +173,10 @@ impl From<DieselError> for StorageError {
             ) => StorageError::Constraint(info.message().to_owned()),
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, ref info) => {
                 StorageError::unavailable(Fault::ConnectionLost, info.message())
+            }
+            // SQLSTATE 40001.
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info) => {
+                StorageError::unavailable(Fault::Conflict, info.message())
             }
             // SQLSTATE 25006: a standby, or `default_transaction_read_only`.
             DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, ref info) => {
@@ -249,6 +260,7 @@ mod tests {
                 "cannot execute INSERT in a read-only transaction",
                 Fault::ReadOnly,
             ),
+            ("deadlock detected", Fault::Conflict),
         ] {
             assert_eq!(fault_in_message(message), Some(fault), "{message}");
         }

@@ -326,9 +326,13 @@ pub fn find(
     row.map(StoredLicence::try_from).transpose()
 }
 
-/// [`find`] inside a write transaction, locking the row on PostgreSQL (`FOR UPDATE`) so that
-/// concurrent changes to one licence apply one after the other; SQLite's write transaction
-/// holds the database lock already.
+/// [`find`] inside a write transaction, locking the row on PostgreSQL so that concurrent
+/// changes to one licence apply one after the other; SQLite's write transaction holds the
+/// database lock already. `FOR NO KEY UPDATE`, not `FOR UPDATE`: it still queues every other
+/// writer of the licence (a registry update takes the same lock), but not the key-share lock
+/// that inserting a row referencing the licence takes (a notification, an e-licence). With
+/// `FOR UPDATE`, a transaction waiting on ours for a row we will touch, while holding a row
+/// that references the licence, deadlocked with us (seen under concurrent counter issuance).
 pub fn find_for_update(
     conn: &mut DbConn,
     number: &LicenceNumber,
@@ -343,7 +347,7 @@ pub fn find_for_update(
         DbConn::Pg(c) => licences::table
             .find(key)
             .select(LicenceRow::as_select())
-            .for_update()
+            .for_no_key_update()
             .get_result(&mut **c)
             .optional()?,
     };

@@ -201,6 +201,67 @@ fn append_only_tables_refuse_truncate_on_postgres() {
     }
 }
 
+/// Two transactions that lock two rows in opposite orders: PostgreSQL aborts one with
+/// 40P01, which is a transient conflict (503 `storage_unavailable`, Retry-After 1), not a
+/// 500. The other commits.
+#[cfg_attr(
+    not(elicence_pg),
+    ignore = "PostgreSQL tests did not run: set ELICENCE_TEST_POSTGRES_URL (see README)"
+)]
+#[test]
+fn a_deadlock_on_postgres_is_a_transient_conflict() {
+    use diesel::RunQueryDsl;
+    use elicence::storage::{Fault, StorageError};
+    use std::sync::{Arc, Barrier};
+    let t = TestDb::new(Backend::Postgres);
+    let mut setup = t.db.get().unwrap();
+    let DbConn::Pg(c) = &mut setup else {
+        unreachable!()
+    };
+    diesel::sql_query("CREATE TABLE lock_order (id INT PRIMARY KEY, v INT NOT NULL)")
+        .execute(&mut **c)
+        .unwrap();
+    diesel::sql_query("INSERT INTO lock_order VALUES (1, 0), (2, 0)")
+        .execute(&mut **c)
+        .unwrap();
+    let both_hold_one = Arc::new(Barrier::new(2));
+    let outcomes: Vec<Result<(), StorageError>> = std::thread::scope(|s| {
+        let runs: Vec<_> = [(1, 2), (2, 1)]
+            .into_iter()
+            .map(|(first, second)| {
+                let (db, barrier) = (&t.db, both_hold_one.clone());
+                s.spawn(move || {
+                    let mut conn = db.get().unwrap();
+                    conn.write_transaction(|conn| {
+                        let DbConn::Pg(c) = conn else { unreachable!() };
+                        let lock = |c: &mut diesel::PgConnection, id: i32| {
+                            diesel::sql_query(format!(
+                                "UPDATE lock_order SET v = v + 1 WHERE id = {id}"
+                            ))
+                            .execute(c)
+                            .map(|_| ())
+                            .map_err(StorageError::from)
+                        };
+                        lock(&mut **c, first)?;
+                        barrier.wait();
+                        lock(&mut **c, second)
+                    })
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let refused: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert_eq!(refused.len(), 1, "one of the two is aborted: {outcomes:?}");
+    assert_eq!(
+        refused[0].fault(),
+        Some(Fault::Conflict),
+        "{:?}",
+        refused[0]
+    );
+    assert_eq!(Fault::Conflict.retry_after_secs(), 1);
+}
+
 #[test]
 fn sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout() {
     use diesel::prelude::*;

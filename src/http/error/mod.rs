@@ -496,6 +496,7 @@ mod tests {
             Fault::ReadOnly,
             Fault::Io,
             Fault::Locked,
+            Fault::Conflict,
             Fault::Stopping,
         ] {
             let e = ApiError::from(StorageError::unavailable(fault, "t"));

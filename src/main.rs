@@ -9,6 +9,7 @@ fn main() -> std::process::ExitCode {
 /// threshold large buffers are mapped and given back when freed: 160 MiB
 /// (docs/photo-limits.md). The same as `MALLOC_MMAP_THRESHOLD_=1048576`, which still wins.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
 fn fix_the_mmap_threshold() {
     if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
         // SAFETY: called first thing in main, before any other thread exists.

@@ -49,13 +49,6 @@ impl KeySet {
         Ok((KeySet { keys }, ignored))
     }
 
-    /// The keys of an in-process ring (tests, benchmarks, the code generator).
-    pub fn from_keys(keys: impl IntoIterator<Item = (String, VerifyingKey)>) -> KeySet {
-        KeySet {
-            keys: keys.into_iter().collect(),
-        }
-    }
-
     /// The position of `kid`, for a cheap handle kept per code.
     pub fn index_of(&self, kid: &str) -> Option<usize> {
         self.keys.iter().position(|(k, _)| k == kid)

@@ -181,6 +181,50 @@ async fn holder_tokens_for_a_file_of_licences_are_all_or_nothing(backend: Backen
 
 /// `token create --help` offers a partner the purposes a partner token can have, and the
 /// roadside purpose (the officers') is refused before anything is created.
+/// docs/configuration.md names every flag and variable `serve` and the global options take,
+/// so the reference cannot fall behind the code (it had: half the flags were missing).
+#[test]
+fn the_configuration_reference_names_every_serve_flag_and_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_elicence"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/configuration.md"
+    ))
+    .unwrap();
+    // `name` as a whole word: `--pool-size` does not count for `--pool`.
+    let names = |doc: &str, name: &str| {
+        doc.match_indices(name).any(|(at, _)| {
+            doc[at + name.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        })
+    };
+    let words = |prefix: &str| -> Vec<String> {
+        help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .filter(|w| w.starts_with(prefix) && w.len() > prefix.len())
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut missing: Vec<String> = words("--")
+        .into_iter()
+        .filter(|flag| !["--help", "--version"].contains(&flag.as_str()))
+        .chain(words("ELICENCE_"))
+        .filter(|name| !names(&doc, name))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md does not name: {missing:?}"
+    );
+}
+
 #[test]
 fn token_create_offers_only_the_partner_purposes() {
     let help = Command::new(env!("CARGO_BIN_EXE_elicence"))

@@ -37,6 +37,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// When a display code signed now is signed and how long it lives.
+    pub fn code_moment(&self) -> crate::service::codes::Moment {
+        crate::service::codes::Moment {
+            today: self.clock.today(),
+            now: self.clock.now(),
+            ttl: self.code_ttl,
+        }
+    }
+
     /// Checks the token and runs `work` on the same connection, in one trip to the blocking
     /// pool. The principal is handed to `work`, which decides what it may see.
     pub async fn authorized<T, F>(&self, token: BearerToken, work: F) -> Result<T, ApiError>

@@ -5,6 +5,7 @@
 
 pub mod codes;
 pub mod counter;
+pub mod current_e_licence;
 pub mod issuance;
 pub mod lifecycle;
 pub mod photo_review;

@@ -156,6 +156,17 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
 }
 
+/// The tests' HTTP client. It drops a pooled connection after 2 s idle, before the server's
+/// keep-alive (actix's 5 s) closes it: reusing a connection at the instant the server closes
+/// it fails the request with `IncompleteMessage` (hyper does not retry a POST), which the
+/// counter tests met whenever a busy machine stretched a pause between two requests to 5 s.
+pub fn test_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("a reqwest client")
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(TestDb::new(backend)).await
 }
@@ -227,7 +238,7 @@ async fn spawn_app_configured(
         keys_dir: keys.path().to_owned(),
         _keys: keys,
         clock,
-        client: reqwest::Client::new(),
+        client: test_client(),
         test_db,
         handle,
     }

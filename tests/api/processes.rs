@@ -148,7 +148,7 @@ impl Cluster {
         let cluster = Cluster {
             servers,
             keys,
-            client: reqwest::Client::new(),
+            client: crate::helpers::test_client(),
         };
         for i in 0..n {
             cluster.wait_ready(i).await;

@@ -242,9 +242,9 @@ fn a_deadlock_on_postgres_is_a_transient_conflict() {
                             .map(|_| ())
                             .map_err(StorageError::from)
                         };
-                        lock(&mut **c, first)?;
+                        lock(c, first)?;
                         barrier.wait();
-                        lock(&mut **c, second)
+                        lock(c, second)
                     })
                 })
             })

@@ -9,9 +9,11 @@
 mod doc;
 mod messages;
 mod render;
+mod service;
 
 pub use doc::{ErrorEnvelopeDoc, ERROR_CODES};
 pub use render::render_errors;
+pub use service::review_error;
 
 use crate::auth::AuthError;
 use crate::domain::record::FieldError;

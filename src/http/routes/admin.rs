@@ -6,37 +6,15 @@ use crate::domain::record::{FieldError, RegistryRecord};
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::licence_path::{LicencePath, NumberPath};
 use crate::http::photo_work::on_photo_pool;
-use crate::http::routes::registry_events::AppliedEventView;
+use crate::http::registry_views::AppliedEventView;
 use crate::http::state::AppState;
 use crate::http::views::{AdminLicenceView, EligibilityView};
 use crate::i18n::Lang;
 use crate::service::lifecycle::{self, Origin, Source};
 use crate::storage::{licences, DbConn};
 use actix_web::{get, put, web, HttpResponse};
-
-/// The pattern of `{number}` in the document (`NumberPath`, whose attribute takes a literal
-/// only: a unit test holds the two equal, and to `LicenceNumber`'s bounds).
-const NUMBER_PATTERN: &str = "^[0-9A-Za-z]{6,25}$";
-
-/// `{number}`: a licence number (the holder's ID number).
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct NumberPath {
-    /// The licence number: 6 to 25 letters or digits.
-    #[param(pattern = "^[0-9A-Za-z]{6,25}$")]
-    pub number: String,
-}
-
-/// A licence number from a path, exactly as the document's pattern says: unlike a registry
-/// record's, no blanks around it (so `" 110101…"` is refused, not trimmed).
-pub(super) fn parse_number(raw: &str) -> Result<LicenceNumber, ApiError> {
-    raw.bytes()
-        .all(|b| b.is_ascii_alphanumeric())
-        .then(|| LicenceNumber::parse(raw).ok())
-        .flatten()
-        .ok_or_else(|| ApiError::InvalidPath(format!("number must match {NUMBER_PATTERN}")))
-}
 
 fn admin_view(
     conn: &mut DbConn,
@@ -81,10 +59,9 @@ pub async fn put_licence(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    path: web::Path<NumberPath>,
+    LicencePath(number): LicencePath,
     body: web::Json<RegistryRecord>,
 ) -> Result<HttpResponse, ApiError> {
-    let number = parse_number(&path.number)?;
     let record = body.into_inner();
     let mut valid = record.validate().map_err(ApiError::InvalidRecord)?;
     if valid.licence.number != number {
@@ -151,9 +128,8 @@ pub async fn get_licence(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    path: web::Path<NumberPath>,
+    LicencePath(number): LicencePath,
 ) -> Result<web::Json<AdminLicenceView>, ApiError> {
-    let number = parse_number(&path.number)?;
     let app = state.get_ref().clone();
     let view = state
         .authorized(token, move |conn, principal| {
@@ -162,30 +138,4 @@ pub async fn get_licence(
         })
         .await?;
     Ok(web::Json(view))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::licence::{MAX_LEN, MIN_LEN};
-
-    #[test]
-    fn the_documented_number_pattern_is_the_one_parsed() {
-        let pattern = format!("^[0-9A-Za-z]{{{MIN_LEN},{MAX_LEN}}}$");
-        assert_eq!(NUMBER_PATTERN, pattern);
-        let params = <NumberPath as utoipa::IntoParams>::into_params(|| None);
-        let doc = serde_json::to_value(&params[0]).unwrap();
-        assert_eq!(doc["schema"]["pattern"], pattern);
-        let ok = "1".repeat(MAX_LEN);
-        assert!(parse_number(&ok).is_ok());
-        assert!(parse_number("11010119900101123x").is_ok());
-        for refused in [
-            &"1".repeat(MIN_LEN - 1),
-            &"1".repeat(MAX_LEN + 1),
-            " 1101011990",
-            "1101-01",
-        ] {
-            assert!(parse_number(refused).is_err(), "{refused:?}");
-        }
-    }
 }

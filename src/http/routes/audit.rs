@@ -3,6 +3,7 @@
 use crate::domain::role::Role;
 use crate::http::error::ApiError;
 use crate::http::extract::BearerToken;
+use crate::http::paging::{next_cursor, page_limit};
 use crate::http::state::AppState;
 use crate::storage::audit::{self, AuditFilter};
 use actix_web::{get, web};
@@ -44,21 +45,6 @@ pub struct AuditPage {
     pub items: Vec<AuditEntry>,
     /// Pass as `after` for the next page; null when this page is the last.
     pub next: Option<i64>,
-}
-
-/// The page size asked for: 1 to 500, 100 when not given.
-pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    let limit = limit.unwrap_or(100);
-    if (1..=500).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(ApiError::InvalidPath("limit is between 1 and 500".into()))
-    }
-}
-
-/// The `next` cursor of a keyset page: its last id when the page is full, else none.
-pub(super) fn next_cursor(last_id: Option<i64>, rows: usize, limit: i64) -> Option<i64> {
-    last_id.filter(|_| rows as i64 == limit)
 }
 
 /// Every scan verified online, valid or not, oldest first.

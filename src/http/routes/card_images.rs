@@ -4,7 +4,7 @@
 //! with the next code (within one code lifetime); the secondary page by a digest of all it
 //! shows, so points or a status change render anew at once.
 
-use super::code_images::{current_display, render_blocking};
+use crate::http::code_display::{current_display, render_blocking};
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::state::AppState;
@@ -13,6 +13,7 @@ use crate::i18n::Lang;
 use crate::render::cache::ImageKind;
 use crate::render::card::{self, ClassLine, FrontCard, RecordLine, SecondaryCard};
 use crate::service::codes::DisplayCode;
+use crate::service::current_e_licence;
 use crate::storage::e_licences::{self, ELicenceRow};
 use crate::storage::registry_events;
 use actix_web::http::header;
@@ -163,7 +164,7 @@ pub async fn card_secondary_png(
     let app = state.get_ref().clone();
     let card = state
         .authorized(token, move |conn, p| {
-            let (_, stored) = super::e_licence::current(conn, &p)?;
+            let (_, stored) = current_e_licence::with_licence(conn, p.holder_licence()?)?;
             let record = registry_events::driving_record(conn, &stored.licence)?;
             let doc = LicenceDocument::new(&stored, &record, app.clock.today(), Lang::Zh);
             Ok(secondary_card(doc))

@@ -2,59 +2,22 @@
 //! code the app shows for the purpose asked (`?purpose=`, roadside by default: the newest
 //! live one made for it, else a fresh one), and each code is rendered once.
 
-use super::e_licence::{moment, PurposeQuery};
-use crate::auth::Principal;
-use crate::domain::purpose::Purpose;
+use crate::http::code_display::{current_display_for, render_blocking};
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::requests::PurposeQuery;
 use crate::http::state::AppState;
 use crate::render::barcode::Code128;
 use crate::render::cache::{CodeImage, ImageKind};
 use crate::render::qr::QrMatrix;
 use crate::render::RenderError;
-use crate::service::codes::{self, DisplayCode};
-use crate::storage::e_licences::ELicenceRow;
-use crate::storage::licences::StoredLicence;
-use crate::storage::DbConn;
+use crate::service::codes::DisplayCode;
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
-use std::sync::Arc;
 
 const QR_MODULE_PX: u32 = 6;
 const BARCODE_MODULE_PX: u32 = 3;
 const BARCODE_HEIGHT_PX: u32 = 120;
-
-/// The holder's e-licence, licence, and the roadside display code the app shows.
-pub(super) fn current_display(
-    conn: &mut DbConn,
-    app: &AppState,
-    p: &Principal,
-) -> Result<(ELicenceRow, StoredLicence, DisplayCode), ApiError> {
-    current_display_for(conn, app, p, Purpose::Roadside)
-}
-
-/// [`current_display`] for `purpose`.
-fn current_display_for(
-    conn: &mut DbConn,
-    app: &AppState,
-    p: &Principal,
-    purpose: Purpose,
-) -> Result<(ELicenceRow, StoredLicence, DisplayCode), ApiError> {
-    let (e, stored) = super::e_licence::current(conn, p)?;
-    let code =
-        codes::current_or_issue_for(conn, &app.keys.current(), purpose, &e, &stored, moment(app))?;
-    Ok((e, stored, code))
-}
-
-/// Runs a render on the blocking pool: CPU work of milliseconds stays off the async executor.
-pub(super) async fn render_blocking(
-    work: impl FnOnce() -> Result<Arc<Vec<u8>>, RenderError> + Send + 'static,
-) -> Result<Arc<Vec<u8>>, ApiError> {
-    web::block(work)
-        .await
-        .map_err(|_| ApiError::Unavailable("rendering was cancelled".into()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))
-}
 
 fn render(kind: CodeImage, code: &DisplayCode) -> Result<Vec<u8>, RenderError> {
     match kind {

@@ -3,16 +3,16 @@
 //! taken at the counter. Every action, refusals included, lands in the counter audit, which
 //! admins page at `/api/v1/admin/audit/counter`.
 
-use super::admin::{parse_number, NumberPath};
-use super::audit::{next_cursor, page_limit};
-use super::e_licence::{IssueRequest, PhotoChoice};
-use super::photo_upload::intake;
 use super::DEFAULT_JSON_LIMIT;
 use crate::domain::photo_rules::precheck_message;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::licence_path::{LicencePath, NumberPath};
+use crate::http::paging::{next_cursor, page_limit};
+use crate::http::photo_intake::intake;
 use crate::http::photo_work::{photo_on_file_changing, prepare_photo_on_file};
+use crate::http::requests::{IssueRequest, PhotoChoice};
 use crate::http::state::AppState;
 use crate::http::upload::{is_multipart, read_counter_photo};
 use crate::http::views::{reason_view, EligibilityView, ReasonView};
@@ -206,9 +206,8 @@ pub async fn licence(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    path: web::Path<NumberPath>,
+    LicencePath(number): LicencePath,
 ) -> Result<web::Json<CounterLicenceView>, ApiError> {
-    let number = parse_number(&path.number)?;
     let (today, now) = (state.clock.today(), state.clock.now());
     let looked_up = number.clone();
     let mut found = state
@@ -346,11 +345,10 @@ pub async fn issue(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    path: web::Path<NumberPath>,
+    LicencePath(number): LicencePath,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let number = parse_number(&path.number)?;
     let (today, now) = (state.clock.today(), state.clock.now());
     // Before the body is read: a clerk of this licence's authority, the licence eligible.
     let admitted = number.clone();

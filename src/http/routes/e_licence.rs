@@ -1,68 +1,27 @@
 //! The holder's e-licence: issue it, read it with a fresh display code, fetch a code, and the
 //! photo. Like every `/me` route, the licence comes from the token, never from the request.
 
-use crate::auth::Principal;
 use crate::domain::photo_rules::precheck_message;
-use crate::domain::purpose::Purpose;
-use crate::domain::registry_event::SupersedeReason;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::photo_intake::submit_upload;
 use crate::http::photo_work::{photo_on_file_changing, prepare_photo_on_file};
+use crate::http::requests::{IssueRequest, PhotoChoice, PhotoUploadDoc, PurposeQuery};
+use crate::http::responses::photo_response;
 use crate::http::state::AppState;
 use crate::http::upload::is_multipart;
 use crate::http::views::{reason_view, DisplayCodeView, ELicenceView, LicenceDocument, ReasonView};
 use crate::i18n::Lang;
 use crate::service::codes;
+use crate::service::current_e_licence;
 use crate::service::issuance::{self, IssueError};
 use crate::service::photo_review::Purpose as PhotoPurpose;
 use crate::storage::e_licences::{self, ELicenceRow};
 use crate::storage::licences::{self, StoredLicence};
 use crate::storage::{registry_events, DbConn};
-use actix_web::http::header;
 use actix_web::{get, post, web, FromRequest, HttpRequest, HttpResponse};
-use serde::Deserialize;
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PhotoChoice {
-    /// The photo the registry holds (已留存照片).
-    OnFile,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IssueRequest {
-    pub photo: PhotoChoice,
-}
 
 const PHOTO_URL: &str = "/api/v1/me/e-licence/photo";
-
-/// The holder's current e-licence and licence; 404 when none was ever issued, 410 when the
-/// newest was superseded by a licence change (apply again).
-pub(super) fn current(
-    conn: &mut DbConn,
-    p: &Principal,
-) -> Result<(ELicenceRow, StoredLicence), ApiError> {
-    let number = p.holder_licence()?;
-    let e = match e_licences::current_for(conn, number.as_str())? {
-        Some(e) => e,
-        None => return Err(no_current(conn, number.as_str())?),
-    };
-    let stored = licences::find(conn, number)?.ok_or(ApiError::LicenceNotFound)?;
-    Ok((e, stored))
-}
-
-/// Why a licence has no current e-licence: never issued (404), or superseded (410).
-pub(super) fn no_current(conn: &mut DbConn, number: &str) -> Result<ApiError, ApiError> {
-    Ok(match e_licences::latest_for(conn, number)? {
-        Some(e) if !e.is_current() => ApiError::ELicenceSuperseded(
-            e.superseded_reason
-                .as_deref()
-                .and_then(SupersedeReason::parse),
-        ),
-        _ => ApiError::ELicenceNotFound,
-    })
-}
 
 fn view(
     state: &AppState,
@@ -124,7 +83,7 @@ pub async fn issue(
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
     if is_multipart(&req) {
-        return Ok(super::photo_upload::submit_upload(
+        return Ok(submit_upload(
             state,
             token,
             lang,
@@ -137,30 +96,6 @@ pub async fn issue(
     let body = web::Json::<IssueRequest>::from_request(&req, &mut payload.into_inner()).await?;
     let PhotoChoice::OnFile = body.photo;
     Ok(issue_on_file(state, token, lang).await?)
-}
-
-/// The multipart form of an upload, for the OpenAPI document.
-#[derive(utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = PhotoUpload)]
-#[allow(dead_code)]
-pub struct PhotoUploadDoc {
-    source: PhotoSourceDoc,
-    /// The JPEG or PNG, at most 5 MB.
-    #[schema(format = Binary, value_type = String)]
-    photo: Vec<u8>,
-}
-
-/// Where an uploaded photo comes from, for the OpenAPI document.
-#[derive(utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = PhotoSource)]
-#[allow(dead_code)]
-enum PhotoSourceDoc {
-    /// 手机拍照
-    Camera,
-    /// 相册选择
-    Album,
 }
 
 async fn issue_on_file(
@@ -238,35 +173,11 @@ pub async fn get(
     let app = state.get_ref().clone();
     let view = state
         .authorized(token, move |conn, p| {
-            let (e, stored) = current(conn, &p)?;
+            let (e, stored) = current_e_licence::with_licence(conn, p.holder_licence()?)?;
             view(&app, conn, e, &stored, lang)
         })
         .await?;
     Ok(web::Json(view))
-}
-
-/// `?purpose=`: what a display code is for; roadside when absent.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PurposeQuery {
-    /// roadside (police: the whole licence, the default), or rental, insurance, employment
-    /// (partners: name, classes, validity, verdict and expiry only).
-    pub purpose: Option<Purpose>,
-}
-
-impl PurposeQuery {
-    pub fn purpose(&self) -> Purpose {
-        self.purpose.unwrap_or_default()
-    }
-}
-
-/// When a display code for this app is signed and how long it lives.
-pub(super) fn moment(app: &AppState) -> codes::Moment {
-    codes::Moment {
-        today: app.clock.today(),
-        now: app.clock.now(),
-        ttl: app.code_ttl,
-    }
 }
 
 /// A fresh display code: QR text (signed, short-lived) and one-time barcode digits, for the
@@ -287,26 +198,18 @@ pub async fn code(
     let purpose = query.purpose();
     let code = state
         .authorized(token, move |conn, p| {
-            let (e, stored) = current(conn, &p)?;
+            let (e, stored) = current_e_licence::with_licence(conn, p.holder_licence()?)?;
             Ok(codes::issue_for(
                 conn,
                 &app.keys.current(),
                 purpose,
                 &e,
                 &stored,
-                moment(&app),
+                app.code_moment(),
             )?)
         })
         .await?;
     Ok(web::Json(code.into()))
-}
-
-pub fn photo_response(bytes: Vec<u8>, media_type: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, media_type))
-        .insert_header((header::CONTENT_DISPOSITION, "inline"))
-        .insert_header((header::CACHE_CONTROL, "private, max-age=300"))
-        .body(bytes)
 }
 
 /// The photo on the holder's e-licence.
@@ -322,11 +225,7 @@ pub async fn photo(
 ) -> Result<HttpResponse, ApiError> {
     let (bytes, media_type) = state
         .authorized(token, move |conn, p| {
-            let number = p.holder_licence()?;
-            let e = match e_licences::current_for(conn, number.as_str())? {
-                Some(e) => e,
-                None => return Err(no_current(conn, number.as_str())?),
-            };
+            let e = current_e_licence::of(conn, p.holder_licence()?)?;
             e_licences::photo(conn, &e.id)?.ok_or(ApiError::ELicenceNotFound)
         })
         .await?;

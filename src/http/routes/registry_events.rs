@@ -1,131 +1,25 @@
 //! Live registry changes (admin): send one event for a licence, and read back the licence's
 //! events and e-licences. Nothing here deletes: both histories are kept for good.
 
-use super::admin::{parse_number, NumberPath};
 use crate::domain::eligibility::evaluate;
+use crate::domain::licence::LicenceNumber;
 use crate::domain::record::FieldError;
 use crate::domain::registry_event::RegistryEvent;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::licence_path::{LicencePath, NumberPath};
+use crate::http::paging::next_cursor;
+use crate::http::registry_views::{ELicencePage, EventPage, EventResult};
 use crate::http::state::AppState;
 use crate::http::views::EligibilityView;
 use crate::i18n::Lang;
-use crate::service::lifecycle::{self, Applied, Effects, LifecycleError, Origin, Source};
-use crate::storage::e_licences::{self, ELicenceRow};
-use crate::storage::registry_events::{self, EventRow};
+use crate::service::lifecycle::{self, LifecycleError, Origin, Source};
+use crate::storage::e_licences::{self};
+use crate::storage::registry_events::{self};
 use crate::storage::{licences, DbConn};
 use actix_web::{get, post, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-/// One event as applied: its id (null when it changed nothing and was not recorded), the
-/// event, and what it did.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AppliedEventView {
-    pub id: Option<i64>,
-    pub event: RegistryEvent,
-    pub effects: Effects,
-}
-
-impl From<Applied> for AppliedEventView {
-    fn from(a: Applied) -> Self {
-        AppliedEventView {
-            id: a.id,
-            event: a.event,
-            effects: a.effects,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventResult {
-    #[serde(flatten)]
-    pub applied: AppliedEventView,
-    /// The licence's live eligibility after the event.
-    pub eligibility: EligibilityView,
-}
-
-/// An event as recorded.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RecordedEventView {
-    pub id: i64,
-    /// The event's `type`.
-    pub kind: String,
-    #[schema(value_type = Object)]
-    pub event: serde_json::Value,
-    /// api | admin_put | import
-    pub source: String,
-    /// The sender's token id, for events sent over the API.
-    pub actor: Option<String>,
-    pub superseded_e_licence: Option<String>,
-    pub recorded_at: DateTime<Utc>,
-}
-
-impl From<EventRow> for RecordedEventView {
-    fn from(r: EventRow) -> Self {
-        RecordedEventView {
-            id: r.id,
-            kind: r.kind,
-            event: serde_json::from_str(&r.detail).unwrap_or_default(),
-            source: r.source,
-            actor: r.actor,
-            superseded_e_licence: r.superseded_e_licence,
-            recorded_at: r.recorded_at.and_utc(),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventPage {
-    /// Newest first.
-    pub items: Vec<RecordedEventView>,
-    /// Pass as `before` for older ones; null when there are none.
-    pub next: Option<i64>,
-}
-
-/// One e-licence of a licence, current or superseded.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ELicenceHistoryItem {
-    pub e_licence_id: String,
-    /// The `e` claim of its codes and its index in the status list.
-    pub serial: i64,
-    /// current | superseded
-    pub state: String,
-    pub photo_source: String,
-    pub generated_at: DateTime<Utc>,
-    pub superseded_at: Option<DateTime<Utc>>,
-    /// class_changed | renewed | authority_changed
-    pub superseded_reason: Option<String>,
-    /// app | counter
-    pub issued_via: String,
-    pub issued_by: Option<String>,
-}
-
-impl From<ELicenceRow> for ELicenceHistoryItem {
-    fn from(e: ELicenceRow) -> Self {
-        ELicenceHistoryItem {
-            generated_at: e.generated_at_utc(),
-            e_licence_id: e.id,
-            serial: e.serial,
-            state: e.state,
-            photo_source: e.photo_source,
-            superseded_at: e.superseded_at.map(|t| t.and_utc()),
-            superseded_reason: e.superseded_reason,
-            issued_via: e.issued_via,
-            issued_by: e.issued_by,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ELicencePage {
-    /// Newest first.
-    pub items: Vec<ELicenceHistoryItem>,
-    /// Pass as `before` (a serial) for older ones; null when there are none.
-    pub next: Option<i64>,
-}
+use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -148,13 +42,6 @@ impl HistoryQuery {
     }
 }
 
-/// The cursor of the next page: the last item's key when the page is full.
-fn next_of<T>(items: &[T], limit: i64, key: impl Fn(&T) -> i64) -> Option<i64> {
-    (items.len() as i64 == limit)
-        .then(|| items.last().map(key))
-        .flatten()
-}
-
 /// Apply one registry change to a licence, with its effects, in one transaction. States and
 /// points show at once in the document, new codes and online verification; a class,
 /// validity or authority change supersedes the current e-licence (its codes verify as
@@ -173,10 +60,9 @@ pub async fn post_event(
     state: web::Data<AppState>,
     token: BearerToken,
     lang: Lang,
-    path: web::Path<NumberPath>,
+    LicencePath(number): LicencePath,
     body: web::Json<serde_json::Value>,
 ) -> Result<web::Json<EventResult>, ApiError> {
-    let number = parse_number(&path.number)?;
     let event: RegistryEvent = serde_json::from_value(body.into_inner()).map_err(|e| {
         ApiError::InvalidEvent(vec![FieldError {
             field: "event",
@@ -228,13 +114,15 @@ pub async fn post_event(
 pub async fn list_events(
     state: web::Data<AppState>,
     token: BearerToken,
-    path: web::Path<NumberPath>,
+    LicencePath(number): LicencePath,
     query: web::Query<HistoryQuery>,
 ) -> Result<web::Json<EventPage>, ApiError> {
-    let NumberPath { number } = path.into_inner();
-    let (items, next) = history_page(&state, token, &number, query.into_inner(), |conn, n, q| {
+    let (items, next) = history_page(&state, token, number, query.into_inner(), |conn, n, q| {
         let rows = registry_events::for_licence(conn, n, q.before, q.limit()?)?;
-        Ok((next_of(&rows, q.limit()?, |r| r.id), rows))
+        Ok((
+            next_cursor(rows.last().map(|r| r.id), rows.len(), q.limit()?),
+            rows,
+        ))
     })
     .await?;
     Ok(web::Json(EventPage { items, next }))
@@ -247,7 +135,7 @@ type Page<R> = (Option<i64>, Vec<R>);
 async fn history_page<R, V>(
     state: &AppState,
     token: BearerToken,
-    raw_number: &str,
+    number: LicenceNumber,
     q: HistoryQuery,
     load: fn(&mut DbConn, &str, &HistoryQuery) -> Result<Page<R>, ApiError>,
 ) -> Result<(Vec<V>, Option<i64>), ApiError>
@@ -255,7 +143,6 @@ where
     R: Into<V> + Send + 'static,
     V: Send + 'static,
 {
-    let number = parse_number(raw_number)?;
     q.limit()?;
     state
         .authorized_reads(token, move |conn, p| {
@@ -281,13 +168,15 @@ where
 pub async fn list_e_licences(
     state: web::Data<AppState>,
     token: BearerToken,
-    path: web::Path<NumberPath>,
+    LicencePath(number): LicencePath,
     query: web::Query<HistoryQuery>,
 ) -> Result<web::Json<ELicencePage>, ApiError> {
-    let NumberPath { number } = path.into_inner();
-    let (items, next) = history_page(&state, token, &number, query.into_inner(), |conn, n, q| {
+    let (items, next) = history_page(&state, token, number, query.into_inner(), |conn, n, q| {
         let rows = e_licences::history(conn, n, q.before, q.limit()?)?;
-        Ok((next_of(&rows, q.limit()?, |r| r.serial), rows))
+        Ok((
+            next_cursor(rows.last().map(|r| r.serial), rows.len(), q.limit()?),
+            rows,
+        ))
     })
     .await?;
     Ok(web::Json(ELicencePage { items, next }))

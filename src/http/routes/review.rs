@@ -1,20 +1,19 @@
 //! The review queue (role `reviewer`): list, claim, decide, release; the photos to compare;
 //! queue statistics. Reviewers see the photo and its checks, never the holder's other data.
 
-use super::e_licence::photo_response;
 use crate::auth::Principal;
 use crate::domain::photo_rules::RejectReason;
 use crate::domain::role::Role;
-use crate::http::error::{ApiError, ErrorEnvelopeDoc};
+use crate::http::error::{review_error, ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::photo_work::on_photo_pool;
+use crate::http::responses::photo_response;
 use crate::http::review_views::{
     QueueItem, QueuePage, QueueStats, ReasonCodeView, ReviewerDecisions,
 };
 use crate::http::state::AppState;
-use crate::http::views::reason_view;
 use crate::i18n::Lang;
-use crate::service::photo_review::{self, ReferencePhoto, ReviewError, Verdict};
+use crate::service::photo_review::{self, ReferencePhoto, Verdict};
 use crate::storage::{photos, submissions, DbConn};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
@@ -24,23 +23,6 @@ use utoipa::openapi::schema::{
     AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
 };
 use utoipa::openapi::RefOr;
-
-/// The one mapping of the review use case's errors to HTTP.
-pub(crate) fn review_error(e: ReviewError, lang: Lang) -> ApiError {
-    match e {
-        ReviewError::LicenceNotFound => ApiError::LicenceNotFound,
-        ReviewError::NotEligible(why) => {
-            ApiError::NotEligible(why.iter().map(|r| reason_view(r, lang)).collect())
-        }
-        ReviewError::ELicenceExists => ApiError::ELicenceExists,
-        ReviewError::ELicenceNotFound => ApiError::ELicenceNotFound,
-        ReviewError::SubmissionNotFound => ApiError::SubmissionNotFound,
-        ReviewError::NotPending(state) => ApiError::AlreadyDecided(state),
-        ReviewError::ClaimedByOther(until) => ApiError::ClaimedByOther(until),
-        ReviewError::ClaimRequired => ApiError::ClaimRequired,
-        ReviewError::Storage(s) => s.into(),
-    }
-}
 
 fn reviewer(p: &Principal) -> Result<(), ApiError> {
     Ok(p.require(Role::Reviewer)?)

@@ -1,10 +1,10 @@
 //! The review audit (claims, releases, decisions), paged oldest first with a keyset cursor in
 //! the same way as the verification audit.
 
-use super::audit::{next_cursor, page_limit};
 use crate::domain::role::Role;
 use crate::http::error::ApiError;
 use crate::http::extract::BearerToken;
+use crate::http::paging::{next_cursor, page_limit};
 use crate::http::state::AppState;
 use crate::storage::submissions::{self, ReviewAuditFilter, ReviewAuditRow};
 use actix_web::{get, web};

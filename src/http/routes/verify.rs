@@ -2,11 +2,11 @@
 //! minimal purpose by partners (role `partner`: car-rental firms, insurers, employers), who
 //! get the minimal answer only.
 
-use super::e_licence::photo_response;
 use crate::domain::purpose::Purpose;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
+use crate::http::responses::photo_response;
 use crate::http::state::AppState;
 use crate::http::views::{
     reason_view, ChecksView, LicenceSummary, LiveEligibility, PartnerVerificationView,

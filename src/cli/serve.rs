@@ -220,6 +220,15 @@ mod tests {
     }
 
     #[test]
+    fn the_shutdown_timeout_defaults_to_thirty_seconds_and_is_set_by_its_flag() {
+        assert_eq!(settings(&[]).shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(
+            settings(&["--shutdown-timeout-secs", "5"]).shutdown_timeout,
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
     fn limit_flags_set_the_limits() {
         let limits = settings(&[
             "--json-body-deadline-secs",

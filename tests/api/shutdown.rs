@@ -8,12 +8,17 @@
 //! and the audit check below shows no such request was verified); an answer cut off part way
 //! (never fine).
 
-use crate::helpers::{record_with_photo, Backend, TestDb, NUMBER, OTHER_NUMBER};
+use crate::helpers::{
+    error_code, issued, record_with_photo, scan, spawn_app, test_now, Backend, TestDb, NUMBER,
+    OTHER_NUMBER,
+};
 use crate::processes::Cluster;
+use chrono::{DateTime, Utc};
 use elicence::domain::licence::LicenceNumber;
 use elicence::domain::role::Role;
 use elicence::service::photo_review::{self, Intake, Purpose};
-use elicence::storage::{audit, submissions};
+use elicence::service::verification_queue::Drained;
+use elicence::storage::{audit, submissions, Database};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
@@ -305,16 +310,10 @@ impl Blocker {
     }
 }
 
-/// A claim whose request the shutdown timeout cuts short commits after its connection is
-/// gone: the reviewer never learns they hold the item. The shutdown gives it back, audited.
-async fn a_claim_cut_short_by_the_shutdown_is_released(backend: Backend) {
-    let started = Instant::now();
-    let db = TestDb::new(backend);
-    let mut cluster = Cluster::start(&db, 1, &["--shutdown-timeout-secs", "1"]).await;
-    db.seed(&record_with_photo(NUMBER));
-    let now = chrono::Utc::now();
-    let submission = photo_review::submit(
-        &mut db.db.get().unwrap(),
+/// A photo of the seeded holder `NUMBER` waiting for review, submitted at `now`.
+fn pending_submission(db: &Database, now: DateTime<Utc>) -> submissions::SubmissionRow {
+    photo_review::submit(
+        &mut db.get().unwrap(),
         &LicenceNumber::parse(NUMBER).unwrap(),
         &Intake {
             jpeg: b"a normalised photo",
@@ -326,7 +325,33 @@ async fn a_claim_cut_short_by_the_shutdown_is_released(backend: Backend) {
         now,
         now + chrono::Duration::days(1),
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The actions of the review audit on `submission_id`, oldest first.
+fn review_actions(db: &Database, submission_id: &str) -> Vec<String> {
+    submissions::audit_page(
+        &mut db.get().unwrap(),
+        &submissions::ReviewAuditFilter {
+            submission_id: Some(submission_id.to_owned()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| r.action)
+    .collect()
+}
+
+/// A claim whose request the shutdown timeout cuts short commits after its connection is
+/// gone: the reviewer never learns they hold the item. The shutdown gives it back, audited.
+async fn a_claim_cut_short_by_the_shutdown_is_released(backend: Backend) {
+    let started = Instant::now();
+    let db = TestDb::new(backend);
+    let mut cluster = Cluster::start(&db, 1, &["--shutdown-timeout-secs", "1"]).await;
+    db.seed(&record_with_photo(NUMBER));
+    let submission = pending_submission(&db.db, chrono::Utc::now());
     let reviewer = db.token(Role::Reviewer, None);
 
     let blocker = Blocker::hold(&db, &submission.id);
@@ -351,31 +376,109 @@ async fn a_claim_cut_short_by_the_shutdown_is_released(backend: Backend) {
     );
     assert!(log.contains("claims_released=1"), "{log}");
 
-    let mut conn = db.db.get().unwrap();
-    let row = submissions::find(&mut conn, &submission.id)
+    let row = submissions::find(&mut db.db.get().unwrap(), &submission.id)
         .unwrap()
         .unwrap();
     assert_eq!((row.claimed_by, row.claim_expires_at), (None, None));
-    let actions: Vec<String> = submissions::audit_page(
-        &mut conn,
-        &submissions::ReviewAuditFilter {
-            submission_id: Some(submission.id.clone()),
-            limit: 10,
-            ..Default::default()
-        },
-    )
-    .unwrap()
-    .into_iter()
-    .map(|r| r.action)
-    .collect();
-    assert_eq!(actions, ["claim", "release_unfinished"]);
+    assert_eq!(
+        review_actions(&db.db, &submission.id),
+        ["claim", "release_unfinished"]
+    );
     println!(
         "{backend:?}: claim released at shutdown, test {:?}",
         started.elapsed()
     );
 }
 
+/// Only the lease the unfinished claim set is given back: not one its reviewer renewed since,
+/// nor one that lapsed. The release is audited and the admin's audit route filters on it.
+async fn an_unfinished_claim_releases_only_the_lease_it_set(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.seed(&record_with_photo(NUMBER));
+    let id = pending_submission(&app.state.db, test_now()).id;
+    let reviewer = app.token(Role::Reviewer, None);
+    let claim = |minute: i64| {
+        let (app, reviewer, id) = (&app, &reviewer, &id);
+        async move {
+            app.clock
+                .set(test_now() + chrono::Duration::minutes(minute));
+            let path = format!("/api/v1/review/submissions/{id}/claim");
+            assert_eq!(
+                app.post_json(&path, reviewer, &json!({})).await.status(),
+                200
+            );
+            let row = submissions::find(&mut app.state.db.get().unwrap(), id)
+                .unwrap()
+                .unwrap();
+            (row.claimed_by.unwrap(), row.claim_expires_at.unwrap())
+        }
+    };
+    let release = |who: &str, until, minute: i64| {
+        let at = test_now() + chrono::Duration::minutes(minute);
+        photo_review::release_unfinished(&mut app.state.db.get().unwrap(), &id, who, until, at)
+            .unwrap()
+    };
+    let (who, first) = claim(1).await;
+    let (_, renewed) = claim(2).await;
+    assert!(
+        !release(&who, first, 3),
+        "renewed since: the reviewer knows"
+    );
+    assert!(
+        !release(&who, renewed, 13),
+        "lapsed: back in the queue already"
+    );
+    assert!(release(&who, renewed, 3));
+    assert!(!release(&who, renewed, 3), "once");
+    let row = submissions::find(&mut app.state.db.get().unwrap(), &id)
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.claimed_by, row.claim_expires_at), (None, None));
+    assert_eq!(
+        review_actions(&app.state.db, &id),
+        ["claim", "claim", "release_unfinished"]
+    );
+    let admin = app.token(Role::Admin, None);
+    let res = app
+        .get(
+            "/api/v1/admin/audit/reviews?action=release_unfinished",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+}
+
+/// Once drained, the verifier has stopped: a later scan is refused with a 503, not left
+/// waiting.
+async fn a_drained_verifier_refuses_later_scans(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, code, _) = issued(&app).await;
+    let officer = app.token(Role::Officer, None);
+    scan(&app, &officer, json!({ "code": code })).await;
+    let queue = app.state.verifications.clone();
+    let drained =
+        actix_web::web::block(move || queue.drain(Instant::now() + Duration::from_secs(10)))
+            .await
+            .unwrap();
+    assert_eq!(
+        drained,
+        Drained {
+            scans: 0,
+            stopped: true
+        }
+    );
+    let res = app
+        .post_json("/api/v1/verify", &officer, &json!({ "code": code }))
+        .await;
+    let (code, _) = error_code(res, 503).await;
+    assert_eq!(code, "storage_unavailable");
+}
+
 crate::both_backends!(
+    an_unfinished_claim_releases_only_the_lease_it_set,
+    a_drained_verifier_refuses_later_scans,
     sigterm_during_a_verification_load_answers_and_audits_every_accepted_scan,
     sigint_stops_as_gracefully_as_sigterm,
     a_claim_cut_short_by_the_shutdown_is_released,

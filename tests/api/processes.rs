@@ -94,6 +94,7 @@ impl ServerProcess {
     }
 
     /// Sends `signal` (`libc::SIGTERM`, `libc::SIGINT`…) to the process.
+    #[allow(unsafe_code)]
     pub fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.pid()).unwrap();
         // SAFETY: kill(2) takes plain integers; the pid is our own child's.

@@ -113,6 +113,10 @@ pub struct Settings {
     pub render_cache_bytes: usize,
     /// What one client may hold or cost: body deadlines, connections, photo work, uploads.
     pub limits: Limits,
+    /// After SIGTERM or SIGINT: how long requests in flight have to be answered (actix's
+    /// `shutdown_timeout`); the verifier's last batch and the release of unfinished review
+    /// claims then get what is left of it, and at least `http::shutdown::AFTER_STOP_GRACE`.
+    pub shutdown_timeout: Duration,
 }
 
 impl Settings {
@@ -139,6 +143,7 @@ impl Settings {
             render_cache_entries: 8_192,
             render_cache_bytes: 256 * 1024 * 1024,
             limits: Limits::default(),
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }

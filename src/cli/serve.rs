@@ -103,6 +103,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ELICENCE_STATUS_LIST_INTERVAL_MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     status_list_interval_ms: u64,
+    /// Seconds a SIGTERM or SIGINT gives the requests in flight to be answered before their
+    /// connections are closed; the last scans' audit and the release of unfinished review
+    /// claims follow (docs/configuration.md, "Stopping").
+    #[arg(long, env = "ELICENCE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    shutdown_timeout_secs: u64,
 }
 
 impl ServeArgs {
@@ -149,6 +154,7 @@ impl ServeArgs {
             upload_burst: self.upload_burst,
         };
         settings.status_list_interval = Duration::from_millis(self.status_list_interval_ms);
+        settings.shutdown_timeout = Duration::from_secs(self.shutdown_timeout_secs);
         Ok(settings)
     }
 }
@@ -165,6 +171,7 @@ pub fn run(url: &str, args: ServeArgs) -> Result<(), CliError> {
             let tokens = demo::load(&app.state().db, clock.as_ref()).map_err(CliError::new)?;
             print_demo_tokens(&tokens, &bind);
         }
+        app.stop_on_signals();
         app.run_until_stopped().await?;
         Ok(())
     })
@@ -210,6 +217,15 @@ mod tests {
     #[test]
     fn limit_flags_default_to_the_settings_defaults() {
         assert_eq!(settings(&[]).limits, Limits::default());
+    }
+
+    #[test]
+    fn the_shutdown_timeout_defaults_to_thirty_seconds_and_is_set_by_its_flag() {
+        assert_eq!(settings(&[]).shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(
+            settings(&["--shutdown-timeout-secs", "5"]).shutdown_timeout,
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

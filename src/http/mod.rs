@@ -1,5 +1,6 @@
 //! The HTTP layer: thin handlers over `auth`, `domain` and `storage`.
 
+pub mod claims_in_flight;
 pub mod code_display;
 pub mod error;
 pub mod extract;
@@ -14,6 +15,7 @@ pub mod requests;
 pub mod responses;
 pub mod review_views;
 pub mod routes;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod upload;

@@ -11,6 +11,7 @@ use super::limits::upload_rate::UploadLimiter;
 use super::methods::{head_as_get, unknown_route, RouteMethods};
 pub use super::routes::openapi::api_doc;
 use super::routes::{self, openapi::OpenApiJson};
+use super::shutdown::{self, Stopping, AFTER_STOP_GRACE};
 use super::state::AppState;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -30,6 +31,7 @@ use actix_web::{web, App, HttpServer};
 use chrono::Datelike;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Instant;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 
@@ -68,6 +70,8 @@ pub struct Application {
     server: Server,
     port: u16,
     state: AppState,
+    stopping: Stopping,
+    shutdown_timeout: std::time::Duration,
 }
 
 impl Application {
@@ -176,6 +180,7 @@ impl Application {
             verifications,
             calendar: Arc::new(calendar),
             status_lists,
+            claims_in_flight: Arc::default(),
         };
         tracing::info!(
             %address,
@@ -191,12 +196,15 @@ impl Application {
                 workers,
                 blocking_threads,
                 max_connections,
+                shutdown_timeout: settings.shutdown_timeout,
             },
         )?;
         Ok(Application {
             server,
             port: address.port(),
             state,
+            stopping: Stopping::default(),
+            shutdown_timeout: settings.shutdown_timeout,
         })
     }
 
@@ -213,11 +221,28 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server stops (SIGTERM, SIGINT, or its handle), then stops the
-    /// status lists' thread.
+    /// Stops the server gracefully on SIGTERM or SIGINT (`elicence serve`; the tests stop
+    /// theirs with the handle). Call it inside the actix system that runs the server.
+    pub fn stop_on_signals(&self) {
+        actix_web::rt::spawn(shutdown::stop_on_signal(
+            self.handle(),
+            self.stopping.clone(),
+            self.shutdown_timeout,
+        ));
+    }
+
+    /// Serves until the server stops (a signal, or its handle) and its requests in flight
+    /// are answered, then drains what runs beside it (`http::shutdown::drain`): the
+    /// status-list thread, the verifier's last scans, the unfinished review claims.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        self.state.status_lists.stop();
+        let began = self.stopping.begin("handle", self.shutdown_timeout);
+        let deadline = (began + self.shutdown_timeout).max(Instant::now() + AFTER_STOP_GRACE);
+        let state = self.state;
+        match web::block(move || shutdown::drain(&state, deadline)).await {
+            Ok(drained) => shutdown::log_end(began, &drained),
+            Err(error) => tracing::error!(%error, "shutdown: the drain did not run"),
+        }
         served
     }
 }
@@ -317,6 +342,8 @@ struct Threads {
     blocking_threads: usize,
     /// Connections each worker holds at once; past it, it stops accepting until one closes.
     max_connections: usize,
+    /// How long a graceful stop waits for the requests in flight.
+    shutdown_timeout: std::time::Duration,
 }
 
 /// The route table and the middleware over `state`, on `listener`.
@@ -358,6 +385,9 @@ fn http_server(
     .workers(threads.workers)
     .worker_max_blocking_threads(threads.blocking_threads.max(1))
     .max_connections(threads.max_connections)
+    // SIGTERM and SIGINT are handled by `Application::stop_on_signals`, both gracefully.
+    .disable_signals()
+    .shutdown_timeout(threads.shutdown_timeout.as_secs())
     .listen(listener)?
     .run())
 }

@@ -34,6 +34,8 @@ pub struct AppState {
     pub valid_tokens: Arc<crate::http::limits::token_gate::ValidTokens>,
     /// What `/readyz` answers: the database takes writes, the keys on disk load.
     pub readiness: Arc<crate::service::readiness::Readiness>,
+    /// Review claims not answered yet: those cut short are given back at shutdown.
+    pub claims_in_flight: Arc<crate::http::claims_in_flight::ClaimsInFlight>,
 }
 
 impl AppState {

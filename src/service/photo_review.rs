@@ -10,7 +10,7 @@ use crate::domain::photo_rules::RejectReason;
 use crate::storage::submissions::{self, Decision, NewSubmission, SubmissionRow};
 use crate::storage::{barcodes, e_licences, licences, notifications, photos};
 use crate::storage::{DbConn, StorageError};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
 /// How long a claim holds an item for one reviewer before it returns to the queue.
 pub const DEFAULT_LEASE: Duration = Duration::minutes(10);
@@ -204,6 +204,38 @@ pub fn release(
         Ok(())
     })
 }
+
+/// Gives back a claim whose request was never answered (the server stopped, or the client
+/// went away, before the answer left): its reviewer does not know they hold the item, which
+/// would otherwise wait out the lease. Only the lease that claim set, `until`, is released:
+/// not one the reviewer renewed or decided since. Audited as `release_unfinished`. True
+/// when it released one.
+pub fn release_unfinished(
+    conn: &mut DbConn,
+    id: &str,
+    reviewer_token_id: &str,
+    until: NaiveDateTime,
+    now: DateTime<Utc>,
+) -> Result<bool, ReviewError> {
+    conn.write_transaction(|conn| {
+        if !submissions::release_lease(conn, id, reviewer_token_id, until, now)? {
+            return Ok(false);
+        }
+        submissions::audit(
+            conn,
+            now,
+            reviewer_token_id,
+            id,
+            RELEASE_UNFINISHED,
+            None,
+            None,
+        )?;
+        Ok(true)
+    })
+}
+
+/// The review audit's action for [`release_unfinished`].
+pub const RELEASE_UNFINISHED: &str = "release_unfinished";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

@@ -9,6 +9,10 @@
 //! each alone, the snapshot and the commit are paid once, and a request passes between
 //! threads twice instead of four times. A lone scan on an idle server is verified at once.
 //! No answer leaves before its scan's audit row is committed.
+//!
+//! At shutdown [`VerificationQueue::drain`] closes the queue behind the scans already in it:
+//! they are verified, audited and answered as the last batches, later ones are refused
+//! (503 `storage_unavailable`, the verifier has stopped), and the threads end.
 
 use super::verification::{self, ScanError, ScanRequest, Verification};
 use crate::clock::Clock;
@@ -16,7 +20,10 @@ use crate::config::AuditSync;
 use crate::signing::LiveKeys;
 use crate::storage::{Database, Fault, StorageError};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Scans verified together at most: a batch of 64 takes about 2 ms on one core, which bounds
@@ -32,11 +39,26 @@ struct Pending {
     answer: oneshot::Sender<Answer>,
 }
 
+/// What the queue carries: a scan, or `None`, which closes the queue behind what is in it.
+type Work = Option<Pending>;
+
 /// A handle to the verifier threads; cheap to clone. They stop once every handle is gone and
-/// the queue is drained.
+/// the queue is drained, or after [`VerificationQueue::drain`].
 #[derive(Clone)]
 pub struct VerificationQueue {
-    queue: mpsc::Sender<Pending>,
+    queue: mpsc::Sender<Work>,
+    threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// Scans answered since the start.
+    answered: Arc<AtomicU64>,
+}
+
+/// What [`VerificationQueue::drain`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drained {
+    /// Scans verified, audited and answered after the drain began.
+    pub scans: u64,
+    /// Every verifier thread ended before the deadline.
+    pub stopped: bool,
 }
 
 /// What the verifier threads share.
@@ -44,7 +66,8 @@ struct Verifier {
     db: Database,
     keys: Arc<LiveKeys>,
     clock: Arc<dyn Clock>,
-    waiting: Mutex<mpsc::Receiver<Pending>>,
+    waiting: Mutex<mpsc::Receiver<Work>>,
+    answered: Arc<AtomicU64>,
 }
 
 impl VerificationQueue {
@@ -63,20 +86,54 @@ impl VerificationQueue {
         let threads = threads.max(1);
         let db = db.without_commit_checkpoints(threads as u32, sync)?;
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
+        let answered = Arc::new(AtomicU64::new(0));
         let verifier = Arc::new(Verifier {
             db,
             keys,
             clock,
             waiting: Mutex::new(waiting),
+            answered: answered.clone(),
         });
+        let mut handles = Vec::with_capacity(threads);
         for n in 0..threads {
             let verifier = verifier.clone();
-            std::thread::Builder::new()
+            let handle = std::thread::Builder::new()
                 .name(format!("verifier-{n}"))
                 .spawn(move || verifier.run())
                 .map_err(|e| StorageError::Thread(format!("verifier: {e}")))?;
+            handles.push(handle);
         }
-        Ok(VerificationQueue { queue })
+        Ok(VerificationQueue {
+            queue,
+            threads: Arc::new(Mutex::new(handles)),
+            answered,
+        })
+    }
+
+    /// Closes the queue behind the scans already in it, lets the verifier threads verify,
+    /// audit and answer those, and waits for the threads to end, until `deadline`. Blocking:
+    /// call it off the async executor, once the server no longer hands scans over.
+    pub fn drain(&self, deadline: Instant) -> Drained {
+        let before = self.answered.load(Ordering::SeqCst);
+        // Fails only when the queue is closed already (a drain before this one).
+        let _ = self.queue.blocking_send(None);
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut stopped = true;
+        for thread in threads {
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            } else {
+                stopped = false;
+            }
+        }
+        Drained {
+            scans: self.answered.load(Ordering::SeqCst) - before,
+            stopped,
+        }
     }
 
     /// Verifies one scan with the token that came with it; returns once it is audited.
@@ -84,7 +141,7 @@ impl VerificationQueue {
         let (answer, answered) = oneshot::channel();
         let stopped = || StorageError::unavailable(Fault::Stopping, "the verifier has stopped");
         self.queue
-            .send(Pending { request, answer })
+            .send(Some(Pending { request, answer }))
             .await
             .map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
@@ -95,6 +152,7 @@ impl Verifier {
     fn run(&self) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while self.next_batch(&mut batch) {
+            let scans = batch.len() as u64;
             let (requests, answers): (Vec<ScanRequest>, Vec<_>) =
                 batch.drain(..).map(|p| (p.request, p.answer)).unzip();
             // Scanned text is the most hostile input here: should checking it ever panic,
@@ -120,20 +178,27 @@ impl Verifier {
                     }
                 }
             }
+            self.answered.fetch_add(scans, Ordering::SeqCst);
         }
     }
 
     /// Waits for the first scan and takes the others already queued behind it; `false` once
-    /// the queue is closed and empty.
+    /// the queue is closed and empty. The drain's `None` closes it: what was queued before
+    /// is still taken, nothing after.
     fn next_batch(&self, batch: &mut Vec<Pending>) -> bool {
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(first) = waiting.blocking_recv() else {
-            return false;
+        let first = loop {
+            match waiting.blocking_recv() {
+                None => return false,
+                Some(None) => waiting.close(),
+                Some(Some(first)) => break first,
+            }
         };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match waiting.try_recv() {
-                Ok(p) => batch.push(p),
+                Ok(Some(p)) => batch.push(p),
+                Ok(None) => waiting.close(),
                 Err(_) => break,
             }
         }

@@ -191,6 +191,29 @@ pub fn release(conn: &mut DbConn, id: &str, reviewer: &str) -> Result<bool, Stor
     Ok(n == 1)
 }
 
+/// Gives back the lease `reviewer` took with a claim that set it to run `until` (the value
+/// the claim read back), if it still holds it and it has not lapsed at `now`. False when the
+/// reviewer renewed, released or decided it since, or it lapsed.
+pub fn release_lease(
+    conn: &mut DbConn,
+    id: &str,
+    reviewer: &str,
+    until: NaiveDateTime,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let n = with_conn!(conn, |c| diesel::update(ps::table.find(id))
+        .filter(ps::state.eq(PENDING))
+        .filter(ps::claimed_by.eq(reviewer))
+        .filter(ps::claim_expires_at.eq(until))
+        .filter(ps::claim_expires_at.gt(now.naive_utc()))
+        .set((
+            ps::claimed_by.eq(None::<String>),
+            ps::claim_expires_at.eq(None::<NaiveDateTime>)
+        ))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
 pub struct Decision<'a> {
     /// approved | rejected
     pub state: &'a str,
@@ -304,7 +327,7 @@ pub struct ReviewAuditRow {
     pub at: NaiveDateTime,
     pub reviewer_token_id: String,
     pub submission_id: String,
-    /// claim | release | approved | rejected
+    /// claim | release | release_unfinished | approved | rejected
     pub action: String,
     pub reason: Option<String>,
     pub note: Option<String>,
@@ -314,7 +337,7 @@ pub struct ReviewAuditRow {
 pub struct ReviewAuditFilter {
     pub reviewer_token_id: Option<String>,
     pub submission_id: Option<String>,
-    /// claim | release | approved | rejected
+    /// claim | release | release_unfinished | approved | rejected
     pub action: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,

@@ -28,6 +28,7 @@ mod private_pg;
 mod processes;
 mod purposes;
 mod review_console;
+mod shutdown;
 mod slow_clients;
 mod status_list;
 mod status_list_processes;

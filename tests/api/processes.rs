@@ -93,6 +93,32 @@ impl ServerProcess {
         self.log.lock().unwrap().clone()
     }
 
+    /// Sends `signal` (`libc::SIGTERM`, `libc::SIGINT`…) to the process.
+    #[allow(unsafe_code)]
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.pid()).unwrap();
+        // SAFETY: kill(2) takes plain integers; the pid is our own child's.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "kill({pid}, {signal})"
+        );
+    }
+
+    /// How the process ended, if it ended within `timeout`.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Sends SIGTERM and waits for the process to stop (kills it after [`STOP_WITHIN`]).
     pub fn stop(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {

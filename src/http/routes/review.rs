@@ -116,14 +116,20 @@ pub async fn claim(
 ) -> Result<web::Json<QueueItem>, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
+    // Should this request be cut short after the claim commits, shutdown gives it back.
+    let (ticket, recorder) = state.claims_in_flight.open(&id);
     let item = state
         .authorized(token, move |conn, p| {
             reviewer(&p)?;
             let row = photo_review::claim(conn, &id, &p, now, photo_review::DEFAULT_LEASE)
                 .map_err(|e| review_error(e, lang))?;
+            if let Some(until) = row.claim_expires_at {
+                recorder.claimed(&p.token_id, until);
+            }
             Ok(QueueItem::new(row, &p.token_id, now))
         })
         .await?;
+    ticket.answered();
     Ok(web::Json(item))
 }
 

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 pub enum ReviewAction {
     Claim,
     Release,
+    /// A claim given back at shutdown because its request was never answered.
+    ReleaseUnfinished,
     Approved,
     Rejected,
 }
@@ -26,6 +28,7 @@ impl ReviewAction {
         match self {
             ReviewAction::Claim => "claim",
             ReviewAction::Release => "release",
+            ReviewAction::ReleaseUnfinished => "release_unfinished",
             ReviewAction::Approved => "approved",
             ReviewAction::Rejected => "rejected",
         }
@@ -58,7 +61,7 @@ pub struct ReviewAuditEntry {
     pub at: DateTime<Utc>,
     pub reviewer_token_id: String,
     pub submission_id: String,
-    /// claim | release | approved | rejected
+    /// claim | release | release_unfinished | approved | rejected
     pub action: String,
     /// The rejection reason code.
     pub reason: Option<String>,

@@ -134,6 +134,8 @@ struct Inner {
     /// Set when the service stops; the thread waits on it between passes.
     stopped: Mutex<bool>,
     wake: Condvar,
+    /// The maintenance thread, for [`StatusLists::stop_and_wait`].
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl StatusLists {
@@ -153,6 +155,7 @@ impl StatusLists {
                 pass: Mutex::new(()),
                 stopped: Mutex::new(false),
                 wake: Condvar::new(),
+                thread: Mutex::new(None),
             }),
         }
     }
@@ -166,7 +169,7 @@ impl StatusLists {
     pub fn start(&self) -> std::io::Result<()> {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         let interval = self.inner.settings.interval;
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("status-lists".into())
             .spawn(move || loop {
                 let Some(inner) = weak.upgrade() else { return };
@@ -191,7 +194,29 @@ impl StatusLists {
                     return;
                 }
             })?;
+        *self
+            .inner
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(thread);
         Ok(())
+    }
+
+    /// [`StatusLists::stop`], then waits until `deadline` for the thread to end, so that no
+    /// pass is cut off by the process's exit. True when it ended (or never ran). Blocking.
+    pub fn stop_and_wait(&self, deadline: std::time::Instant) -> bool {
+        self.stop();
+        let thread = self
+            .inner
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(thread) = thread else { return true };
+        while !thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        thread.is_finished()
     }
 
     /// Stops the thread after the pass it may be running.

@@ -4,6 +4,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod methods;
+pub mod metrics_listener;
 pub mod photo_work;
 pub mod review_views;
 pub mod routes;

@@ -78,6 +78,9 @@ pub struct Settings {
     pub pool: PoolSettings,
     /// Address to listen on; port 0 takes a free one (`Application::port` tells which).
     pub bind: String,
+    /// Address of the Prometheus `/metrics` listener, apart from `bind`; `None` (the
+    /// default): no metrics are recorded or served.
+    pub metrics_bind: Option<String>,
     /// Where clients reach this service (`https://host`): names the status list. `None`:
     /// http:// and the address bound.
     pub public_url: Option<String>,
@@ -126,6 +129,7 @@ impl Settings {
             database,
             pool: PoolSettings::default(),
             bind: "127.0.0.1:8080".into(),
+            metrics_bind: None,
             public_url: None,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             blocking_threads: None,

@@ -1,7 +1,9 @@
 use super::{open_database, small_pool, CliError};
 use crate::clock::{Clock, SystemClock};
 use crate::registry::import::{import_ndjson, ImportError};
+use crate::telemetry::metrics::{import_metrics, ImportCounts};
 use std::io::BufReader;
+use std::path::Path;
 use std::time::Instant;
 
 fn import_error(e: ImportError) -> CliError {
@@ -13,7 +15,7 @@ fn import_error(e: ImportError) -> CliError {
 
 /// Imports a file (or `-`): each rejected line is printed to stderr with its number and
 /// reason; the exit code is non-zero when any line was rejected.
-pub fn run(url: &str, file: &str) -> Result<(), CliError> {
+pub fn run(url: &str, file: &str, metrics_file: Option<&Path>) -> Result<(), CliError> {
     let db = open_database(url, &small_pool())?;
     let started = Instant::now();
     let on_reject =
@@ -49,6 +51,16 @@ pub fn run(url: &str, file: &str) -> Result<(), CliError> {
             report.superseded
         );
     }
+    if let Some(path) = metrics_file {
+        let text = import_metrics(&ImportCounts {
+            records: report.accepted - report.event_lines,
+            event_lines: report.event_lines,
+            rejected: report.rejected.len(),
+            seconds: secs,
+            finished_unix: SystemClock.now().timestamp(),
+        });
+        write_whole(path, &text).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    }
     if report.rejected.is_empty() {
         Ok(())
     } else {
@@ -57,4 +69,13 @@ pub fn run(url: &str, file: &str) -> Result<(), CliError> {
             report.rejected.len()
         )))
     }
+}
+
+/// Writes `text` to a file beside `path` and renames it over `path`, so that a collector
+/// reading it never sees half a file.
+fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    std::fs::write(&partial, text)?;
+    std::fs::rename(&partial, path)
 }

@@ -9,6 +9,7 @@ mod verify;
 
 use crate::config::{DatabaseUrl, PoolSettings, DEFAULT_DATABASE_URL};
 use crate::storage::{Database, StorageError};
+use crate::telemetry::LogFormat;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -22,6 +23,11 @@ pub struct Cli {
     /// sqlite://PATH (the default, created on first use) or postgres://USER@HOST:PORT/DB.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     database_url: String,
+
+    /// How log lines are written to standard error: `human` (text) or `json` (one object a
+    /// line, the request's id, route pattern, status and latency on its closing line).
+    #[arg(long, env = "ELICENCE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
+    log_format: LogFormat,
 
     #[command(subcommand)]
     command: Command,
@@ -39,7 +45,14 @@ enum Command {
     /// is recorded as registry events) or an event line,
     /// `{"number":"…","event":{"type":"status_set","status":"suspended"}}`, with the event
     /// types of `POST /api/v1/admin/licences/{number}/events`. Lines apply in file order.
-    Import { file: String },
+    Import {
+        file: String,
+        /// Also write the import's counters (rows, rejects, duration, finish time) to PATH in
+        /// the Prometheus text format, replaced whole: for node_exporter's textfile collector
+        /// (docs/operations.md).
+        #[arg(long, value_name = "PATH")]
+        metrics_file: Option<std::path::PathBuf>,
+    },
     /// Create, list and revoke API tokens.
     Token {
         #[command(subcommand)]
@@ -155,11 +168,13 @@ const EX_TEMPFAIL: u8 = 75;
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    crate::telemetry::init("info");
+    crate::telemetry::init_with("info", cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve::run(&cli.database_url, args),
         Command::Migrate => migrate(&cli.database_url),
-        Command::Import { file } => import::run(&cli.database_url, &file),
+        Command::Import { file, metrics_file } => {
+            import::run(&cli.database_url, &file, metrics_file.as_deref())
+        }
         Command::Token { action } => token::run(&cli.database_url, action),
         Command::Keys(args) => keys::run(args),
         Command::GenRegistry {

@@ -11,6 +11,11 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ELICENCE_BIND", default_value = "127.0.0.1:8080")]
     bind: String,
+    /// Serve Prometheus metrics at http://ADDR/metrics, on a listener of its own (never on
+    /// --bind). Off by default. Give it 127.0.0.1 or a private interface: the metrics are for
+    /// the operator's Prometheus, not for clients (docs/operations.md).
+    #[arg(long, env = "ELICENCE_METRICS_BIND", value_name = "ADDR")]
+    metrics_bind: Option<String>,
     /// Load the bundled sample registry and print ready-to-use tokens.
     #[arg(long)]
     demo: bool,
@@ -131,6 +136,7 @@ impl ServeArgs {
             },
         };
         settings.bind = self.bind;
+        settings.metrics_bind = self.metrics_bind;
         settings.public_url = self.public_url;
         if let Some(workers) = self.workers {
             settings.workers = workers;

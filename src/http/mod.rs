@@ -7,6 +7,7 @@ pub mod extract;
 pub mod licence_path;
 pub mod limits;
 pub mod methods;
+pub mod metrics_listener;
 pub mod paging;
 pub mod photo_intake;
 pub mod photo_work;

@@ -9,6 +9,7 @@ use super::limits::open_files::{self, connections_per_worker, OpenFiles};
 use super::limits::token_gate::ValidTokens;
 use super::limits::upload_rate::UploadLimiter;
 use super::methods::{head_as_get, unknown_route, RouteMethods};
+use super::metrics_listener::metrics_server;
 pub use super::routes::openapi::api_doc;
 use super::routes::{self, openapi::OpenApiJson};
 use super::shutdown::{self, Stopping, AFTER_STOP_GRACE};
@@ -23,6 +24,8 @@ use crate::service::status_list::{self, StatusLists};
 use crate::service::verification_queue::VerificationQueue;
 use crate::signing::{KeyError, LiveKeys};
 use crate::storage::{Database, StorageError};
+use crate::telemetry::gauges::GaugeSources;
+use crate::telemetry::http::record_request;
 use crate::telemetry::MaskedRootSpan;
 use actix_web::dev::Server;
 use actix_web::http::header;
@@ -68,6 +71,8 @@ pub enum StartupError {
 
 pub struct Application {
     server: Server,
+    /// The `/metrics` listener, when `--metrics-bind` asked for one.
+    metrics: Option<Server>,
     port: u16,
     state: AppState,
     stopping: Stopping,
@@ -182,6 +187,10 @@ impl Application {
             status_lists,
             claims_in_flight: Arc::default(),
         };
+        let metrics = match &settings.metrics_bind {
+            Some(bind) => Some(serve_metrics(bind, &state, &settings)?),
+            None => None,
+        };
         tracing::info!(
             %address,
             workers,
@@ -201,6 +210,7 @@ impl Application {
         )?;
         Ok(Application {
             server,
+            metrics,
             port: address.port(),
             state,
             stopping: Stopping::default(),
@@ -235,6 +245,11 @@ impl Application {
     /// are answered, then drains what runs beside it (`http::shutdown::drain`): the
     /// status-list thread, the verifier's last scans, the unfinished review claims.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|m| {
+            let handle = m.handle();
+            actix_web::rt::spawn(m);
+            handle
+        });
         let served = self.server.await;
         let began = self.stopping.begin("handle", self.shutdown_timeout);
         let deadline = (began + self.shutdown_timeout).max(Instant::now() + AFTER_STOP_GRACE);
@@ -243,8 +258,36 @@ impl Application {
             Ok(drained) => shutdown::log_end(began, &drained),
             Err(error) => tracing::error!(%error, "shutdown: the drain did not run"),
         }
+        // Last, so that a final scrape still sees the drain's work.
+        if let Some(m) = metrics {
+            m.stop(false).await;
+        }
         served
     }
+}
+
+/// Installs the metrics recorder and serves `/metrics` on `bind`, apart from the public port.
+fn serve_metrics(
+    bind: &str,
+    state: &AppState,
+    settings: &Settings,
+) -> Result<Server, StartupError> {
+    let handle = crate::telemetry::metrics::install();
+    crate::telemetry::metrics::code_ttl(settings.code_ttl);
+    let listener = TcpListener::bind(bind).map_err(|source| StartupError::Bind {
+        bind: bind.to_owned(),
+        source,
+    })?;
+    let address = listener.local_addr()?;
+    let gauges = GaugeSources {
+        db: state.db.clone(),
+        keys: state.keys.clone(),
+        keys_dir: settings.keys_dir.clone(),
+        clock: state.clock.clone(),
+    };
+    let server = metrics_server(listener, handle, gauges)?;
+    tracing::info!(%address, "serving metrics at /metrics");
+    Ok(server)
 }
 
 /// The signing keys in `settings.keys_dir`. Without an active key the service refuses to
@@ -376,6 +419,7 @@ fn http_server(
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                     .add((header::CACHE_CONTROL, "no-store")),
             )
+            .wrap(from_fn(record_request))
             .wrap(TracingLogger::<MaskedRootSpan>::new())
             .into_utoipa_app()
             .configure(routes::configure)

@@ -423,12 +423,18 @@ pub fn issue(
             issue_in_transaction(conn, clerk, number, photo, on_file.as_ref(), today, now)
         })
     };
-    match attempt(conn) {
+    let issued = match attempt(conn) {
         // PostgreSQL: another clerk (or the app) created the e-licence between our check and
         // our insert, and the partial unique index refused ours. Once more, now seeing it.
         Err(CounterError::Storage(StorageError::Constraint(_))) => attempt(conn),
         other => other,
+    };
+    match &issued {
+        Ok(i) if i.created => crate::telemetry::metrics::issued("counter"),
+        Err(CounterError::PhotoNotPrepared | CounterError::Storage(_)) | Ok(_) => {}
+        Err(refusal) => crate::telemetry::metrics::issuance_refused("counter", refusal.code()),
     }
+    issued
 }
 
 fn issue_in_transaction(

@@ -152,6 +152,39 @@ pub fn issue_with_photo_on_file(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Issued, IssueError> {
+    let issued = issue_in_app(conn, number, today, now);
+    match &issued {
+        Ok(i) if i.created => crate::telemetry::metrics::issued(Channel::App.code()),
+        Err(e) => {
+            if let Some(reason) = e.refusal() {
+                crate::telemetry::metrics::issuance_refused(Channel::App.code(), reason);
+            }
+        }
+        Ok(_) => {}
+    }
+    issued
+}
+
+impl IssueError {
+    /// The refusal's code, for the metrics; `None` when it is not a refusal (the photo is
+    /// prepared and the request asked again, or storage failed).
+    fn refusal(&self) -> Option<&'static str> {
+        match self {
+            IssueError::LicenceNotFound => Some("licence_not_found"),
+            IssueError::NotEligible(_) => Some("not_eligible"),
+            IssueError::PhotoRequired => Some("photo_required"),
+            IssueError::PhotoOnFileUnusable(_) => Some("photo_on_file_unusable"),
+            IssueError::PhotoNotPrepared | IssueError::Storage(_) => None,
+        }
+    }
+}
+
+fn issue_in_app(
+    conn: &mut DbConn,
+    number: &LicenceNumber,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Issued, IssueError> {
     if let Some(issued) = existing_or_refusal(conn, number, today)? {
         return Ok(issued);
     }

@@ -168,6 +168,10 @@ fn explain(
         (Some(by), Some(until)) if by != reviewer => {
             Ok(ReviewError::ClaimedByOther(until.and_utc()))
         }
+        (None, Some(_)) if row.claimed_by.as_deref() == Some(reviewer) => {
+            crate::telemetry::metrics::review_lease_expired();
+            Ok(ReviewError::ClaimRequired)
+        }
         _ => Ok(ReviewError::ClaimRequired),
     }
 }
@@ -253,10 +257,32 @@ pub struct Decided {
     pub e_licence_id: Option<String>,
     /// An approved photo of a licence that may no longer have an e-licence: the reasons.
     pub not_issued: Vec<Reason>,
+    /// The approval generated a new e-licence (not a new photo on the current one).
+    pub issued: bool,
 }
 
 /// Decides a claimed item, exactly once, with all its effects in the same transaction.
 pub fn decide(
+    conn: &mut DbConn,
+    id: &str,
+    reviewer: &Principal,
+    verdict: &Verdict,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Decided, ReviewError> {
+    let decided = decide_in_transaction(conn, id, reviewer, verdict, today, now)?;
+    // Counted once committed: a rolled-back decision was never made.
+    crate::telemetry::metrics::review_decided(match verdict {
+        Verdict::Approve => "approved",
+        Verdict::Reject { .. } => "rejected",
+    });
+    if decided.issued {
+        crate::telemetry::metrics::issued("review_approval");
+    }
+    Ok(decided)
+}
+
+fn decide_in_transaction(
     conn: &mut DbConn,
     id: &str,
     reviewer: &Principal,
@@ -283,6 +309,7 @@ pub fn decide(
             submission,
             e_licence_id: None,
             not_issued: Vec::new(),
+            issued: false,
         };
         match verdict {
             Verdict::Approve => apply_approval(conn, &mut decided, today, now)?,
@@ -345,6 +372,7 @@ fn apply_approval(
             super::issuance::Channel::App,
             now,
         )?;
+        decided.issued = true;
         Some(created.id)
     };
     if let Some(e) = &e_licence_id {

@@ -373,6 +373,7 @@ pub fn verify_batch(
         let admitted = admit(conn, requests, &mut answers)?;
         Ok::<_, StorageError>(check_codes(conn, ring, admitted, &mut answers, today, now))
     })?;
+    let audit_started = std::time::Instant::now();
     conn.write_transaction(|conn| {
         for a in admitted.iter_mut() {
             if let Scan::Barcode(digits) = a.scan {
@@ -394,6 +395,7 @@ pub fn verify_batch(
             .collect();
         audit::insert_many(conn, &rows)
     })?;
+    crate::telemetry::metrics::audit_committed(audit_started.elapsed());
     for a in admitted {
         // A barcode that failed under its savepoint has its error answer already.
         if let Some(outcome) = a.outcome {

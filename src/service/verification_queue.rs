@@ -209,12 +209,14 @@ impl Verifier {
         // A restart of the SQLite log waits for this batch, not the other way round.
         let _batch = self.db.hold_log_restart();
         let mut conn = self.db.get()?;
-        verification::verify_batch(
+        let verdicts = verification::verify_batch(
             &mut conn,
             &self.keys.current(),
             requests,
             self.clock.today(),
             self.clock.now(),
-        )
+        );
+        crate::telemetry::metrics::scans_verified(requests.iter().map(|r| &r.scan), &verdicts);
+        verdicts
     }
 }

@@ -132,6 +132,11 @@ impl LiveKeys {
                     std::thread::sleep(every);
                     let Some(keys) = keys.upgrade() else { break };
                     let outcome = keys.reload_if_changed();
+                    crate::telemetry::metrics::keys_looked(match &outcome {
+                        Ok(Reload::Reloaded { .. }) => "reloaded",
+                        Ok(_) => "unchanged",
+                        Err(_) => "failed",
+                    });
                     if let Some(report) = LookReport::of(&outcome, &mut failing) {
                         report.log();
                     }

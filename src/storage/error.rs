@@ -51,6 +51,19 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// Every fault, for the metrics that count each one from zero.
+    pub const ALL: [Fault; 9] = [
+        Fault::PoolExhausted,
+        Fault::CannotConnect,
+        Fault::ConnectionLost,
+        Fault::Full,
+        Fault::ReadOnly,
+        Fault::Io,
+        Fault::Locked,
+        Fault::Conflict,
+        Fault::Stopping,
+    ];
+
     /// Stable snake_case, for logs and `/readyz`.
     pub fn code(self) -> &'static str {
         match self {

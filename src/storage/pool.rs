@@ -245,6 +245,30 @@ impl Database {
         }
     }
 
+    /// Connections of the pool (in use, idle), for the metrics.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = match self {
+            Database::Sqlite(p) => p.pool.state(),
+            Database::Pg(p) => p.state(),
+        };
+        (
+            state.connections - state.idle_connections,
+            state.idle_connections,
+        )
+    }
+
+    /// The SQLite log file (`…-wal`), whose size the metrics show; none on PostgreSQL.
+    pub fn sqlite_wal_path(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Database::Sqlite(p) => {
+                let mut wal = p.path.clone().into_os_string();
+                wal.push("-wal");
+                Some(wal.into())
+            }
+            Database::Pg(_) => None,
+        }
+    }
+
     /// Checks a connection out, waiting at most the pool's checkout timeout. Blocking.
     pub fn get(&self) -> Result<DbConn, StorageError> {
         match self {
@@ -424,8 +448,12 @@ impl DbConn {
 fn checkout<M: r2d2::ManageConnection>(
     pool: &r2d2::Pool<M>,
 ) -> Result<r2d2::PooledConnection<M>, StorageError> {
-    pool.get().map_err(|e| {
+    crate::telemetry::metrics::checkout_waiting(1.0);
+    let checked_out = pool.get();
+    crate::telemetry::metrics::checkout_waiting(-1.0);
+    checked_out.map_err(|e| {
         let error = StorageError::from(e);
+        crate::telemetry::metrics::checkout_timed_out();
         match error.fault() {
             Some(Fault::PoolExhausted) if pool.state().connections < pool.max_size() => {
                 StorageError::unavailable(

@@ -20,6 +20,8 @@ pub struct ListState {
     pub kid: Option<String>,
     pub signed_at: Option<NaiveDateTime>,
     pub expires_at: Option<NaiveDateTime>,
+    /// When its content last changed: the publish delay is measured from it.
+    pub changed_at: NaiveDateTime,
 }
 
 /// A signed list as stored and served.
@@ -108,6 +110,25 @@ pub fn states(conn: &mut DbConn) -> Result<Vec<ListState>, StorageError> {
     Ok(with_conn!(conn, |c| status_lists::table
         .order(status_lists::list_id.asc())
         .select(ListState::as_select())
+        .load(c))?)
+}
+
+/// What the metrics show of a list: its entries as last signed, and when it was signed.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = status_lists)]
+pub struct ListStanding {
+    pub list_id: i32,
+    pub allocated: i32,
+    pub entries_invalid: i32,
+    pub entries_suspended: i32,
+    pub signed_at: Option<NaiveDateTime>,
+}
+
+/// Every list's standing, by list number.
+pub fn standings(conn: &mut DbConn) -> Result<Vec<ListStanding>, StorageError> {
+    Ok(with_conn!(conn, |c| status_lists::table
+        .order(status_lists::list_id.asc())
+        .select(ListStanding::as_select())
         .load(c))?)
 }
 

@@ -279,6 +279,18 @@ pub fn counts(conn: &mut DbConn, now: DateTime<Utc>) -> Result<QueueCounts, Stor
     })
 }
 
+/// Pending submissions still marked claimed whose lease lapsed before `now` without a
+/// decision (the reviewer went away): the metrics' lapsed leases.
+pub fn lapsed_leases(conn: &mut DbConn, now: DateTime<Utc>) -> Result<i64, StorageError> {
+    let now = now.naive_utc();
+    Ok(with_conn!(conn, |c| ps::table
+        .filter(ps::state.eq(PENDING))
+        .filter(ps::claimed_by.is_not_null())
+        .filter(ps::claim_expires_at.le(now))
+        .count()
+        .get_result(c))?)
+}
+
 /// (reviewer token id, decision state, count) for decisions made since `since`.
 pub fn decisions_by_reviewer(
     conn: &mut DbConn,

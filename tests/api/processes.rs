@@ -84,6 +84,14 @@ impl ServerProcess {
         }
     }
 
+    /// `http://127.0.0.1:PORT` of the `/metrics` listener, for a process started with
+    /// `--metrics-bind 127.0.0.1:0` (it names it before the public address).
+    pub fn metrics_address(&self) -> Option<String> {
+        let log = self.log();
+        let line = log.lines().find(|l| l.contains("serving metrics"))?;
+        Some(format!("http://{}", address_in(line)?))
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -145,8 +153,13 @@ impl Drop for ServerProcess {
     }
 }
 
-/// `127.0.0.1:PORT` from the `address=…` field of the `serving HTTP` log line.
+/// `127.0.0.1:PORT` from the `address=…` field of the `serving HTTP` log line, or its
+/// `"address":"…"` with `--log-format json`.
 fn address_in(line: &str) -> Option<String> {
+    if let Some(start) = line.find("\"address\":\"") {
+        let rest = &line[start + "\"address\":\"".len()..];
+        return Some(rest[..rest.find('"')?].to_owned());
+    }
     let start = line.find("address=")? + "address=".len();
     let rest = &line[start..];
     Some(rest.split_whitespace().next()?.to_owned())
@@ -224,4 +237,7 @@ fn the_address_is_read_from_the_serving_line() {
                 blocking_threads=8";
     assert_eq!(address_in(line).as_deref(), Some("127.0.0.1:43121"));
     assert_eq!(address_in("INFO serving HTTP"), None);
+    let json =
+        r#"{"level":"INFO","message":"serving HTTP","address":"127.0.0.1:43121","workers":1}"#;
+    assert_eq!(address_in(json).as_deref(), Some("127.0.0.1:43121"));
 }

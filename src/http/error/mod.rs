@@ -256,6 +256,7 @@ impl ResponseError for ApiError {
                 res.force_close();
             }
             ApiError::StorageUnavailable(fault) => {
+                crate::telemetry::metrics::storage_unavailable(*fault);
                 res.insert_header((header::RETRY_AFTER, fault.retry_after_secs()));
             }
             ApiError::NotReady(_) => {
@@ -490,17 +491,7 @@ mod tests {
 
     #[test]
     fn storage_failures_map_to_the_right_status() {
-        for fault in [
-            Fault::PoolExhausted,
-            Fault::CannotConnect,
-            Fault::ConnectionLost,
-            Fault::Full,
-            Fault::ReadOnly,
-            Fault::Io,
-            Fault::Locked,
-            Fault::Conflict,
-            Fault::Stopping,
-        ] {
+        for fault in Fault::ALL {
             let e = ApiError::from(StorageError::unavailable(fault, "t"));
             assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(e.code(), "storage_unavailable");

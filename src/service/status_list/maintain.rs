@@ -164,6 +164,10 @@ fn sign_one(
             suspended,
         },
     )?;
+    let changed = state.content_version > state.signed_version;
+    crate::telemetry::metrics::status_list_signed(
+        changed.then(|| now - state.changed_at.and_utc()),
+    );
     tracing::info!(
         list = list_id,
         version = state.content_version,

@@ -45,7 +45,8 @@ enum Command {
         #[command(subcommand)]
         action: token::TokenCommand,
     },
-    /// Manage the Ed25519 signing keys in the keys folder.
+    /// Manage the Ed25519 signing keys: their states in the database, their files in the
+    /// keys folder.
     Keys(keys::KeysArgs),
     /// Verify roadside codes offline with the published keys (the police terminal).
     Verify(verify::VerifyArgs),
@@ -161,7 +162,7 @@ pub fn run() -> ExitCode {
         Command::Migrate => migrate(&cli.database_url),
         Command::Import { file } => import::run(&cli.database_url, &file),
         Command::Token { action } => token::run(&cli.database_url, action),
-        Command::Keys(args) => keys::run(args),
+        Command::Keys(args) => keys::run(&cli.database_url, args),
         Command::GenRegistry {
             count,
             seed,

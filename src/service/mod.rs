@@ -9,6 +9,7 @@ pub mod issuance;
 pub mod lifecycle;
 pub mod photo_review;
 pub mod readiness;
+pub mod signing_keys;
 pub mod status_list;
 pub mod verification;
 pub mod verification_queue;

@@ -20,6 +20,7 @@ mod health;
 mod import;
 mod lifecycle;
 mod me;
+mod multi_process;
 mod offline_verify;
 mod openapi;
 mod photo_limits;

@@ -348,4 +348,26 @@ mod tests {
         ));
         assert_eq!(keys.current().active_kid(), second);
     }
+
+    #[test]
+    fn a_key_named_without_its_file_here_is_key_file_missing_until_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, first) = live(dir.path());
+        let next = KeyRing::prepare(dir.path(), now()).unwrap();
+        let path = dir.path().join(format!("{next}.pem"));
+        let away = dir.path().join("elsewhere");
+        std::fs::rename(&path, &away).unwrap();
+        assert!(matches!(
+            keys.reload_if_changed(),
+            Err(KeyError::KeyFileMissing(p)) if p == path
+        ));
+        assert_eq!(keys.load_error(), Some("key_file_missing"));
+        assert_eq!(Some(keys.current().active_kid()), first.as_deref());
+        std::fs::rename(&away, &path).unwrap();
+        assert!(matches!(
+            keys.reload_if_changed().unwrap(),
+            Reload::Reloaded { published: 2, .. }
+        ));
+        assert_eq!(keys.load_error(), None);
+    }
 }

@@ -432,7 +432,8 @@ fn keys_prepare_publishes_the_next_key_before_rotate_activates_it() {
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = &dir.path().join("keys");
     let first = new_kid(&keys(keys_dir, T0, &["generate"], &[]));
-    let out = keys(keys_dir, T0, &["prepare"], &[]);
+    // A second later: keys are listed by when they were made.
+    let out = keys(keys_dir, "2026-11-22T04:00:01Z", &["prepare"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let next = new_kid(&out);
     assert!(text(&out.stderr).contains("keys rotate"));

@@ -18,6 +18,7 @@ mod e_licence;
 mod errors;
 mod health;
 mod import;
+mod key_states;
 mod lifecycle;
 mod me;
 mod multi_process;

@@ -7,8 +7,7 @@
 use crate::helpers::{record, record_with_photo, Backend, TestDb};
 use crate::images;
 use crate::processes::Cluster;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::verify::kid_of;
 use diesel::RunQueryDsl;
 use elicence::domain::role::Role;
 use serde_json::{json, Value};
@@ -29,12 +28,6 @@ fn spread<T>(n: usize, of: &[T]) -> &T {
 async fn status_and_body(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
-}
-
-fn kid_of(jws: &str) -> String {
-    let header = jws.split('.').next().unwrap();
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
-    header["kid"].as_str().unwrap().to_owned()
 }
 
 /// The kid process `i` signs a fresh display code with now.

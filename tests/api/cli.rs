@@ -696,3 +696,18 @@ fn keys_retire_takes_a_kid_that_starts_with_a_hyphen() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!published(&dir.path().join("keys")).contains(&kid));
 }
+
+/// With the database of the key states unavailable, a keys command exits 75 (EX_TEMPFAIL)
+/// for a script to retry, and makes no key file.
+#[test]
+fn keys_commands_exit_75_while_the_database_is_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("keys");
+    // Nothing listens on port 1.
+    let gone = [("DATABASE_URL", "postgres://nobody@127.0.0.1:1/elicence")];
+    for args in [&["rotate"][..], &["list"]] {
+        let out = keys(&keys_dir, T0, args, &gone);
+        assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+    }
+    assert!(!keys_dir.exists(), "no key file was made");
+}

@@ -60,10 +60,13 @@ pub enum KeyError {
     KidMismatch { path: PathBuf, kid: String },
     #[error("{0}: a private key file must not be readable by others (chmod 600)")]
     LoosePermissions(PathBuf),
-    /// The folder or the manifest: anyone who can write there can add a signing key.
+    /// The folder or the manifest: anyone who can write there can plant a signing key (a
+    /// file, or a manifest naming it). The fix names the one path at fault: with the states
+    /// in the database a folder may have no manifest to chmod.
     #[error(
-        "{path} is writable by group or others, so anyone on this machine could make the \
-         service sign with a key of theirs: run `chmod 700 {dir} && chmod 600 {dir}/keyring.json`",
+        "{path} is writable by group or others, so anyone on this machine could plant a \
+         signing key of theirs: run `chmod go-w {path}` (the keys folder {dir} wants 700, \
+         its files 600)",
         path = .path.display(),
         dir = .dir.display()
     )]
@@ -649,10 +652,7 @@ mod tests {
                 "{refused:?}"
             );
             let message = refused.to_string();
-            let fix = format!(
-                "chmod 700 {d} && chmod 600 {d}/keyring.json",
-                d = dir.display()
-            );
+            let fix = format!("chmod go-w {}", path.display());
             assert!(message.contains(&fix), "{message}");
             // The keys CLI refuses it as well.
             assert!(KeyRing::rotate(&dir, now()).is_err());

@@ -648,7 +648,7 @@ fn serve_without_a_usable_key_refuses_to_start_and_says_what_to_do() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("chmod 700 {}", keys_dir.display())),
+        stderr.contains(&format!("chmod go-w {}", keys_dir.display())),
         "{stderr}"
     );
 }

@@ -86,12 +86,18 @@ impl LiveKeys {
     /// Loads the ring again when the states changed since the ring in use was loaded, and
     /// refuses a folder that became writable by others even if they did not. On an error the
     /// ring in use stays, and [`LiveKeys::load_error`] says why until it is fixed.
+    ///
+    /// States that cannot be read (the database is down) change nothing here: readiness
+    /// reports the storage itself, and the verdict on the ring stands until the next read.
     pub fn reload_if_changed(&self) -> Result<Reload, KeyError> {
         let outcome = self.look();
-        *self
-            .load_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = outcome.as_ref().err().map(KeyError::code);
+        if !matches!(outcome, Err(KeyError::States(_))) {
+            *self
+                .load_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) =
+                outcome.as_ref().err().map(KeyError::code);
+        }
         outcome
     }
 

@@ -207,7 +207,9 @@ pub async fn spawn_app_with_settings(
     spawn_app_configured(test_db, Arc::new(tempfile::tempdir().unwrap()), configure).await
 }
 
-async fn spawn_app_configured(
+/// A server over `test_db` whose signing keys live in `keys` and whose `test_settings`
+/// `configure` changes first.
+pub async fn spawn_app_configured(
     test_db: TestDb,
     keys: Arc<tempfile::TempDir>,
     configure: impl FnOnce(&mut Settings),

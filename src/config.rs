@@ -97,7 +97,8 @@ pub struct Settings {
     /// Otherwise the service refuses to start without one: a new key would silently
     /// invalidate every outstanding code and every offline terminal's key list.
     pub generate_missing_key: bool,
-    /// How often the keys folder is looked at for `keys rotate`/`retire`.
+    /// How often the key states are read again for `keys rotate`/`retire` (the bound within
+    /// which every process signs with a rotated key).
     pub keys_reload_every: Duration,
     /// How long a display code stays valid.
     pub code_ttl: chrono::Duration,
@@ -136,7 +137,7 @@ impl Settings {
             verifier_threads: None,
             keys_dir: PathBuf::from("keys"),
             generate_missing_key: false,
-            keys_reload_every: Duration::from_secs(5),
+            keys_reload_every: crate::signing::live::RELOAD_EVERY,
             code_ttl: chrono::Duration::seconds(180),
             calendar: None,
             status_list_ttl: chrono::Duration::seconds(300),

@@ -58,7 +58,8 @@ enum Command {
         #[command(subcommand)]
         action: token::TokenCommand,
     },
-    /// Manage the Ed25519 signing keys in the keys folder.
+    /// Manage the Ed25519 signing keys: their states in the database, their files in the
+    /// keys folder.
     Keys(keys::KeysArgs),
     /// Verify roadside codes offline with the published keys (the police terminal).
     Verify(verify::VerifyArgs),
@@ -176,7 +177,7 @@ pub fn run() -> ExitCode {
             import::run(&cli.database_url, &file, metrics_file.as_deref())
         }
         Command::Token { action } => token::run(&cli.database_url, action),
-        Command::Keys(args) => keys::run(args),
+        Command::Keys(args) => keys::run(&cli.database_url, args),
         Command::GenRegistry {
             count,
             seed,

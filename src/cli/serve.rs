@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// others.
     #[arg(long, env = "ELICENCE_KEYS_DIR", default_value = "keys")]
     keys_dir: std::path::PathBuf,
+    /// Milliseconds between two reads of the key states in the database: every process signs
+    /// with a rotated key, and stops publishing a retired one, within this interval.
+    #[arg(long, env = "ELICENCE_KEYS_RELOAD_MS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    keys_reload_ms: u64,
     /// SQLite: the database file grows to this many MiB at most; a write that needs more is
     /// answered 503 storage_unavailable, before the disk is full. Default: no cap.
     #[arg(long, env = "ELICENCE_SQLITE_MAX_SIZE_MB", value_name = "MIB",
@@ -143,6 +148,7 @@ impl ServeArgs {
         }
         settings.blocking_threads = self.blocking_threads;
         settings.keys_dir = self.keys_dir;
+        settings.keys_reload_every = Duration::from_millis(self.keys_reload_ms);
         // A trial needs no setup: --demo makes a key when the folder has none.
         settings.generate_missing_key = self.demo;
         settings.code_ttl = chrono::Duration::seconds(i64::from(self.code_ttl_secs));

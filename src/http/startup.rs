@@ -20,6 +20,7 @@ use crate::domain::calendar::{CalendarError, Coverage, WorkingCalendar};
 use crate::photo::PhotoPool;
 use crate::render::cache::RenderCache;
 use crate::service::readiness::Readiness;
+use crate::service::signing_keys::{self, KeysError};
 use crate::service::status_list::{self, StatusLists};
 use crate::service::verification_queue::VerificationQueue;
 use crate::signing::{KeyError, LiveKeys};
@@ -96,8 +97,8 @@ impl Application {
             backend = db.backend_name(),
             "database ready, migrations applied"
         );
-        let keys = Arc::new(open_keys(&settings, clock.as_ref())?);
-        // `keys rotate` and `keys retire` take effect within this interval, with no restart.
+        let keys = Arc::new(open_keys(&db, &settings, clock.as_ref())?);
+        // `keys rotate` and `keys retire`, run anywhere, take effect within this interval.
         keys.watch(settings.keys_reload_every)?;
         let calendar = load_calendar(settings.calendar.as_deref(), clock.today().year())?;
 
@@ -282,7 +283,6 @@ fn serve_metrics(
     let gauges = GaugeSources {
         db: state.db.clone(),
         keys: state.keys.clone(),
-        keys_dir: settings.keys_dir.clone(),
         clock: state.clock.clone(),
     };
     let server = metrics_server(listener, handle, gauges)?;
@@ -290,25 +290,26 @@ fn serve_metrics(
     Ok(server)
 }
 
-/// The signing keys in `settings.keys_dir`. Without an active key the service refuses to
-/// start, unless `generate_missing_key` (`--demo`, tests) lets it make one.
-fn open_keys(settings: &Settings, clock: &dyn Clock) -> Result<LiveKeys, StartupError> {
+/// The signing keys: their states in `db`, their files in `settings.keys_dir`. Without an
+/// active key the service refuses to start, unless `generate_missing_key` (`--demo`, tests)
+/// lets it make one.
+fn open_keys(
+    db: &Database,
+    settings: &Settings,
+    clock: &dyn Clock,
+) -> Result<LiveKeys, StartupError> {
     let dir = &settings.keys_dir;
-    let keys_error = |source| match source {
-        KeyError::NoActiveKey(_) => StartupError::NoSigningKey {
+    let opened = signing_keys::live_keys(db, dir, clock.now(), settings.generate_missing_key);
+    let (keys, generated) = opened.map_err(|error| match error {
+        KeysError::Storage(source) => StartupError::Storage(source),
+        KeysError::Keys(KeyError::NoActiveKey(_)) => StartupError::NoSigningKey {
             dir: dir.display().to_string(),
         },
-        source => StartupError::Keys {
+        KeysError::Keys(source) => StartupError::Keys {
             dir: dir.display().to_string(),
             source,
         },
-    };
-    if !settings.generate_missing_key {
-        let keys = LiveKeys::open(dir).map_err(keys_error)?;
-        tracing::info!(kid = keys.current().active_kid(), "signing key loaded");
-        return Ok(keys);
-    }
-    let (keys, generated) = LiveKeys::open_or_generate(dir, clock.now()).map_err(keys_error)?;
+    })?;
     match generated {
         Some(kid) => {
             tracing::info!(kid, dir = %dir.display(), "no signing key found: generated a first Ed25519 key")

@@ -10,6 +10,7 @@ pub mod issuance;
 pub mod lifecycle;
 pub mod photo_review;
 pub mod readiness;
+pub mod signing_keys;
 pub mod status_list;
 pub mod verification;
 pub mod verification_queue;

@@ -1,5 +1,8 @@
-//! The key ring on disk: one PKCS#8 PEM file a key (`<kid>.pem`, mode 0600) and a manifest
-//! (`keyring.json`) saying which key signs and which are still published.
+//! Private keys on disk: one PKCS#8 PEM file a key (`<kid>.pem`, mode 0600), the same files on
+//! every host. Which key signs and which are still published are the key states: a server
+//! keeps them in the database (`signing_keys`, see `service::signing_keys`), so that every
+//! process over it agrees; the offline tools, and deployments from before that table, keep
+//! them in a manifest (`keyring.json`), which a database with no states imports once.
 //!
 //! Whoever can write the folder or the manifest can make the service sign with a key of
 //! theirs (a new file, named in the manifest), so neither may be writable by group or others:
@@ -14,6 +17,7 @@
 //! Prepared a sync interval ahead, the next key is in their JWKS before it signs anything.
 
 use super::jwk::{thumbprint, Jwk, Jwks};
+use super::states::{self, NewKey};
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
@@ -36,20 +40,9 @@ pub enum KeyState {
     Retired,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct ManifestEntry {
-    kid: String,
-    state: KeyState,
-    created_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    rotated_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    retired_at: Option<DateTime<Utc>>,
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Manifest {
-    keys: Vec<ManifestEntry>,
+    keys: Vec<KeySummary>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,16 +60,27 @@ pub enum KeyError {
     KidMismatch { path: PathBuf, kid: String },
     #[error("{0}: a private key file must not be readable by others (chmod 600)")]
     LoosePermissions(PathBuf),
-    /// The folder or the manifest: anyone who can write there can add a signing key.
+    /// The folder or the manifest: anyone who can write there can plant a signing key (a
+    /// file, or a manifest naming it). The fix names the one path at fault: with the states
+    /// in the database a folder may have no manifest to chmod.
     #[error(
-        "{path} is writable by group or others, so anyone on this machine could make the \
-         service sign with a key of theirs: run `chmod 700 {dir} && chmod 600 {dir}/keyring.json`",
+        "{path} is writable by group or others, so anyone on this machine could plant a \
+         signing key of theirs: run `chmod go-w {path}` (the keys folder {dir} wants 700, \
+         its files 600)",
         path = .path.display(),
         dir = .dir.display()
     )]
     WritableByOthers { path: PathBuf, dir: PathBuf },
+    /// Where the states were read: a folder, or the database.
     #[error("no active signing key in {0}: run `elicence keys generate`")]
-    NoActiveKey(PathBuf),
+    NoActiveKey(String),
+    /// The states name a key this host has no file for: copy it here from where it was made
+    /// (the same pem files on every host).
+    #[error("{0}: no such key file on this host, though the key states name it: copy it here (mode 0600) from the host where it was made")]
+    KeyFileMissing(PathBuf),
+    /// The key states could not be read (the database is unavailable).
+    #[error("the signing key states cannot be read: {0}")]
+    States(String),
     #[error("an active key exists already ({0}); use `elicence keys rotate`")]
     AlreadyActive(String),
     #[error("no key {0} in the key ring")]
@@ -108,6 +112,8 @@ impl KeyError {
             KeyError::LoosePermissions(_) => "key_file_readable_by_others",
             KeyError::WritableByOthers { .. } => "writable_by_others",
             KeyError::NoActiveKey(_) => "no_active_key",
+            KeyError::KeyFileMissing(_) => "key_file_missing",
+            KeyError::States(_) => "key_states_unavailable",
             KeyError::AlreadyActive(_) => "already_active",
             KeyError::UnknownKid(_) => "unknown_kid",
             KeyError::RetireActive(_) => "retire_active",
@@ -149,13 +155,19 @@ pub enum Retirement {
     Forced,
 }
 
-/// What `keys list` shows: never the private part.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The state of one key and when it changed (a row of `signing_keys`, an entry of a
+/// manifest, a line of `keys list`): never the private part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeySummary {
     pub kid: String,
     pub state: KeyState,
     pub created_at: DateTime<Utc>,
+    /// When it began to sign; manifests written before this was recorded do not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<DateTime<Utc>>,
 }
 
@@ -254,7 +266,13 @@ fn key_path(dir: &Path, kid: &str) -> PathBuf {
 
 fn load_key(dir: &Path, kid: &str) -> Result<SigningKey, KeyError> {
     let path = key_path(dir, kid);
-    let meta = fs::metadata(&path).map_err(io(&path))?;
+    let meta = match fs::metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(KeyError::KeyFileMissing(path))
+        }
+        Err(source) => return Err(KeyError::Io { path, source }),
+    };
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(KeyError::LoosePermissions(path));
     }
@@ -269,8 +287,9 @@ fn load_key(dir: &Path, kid: &str) -> Result<SigningKey, KeyError> {
     Ok(key)
 }
 
-/// Creates a new key file and returns its kid. A folder it creates is its owner's only.
-fn create_key(dir: &Path) -> Result<String, KeyError> {
+/// Creates a new key file (mode 0600; a folder it creates is its owner's only), loads it
+/// once so that a broken one is never named, and returns its kid.
+pub fn new_key_file(dir: &Path) -> Result<String, KeyError> {
     use std::os::unix::fs::DirBuilderExt;
     fs::DirBuilder::new()
         .recursive(true)
@@ -283,46 +302,40 @@ fn create_key(dir: &Path) -> Result<String, KeyError> {
         .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
         .map_err(|_| KeyError::BadKeyFile(key_path(dir, &kid)))?;
     write_private(&key_path(dir, &kid), pem.as_bytes())?;
+    load_key(dir, &kid)?;
     Ok(kid)
 }
 
-/// Creates a key file, records it in `state` and saves the manifest. The file is loaded once
-/// before it is listed, so a broken one never reaches the manifest.
-fn add_key(
+/// The states in the manifest of `dir` (none without one): what a database with no key
+/// states imports once.
+pub fn manifest_states(dir: &Path) -> Result<Vec<KeySummary>, KeyError> {
+    Ok(read_manifest(dir)?.keys)
+}
+
+/// Applies a rule of `states` to the manifest in `dir` and saves it; key files it makes go
+/// in `dir`.
+fn change_manifest<T>(
     dir: &Path,
-    mut manifest: Manifest,
-    state: KeyState,
-    now: DateTime<Utc>,
-) -> Result<String, KeyError> {
-    let kid = create_key(dir)?;
-    load_key(dir, &kid)?;
-    manifest.keys.push(ManifestEntry {
-        kid: kid.clone(),
-        state,
-        created_at: now,
-        rotated_at: None,
-        retired_at: None,
-    });
+    rule: impl FnOnce(&mut Vec<KeySummary>, NewKey<'_>) -> Result<T, KeyError>,
+) -> Result<T, KeyError> {
+    let mut manifest = read_manifest(dir)?;
+    let outcome = rule(&mut manifest.keys, &mut || new_key_file(dir))?;
     write_manifest(dir, &manifest)?;
-    Ok(kid)
+    Ok(outcome)
 }
 
 impl KeyRing {
-    /// Loads the active key and every published key from `dir`.
-    pub fn open(dir: &Path) -> Result<KeyRing, KeyError> {
-        let manifest = read_manifest(dir)?;
-        let active = manifest
-            .keys
+    /// Loads the active key and every published key that `keys` names from the files in
+    /// `dir`, refusing a folder writable by others and key files readable by them.
+    pub fn from_states(dir: &Path, keys: &[KeySummary]) -> Result<KeyRing, KeyError> {
+        check_folder(dir)?;
+        let active = keys
             .iter()
             .find(|k| k.state == KeyState::Active)
-            .ok_or_else(|| KeyError::NoActiveKey(dir.to_owned()))?;
+            .ok_or_else(|| KeyError::NoActiveKey(dir.display().to_string()))?;
         let active_key = load_key(dir, &active.kid)?;
         let mut published = Vec::new();
-        for entry in manifest
-            .keys
-            .iter()
-            .filter(|k| k.state != KeyState::Retired)
-        {
+        for entry in keys.iter().filter(|k| k.state != KeyState::Retired) {
             let key = load_key(dir, &entry.kid)?;
             published.push((entry.kid.clone(), key.verifying_key()));
         }
@@ -333,8 +346,13 @@ impl KeyRing {
         })
     }
 
-    /// Opens the ring, generating a first active key when `dir` has none. Returns the ring
-    /// and the kid of a key it generated.
+    /// Loads the ring a manifest in `dir` describes (the offline tools, and tests).
+    pub fn open(dir: &Path) -> Result<KeyRing, KeyError> {
+        KeyRing::from_states(dir, &manifest_states(dir)?)
+    }
+
+    /// Opens the ring of a manifest, generating a first active key when `dir` has none.
+    /// Returns the ring and the kid of a key it generated.
     pub fn open_or_generate(
         dir: &Path,
         now: DateTime<Utc>,
@@ -347,109 +365,38 @@ impl KeyRing {
         Ok((KeyRing::open(dir)?, Some(kid)))
     }
 
-    /// Generates the first active key. Refuses when one exists: that is `rotate`'s job.
+    /// [`states::generate`] on the manifest in `dir`.
     pub fn generate(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
-        let manifest = read_manifest(dir)?;
-        if let Some(active) = manifest.keys.iter().find(|k| k.state == KeyState::Active) {
-            return Err(KeyError::AlreadyActive(active.kid.clone()));
-        }
-        add_key(dir, manifest, KeyState::Active, now)
+        change_manifest(dir, |keys, new_key| states::generate(keys, now, new_key))
     }
 
-    /// Publishes the next key ahead of its rotation (see the module notes); returns its kid.
-    /// Refused without an active key (`generate` first) or when one is prepared already.
+    /// [`states::prepare`] on the manifest in `dir`.
     pub fn prepare(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
-        let manifest = read_manifest(dir)?;
-        if !manifest.keys.iter().any(|k| k.state == KeyState::Active) {
-            return Err(KeyError::NoActiveKey(dir.to_owned()));
-        }
-        if let Some(next) = manifest.keys.iter().find(|k| k.state == KeyState::Next) {
-            return Err(KeyError::AlreadyPrepared(next.kid.clone()));
-        }
-        add_key(dir, manifest, KeyState::Next, now)
+        change_manifest(dir, |keys, new_key| states::prepare(keys, now, new_key))
     }
 
-    /// The prepared key, or else a new one, becomes active; the old active key stays
-    /// published as `rotated`. Returns the new active kid.
+    /// [`states::rotate`] on the manifest in `dir`; returns the new active kid.
     pub fn rotate(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
         Ok(KeyRing::rotate_to_next(dir, now)?.0)
     }
 
     /// As [`KeyRing::rotate`], saying whether the new key was the prepared one.
     pub fn rotate_to_next(dir: &Path, now: DateTime<Utc>) -> Result<(String, bool), KeyError> {
-        let mut manifest = read_manifest(dir)?;
-        for entry in manifest
-            .keys
-            .iter_mut()
-            .filter(|k| k.state == KeyState::Active)
-        {
-            entry.state = KeyState::Rotated;
-            entry.rotated_at = Some(now);
-        }
-        match manifest.keys.iter_mut().find(|k| k.state == KeyState::Next) {
-            Some(next) => {
-                next.state = KeyState::Active;
-                let kid = next.kid.clone();
-                write_manifest(dir, &manifest)?;
-                Ok((kid, true))
-            }
-            None => Ok((add_key(dir, manifest, KeyState::Active, now)?, false)),
-        }
+        change_manifest(dir, |keys, new_key| states::rotate(keys, now, new_key))
     }
 
-    /// Unpublishes a rotated key: codes it signed no longer verify. Refused while they may
-    /// still be live (see [`Retirement`]), counted from when it was rotated out: the manifest's
-    /// `rotated_at`.
+    /// [`states::retire`] on the manifest in `dir`.
     pub fn retire(
         dir: &Path,
         kid: &str,
         now: DateTime<Utc>,
         when: Retirement,
     ) -> Result<(), KeyError> {
-        let mut manifest = read_manifest(dir)?;
-        let entry = manifest
-            .keys
-            .iter_mut()
-            .find(|k| k.kid == kid)
-            .ok_or_else(|| KeyError::UnknownKid(kid.to_owned()))?;
-        match entry.state {
-            KeyState::Active => return Err(KeyError::RetireActive(kid.to_owned())),
-            KeyState::Retired => return Ok(()),
-            // It never signed anything: nothing can be relied on.
-            KeyState::Next => {
-                entry.state = KeyState::Retired;
-                entry.retired_at = Some(now);
-            }
-            KeyState::Rotated => {
-                if let Retirement::AfterLapse(lifetime) = when {
-                    let lapsed = entry.rotated_at.is_some_and(|at| now >= at + lifetime);
-                    if !lapsed {
-                        return Err(KeyError::StillInUse {
-                            kid: kid.to_owned(),
-                            rotated_at: entry.rotated_at,
-                            lifetime,
-                        });
-                    }
-                }
-                entry.state = KeyState::Retired;
-                entry.retired_at = Some(now);
-            }
-        }
-        write_manifest(dir, &manifest)
+        change_manifest(dir, |keys, _| states::retire(keys, kid, now, when))
     }
 
     pub fn list(dir: &Path) -> Result<Vec<KeySummary>, KeyError> {
-        Ok(read_manifest(dir)?
-            .keys
-            .into_iter()
-            .map(|k| KeySummary {
-                kid: k.kid,
-                state: k.state,
-                created_at: k.created_at,
-                rotated_at: k.rotated_at,
-                retired_at: k.retired_at,
-            })
-            .collect())
+        manifest_states(dir)
     }
 
     pub fn active_kid(&self) -> &str {
@@ -705,10 +652,7 @@ mod tests {
                 "{refused:?}"
             );
             let message = refused.to_string();
-            let fix = format!(
-                "chmod 700 {d} && chmod 600 {d}/keyring.json",
-                d = dir.display()
-            );
+            let fix = format!("chmod go-w {}", path.display());
             assert!(message.contains(&fix), "{message}");
             // The keys CLI refuses it as well.
             assert!(KeyRing::rotate(&dir, now()).is_err());

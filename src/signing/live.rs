@@ -1,36 +1,41 @@
-//! The key ring of a running server, followed on disk, so that `elicence keys rotate` and
-//! `keys retire` take effect in a running `serve` within seconds, with no restart and no
-//! dropped request.
+//! The key ring of a running server, following the key states (in the database), so that
+//! `elicence keys rotate` and `keys retire`, run anywhere, take effect in every running
+//! `serve` within one reload interval, with no restart and no dropped request.
 //!
-//! The keys CLI writes a new key's file first and the manifest last, each atomically (a
-//! temporary file, then a rename), so a manifest that has changed names only complete files.
-//! A reload that fails (a key file with loose permissions, a folder writable by others, a
-//! manifest edited by hand into nonsense) keeps the ring in use, says why in the log once
-//! (not at every look), and makes the service not ready (`/readyz`) until it is put right:
-//! signing never stops, but the operator learns that the ring on disk is not the one in use.
+//! The keys CLI writes a new key's file first and its state last, so states name only
+//! complete files on the host that made them; other hosts need the file copied (the
+//! deployment rule in docs/storage-and-keys.md). A reload that fails (a key file missing on
+//! this host or with loose permissions, a folder writable by others, the states unreadable)
+//! keeps the ring in use, says why in the log once (not at every look), and makes the service
+//! not ready (`/readyz`) until it is put right: signing never stops, but the operator learns
+//! that the ring the states name is not the one in use.
 
-use super::keys::{check_folder, manifest_bytes, KeyError, KeyRing};
-use chrono::{DateTime, Utc};
+use super::keys::{check_folder, manifest_states, KeyError, KeyRing, KeySummary};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
-/// How often `serve` looks at `keys/` for a rotation or a retirement.
-pub const RELOAD_EVERY: Duration = Duration::from_secs(5);
+/// How often `serve` reads the key states by default (`--keys-reload-ms`): the bound within
+/// which every process signs with a newly rotated key.
+pub const RELOAD_EVERY: Duration = Duration::from_millis(2000);
 
-/// The ring in use, swapped whole when the manifest on disk changes. Readers take an
-/// `Arc` of the ring and keep it for the request: one request signs and verifies with one
-/// ring, even if a reload lands in the middle of it.
+/// Where the key states are read: the database for a server, a manifest for tests.
+pub type StatesSource = Box<dyn Fn() -> Result<Vec<KeySummary>, KeyError> + Send + Sync>;
+
+/// The ring in use, swapped whole when the key states change. Readers take an `Arc` of the
+/// ring and keep it for the request: one request signs and verifies with one ring, even if a
+/// reload lands in the middle of it.
 pub struct LiveKeys {
     dir: PathBuf,
+    source: StatesSource,
     ring: RwLock<Arc<KeyRing>>,
-    /// The manifest, byte for byte, that the ring in use was loaded from.
-    loaded_from: Mutex<Vec<u8>>,
-    /// Why the ring on disk cannot be loaded, as of the last look (`KeyError::code`).
+    /// The states the ring in use was loaded from.
+    loaded_from: Mutex<Vec<KeySummary>>,
+    /// Why the ring the states name cannot be loaded, as of the last look (`KeyError::code`).
     load_error: Mutex<Option<&'static str>>,
 }
 
-/// What a look at the directory found.
+/// What a look at the key states found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reload {
     Unchanged,
@@ -41,36 +46,28 @@ pub enum Reload {
 }
 
 impl LiveKeys {
-    /// Opens the ring in `dir`; refused without an active key.
-    pub fn open(dir: &Path) -> Result<LiveKeys, KeyError> {
-        let ring = KeyRing::open(dir)?;
-        LiveKeys::loaded(dir, ring)
-    }
-
-    /// Opens the ring in `dir`, generating a first key when it has none (as
-    /// [`KeyRing::open_or_generate`]); returns the kid of a key it generated.
-    pub fn open_or_generate(
-        dir: &Path,
-        now: DateTime<Utc>,
-    ) -> Result<(LiveKeys, Option<String>), KeyError> {
-        let (ring, generated) = KeyRing::open_or_generate(dir, now)?;
-        Ok((LiveKeys::loaded(dir, ring)?, generated))
-    }
-
-    fn loaded(dir: &Path, ring: KeyRing) -> Result<LiveKeys, KeyError> {
-        // Read after the ring: if the CLI changed the manifest in between, the next look
-        // sees bytes that differ and loads again, which is harmless.
-        let loaded_from = manifest_bytes(dir)?;
+    /// Loads the ring that `source` names from the key files in `dir`; refused without an
+    /// active key or a file it names.
+    pub fn open(dir: &Path, source: StatesSource) -> Result<LiveKeys, KeyError> {
+        let states = source()?;
+        let ring = KeyRing::from_states(dir, &states)?;
         Ok(LiveKeys {
             dir: dir.to_owned(),
+            source,
             ring: RwLock::new(Arc::new(ring)),
-            loaded_from: Mutex::new(loaded_from),
+            loaded_from: Mutex::new(states),
             load_error: Mutex::new(None),
         })
     }
 
-    /// Why the ring on disk could not be loaded at the last look (`KeyError::code`); `None`
-    /// while it is the ring in use or loads.
+    /// Follows the manifest in `dir` (the offline tools' key states).
+    pub fn of_manifest(dir: &Path) -> Result<LiveKeys, KeyError> {
+        let folder = dir.to_owned();
+        LiveKeys::open(dir, Box::new(move || manifest_states(&folder)))
+    }
+
+    /// Why the ring the states name could not be loaded at the last look (`KeyError::code`);
+    /// `None` while it is the ring in use or loads.
     pub fn load_error(&self) -> Option<&'static str> {
         *self
             .load_error
@@ -86,15 +83,21 @@ impl LiveKeys {
             .clone()
     }
 
-    /// Loads the ring again when the manifest changed since the ring in use was loaded, and
-    /// refuses a folder or manifest that became writable by others even if it did not. On an
-    /// error the ring in use stays, and [`LiveKeys::load_error`] says why until it is fixed.
+    /// Loads the ring again when the states changed since the ring in use was loaded, and
+    /// refuses a folder that became writable by others even if they did not. On an error the
+    /// ring in use stays, and [`LiveKeys::load_error`] says why until it is fixed.
+    ///
+    /// States that cannot be read (the database is down) change nothing here: readiness
+    /// reports the storage itself, and the verdict on the ring stands until the next read.
     pub fn reload_if_changed(&self) -> Result<Reload, KeyError> {
         let outcome = self.look();
-        *self
-            .load_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = outcome.as_ref().err().map(KeyError::code);
+        if !matches!(outcome, Err(KeyError::States(_))) {
+            *self
+                .load_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) =
+                outcome.as_ref().err().map(KeyError::code);
+        }
         outcome
     }
 
@@ -104,21 +107,21 @@ impl LiveKeys {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         check_folder(&self.dir)?;
-        let on_disk = manifest_bytes(&self.dir)?;
-        if on_disk == *loaded_from {
+        let states = (self.source)()?;
+        if states == *loaded_from {
             return Ok(Reload::Unchanged);
         }
-        let ring = KeyRing::open(&self.dir)?;
+        let ring = KeyRing::from_states(&self.dir, &states)?;
         let change = Reload::Reloaded {
             active_kid: ring.active_kid().to_owned(),
             published: ring.jwks().keys.len(),
         };
         *self.ring.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
-        *loaded_from = on_disk;
+        *loaded_from = states;
         Ok(change)
     }
 
-    /// Looks at the directory every `every` on a thread of its own, which stops once the
+    /// Reads the states every `every` on a thread of its own, which stops once the
     /// last handle to these keys is gone. Reloads are logged (kids only: they are public);
     /// a failure is logged when it first happens or changes, and its end when it ends, never
     /// again at every look while it lasts.
@@ -155,7 +158,7 @@ enum LookReport<'a> {
     },
     /// A failure that is new, or not the one logged last.
     Failing(String),
-    /// The failure logged last is over, and the ring in use is the one on disk.
+    /// The failure logged last is over, and the ring in use is the one the states name.
     Recovered,
 }
 
@@ -194,15 +197,15 @@ impl<'a> LookReport<'a> {
     fn log(&self) {
         match self {
             LookReport::Reloaded { kid, published } => {
-                tracing::info!(kid, published, "signing keys changed on disk: reloaded")
+                tracing::info!(kid, published, "signing key states changed: reloaded")
             }
             LookReport::Failing(error) => tracing::warn!(
                 %error,
-                "the signing keys on disk cannot be loaded: keeping the keys in use, not ready \
-                 until this is fixed (logged again only if it changes)"
+                "the signing keys the key states name cannot be loaded: keeping the keys in use, \
+                 not ready until this is fixed (logged again only if it changes)"
             ),
             LookReport::Recovered => {
-                tracing::info!("the signing keys on disk are usable again: ready")
+                tracing::info!("the signing keys are usable again: ready")
             }
         }
     }
@@ -213,14 +216,22 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    use chrono::{DateTime, Utc};
+
     fn now() -> DateTime<Utc> {
         "2026-11-22T04:00:00Z".parse().unwrap()
+    }
+
+    /// A first key generated in `dir`, and the server's view of its manifest.
+    fn live(dir: &Path) -> (LiveKeys, Option<String>) {
+        let first = KeyRing::generate(dir, now()).unwrap();
+        (LiveKeys::of_manifest(dir).unwrap(), Some(first))
     }
 
     #[test]
     fn an_unchanged_directory_keeps_the_same_ring() {
         let dir = tempfile::tempdir().unwrap();
-        let (keys, generated) = LiveKeys::open_or_generate(dir.path(), now()).unwrap();
+        let (keys, generated) = live(dir.path());
         assert!(generated.is_some());
         let before = keys.current();
         assert_eq!(keys.reload_if_changed().unwrap(), Reload::Unchanged);
@@ -230,7 +241,7 @@ mod tests {
     #[test]
     fn a_rotation_on_disk_becomes_the_signing_key_and_the_old_key_stays_published() {
         let dir = tempfile::tempdir().unwrap();
-        let (keys, first) = LiveKeys::open_or_generate(dir.path(), now()).unwrap();
+        let (keys, first) = live(dir.path());
         let first = first.unwrap();
         let held = keys.current();
         let second = KeyRing::rotate(dir.path(), now()).unwrap();
@@ -251,7 +262,7 @@ mod tests {
     #[test]
     fn a_prepared_key_on_disk_is_published_and_signs_only_after_the_rotation() {
         let dir = tempfile::tempdir().unwrap();
-        let (keys, first) = LiveKeys::open_or_generate(dir.path(), now()).unwrap();
+        let (keys, first) = live(dir.path());
         let next = KeyRing::prepare(dir.path(), now()).unwrap();
         keys.reload_if_changed().unwrap();
         let ring = keys.current();
@@ -265,7 +276,7 @@ mod tests {
     #[test]
     fn a_retirement_on_disk_unpublishes_the_key() {
         let dir = tempfile::tempdir().unwrap();
-        let (keys, first) = LiveKeys::open_or_generate(dir.path(), now()).unwrap();
+        let (keys, first) = live(dir.path());
         let first = first.unwrap();
         KeyRing::rotate(dir.path(), now()).unwrap();
         keys.reload_if_changed().unwrap();
@@ -286,7 +297,7 @@ mod tests {
     #[test]
     fn a_folder_made_writable_by_others_is_refused_until_fixed_though_the_manifest_is_unchanged() {
         let dir = tempfile::tempdir().unwrap();
-        let (keys, first) = LiveKeys::open_or_generate(dir.path(), now()).unwrap();
+        let (keys, first) = live(dir.path());
         assert_eq!(keys.load_error(), None);
         let chmod =
             |m| std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(m)).unwrap();
@@ -331,7 +342,7 @@ mod tests {
     #[test]
     fn a_broken_key_on_disk_keeps_the_ring_in_use_and_is_retried() {
         let dir = tempfile::tempdir().unwrap();
-        let (keys, first) = LiveKeys::open_or_generate(dir.path(), now()).unwrap();
+        let (keys, first) = live(dir.path());
         let second = KeyRing::rotate(dir.path(), now()).unwrap();
         let path = dir.path().join(format!("{second}.pem"));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -347,5 +358,27 @@ mod tests {
             Reload::Reloaded { .. }
         ));
         assert_eq!(keys.current().active_kid(), second);
+    }
+
+    #[test]
+    fn a_key_named_without_its_file_here_is_key_file_missing_until_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, first) = live(dir.path());
+        let next = KeyRing::prepare(dir.path(), now()).unwrap();
+        let path = dir.path().join(format!("{next}.pem"));
+        let away = dir.path().join("elsewhere");
+        std::fs::rename(&path, &away).unwrap();
+        assert!(matches!(
+            keys.reload_if_changed(),
+            Err(KeyError::KeyFileMissing(p)) if p == path
+        ));
+        assert_eq!(keys.load_error(), Some("key_file_missing"));
+        assert_eq!(Some(keys.current().active_kid()), first.as_deref());
+        std::fs::rename(&away, &path).unwrap();
+        assert!(matches!(
+            keys.reload_if_changed().unwrap(),
+            Reload::Reloaded { published: 2, .. }
+        ));
+        assert_eq!(keys.load_error(), None);
     }
 }

@@ -13,6 +13,7 @@ pub mod jwk;
 pub mod jws;
 pub mod keys;
 pub mod live;
+pub mod states;
 
 pub use jwk::{thumbprint, Jwk, Jwks};
 pub use jws::{JwsError, JwsHeader, Verified};

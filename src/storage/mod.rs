@@ -27,6 +27,7 @@ pub mod photos;
 mod pool;
 pub mod registry_events;
 pub mod schema;
+pub mod signing_keys;
 pub mod status_lists;
 pub mod submissions;
 pub mod tokens;

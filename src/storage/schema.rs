@@ -174,7 +174,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     registry_events,
     counter_audit,
-    status_lists
+    status_lists,
+    signing_keys
 );
 
 diesel::table! {
@@ -200,5 +201,16 @@ diesel::table! {
         licence_number -> Text,
         outcome -> Text,
         detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        state -> Text,
+        created_at -> Timestamp,
+        activated_at -> Nullable<Timestamp>,
+        rotated_at -> Nullable<Timestamp>,
+        retired_at -> Nullable<Timestamp>,
     }
 }

@@ -4,11 +4,9 @@
 
 use super::metrics::*;
 use crate::clock::Clock;
-use crate::signing::{KeyRing, KeyState, LiveKeys};
-use crate::storage::{status_lists, submissions, Database, StorageError};
+use crate::signing::LiveKeys;
+use crate::storage::{signing_keys, status_lists, submissions, Database, StorageError};
 use ::metrics::gauge;
-use chrono::{DateTime, Utc};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What the gauges are read from.
@@ -16,7 +14,6 @@ use std::sync::Arc;
 pub struct GaugeSources {
     pub db: Database,
     pub keys: Arc<LiveKeys>,
-    pub keys_dir: PathBuf,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -25,7 +22,7 @@ impl GaugeSources {
     pub fn refresh(&self) -> Result<(), StorageError> {
         let now = self.clock.now();
         self.pool();
-        self.keys(now);
+        self.keys();
         let mut conn = self.db.get()?;
         let queue = submissions::counts(&mut conn, now)?;
         gauge!(REVIEW_PENDING).set(queue.pending as f64);
@@ -35,6 +32,15 @@ impl GaugeSources {
             .map_or(0.0, |d| seconds(d.and_utc() - now));
         gauge!(REVIEW_OLDEST_REMAINING).set(remaining);
         gauge!(REVIEW_LAPSED_LEASES).set(submissions::lapsed_leases(&mut conn, now)? as f64);
+        // The key states live in the database (every process signs with the one named
+        // active): its age since it became active.
+        if let Some(active) = signing_keys::list(&mut conn)?
+            .into_iter()
+            .find(|k| k.state == "active")
+        {
+            let since = active.activated_at.unwrap_or(active.created_at).and_utc();
+            gauge!(KEY_AGE).set(seconds(now - since));
+        }
         let (mut invalid, mut suspended, mut allocated) = (0i64, 0i64, 0i64);
         for list in status_lists::standings(&mut conn)? {
             allocated += i64::from(list.allocated);
@@ -68,7 +74,7 @@ impl GaugeSources {
         gauge!(SQLITE_WAL).set(wal as f64);
     }
 
-    fn keys(&self, now: DateTime<Utc>) {
+    fn keys(&self) {
         gauge!(KEY_LOAD_OK).set(if self.keys.load_error().is_none() {
             1.0
         } else {
@@ -76,13 +82,6 @@ impl GaugeSources {
         });
         let ring = self.keys.current();
         gauge!(KEYS_PUBLISHED).set(ring.jwks().keys.len() as f64);
-        // The manifest says when the active key was made; unreadable now, the gauge keeps
-        // its last value and `KEY_LOAD_OK` says why.
-        if let Ok(keys) = KeyRing::list(&self.keys_dir) {
-            if let Some(active) = keys.iter().find(|k| k.state == KeyState::Active) {
-                gauge!(KEY_AGE).set(seconds(now - active.created_at));
-            }
-        }
     }
 }
 

@@ -266,12 +266,20 @@ crate::both_backends!(
 
 /// `elicence keys ARGS --keys-dir DIR` at the instant `now` (RFC 3339), with `env` set and
 /// no lifetime settings inherited from the environment running the tests.
+/// The database of the key states of a keys folder in these tests: beside the folder, as
+/// `serve` in `serve_without_a_usable_key_refuses_to_start_and_says_what_to_do` has it.
+fn states_db(keys_dir: &std::path::Path) -> String {
+    let parent = keys_dir.parent().unwrap();
+    format!("sqlite://{}", parent.join("elicence.db").display())
+}
+
 fn keys(dir: &std::path::Path, now: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_elicence"));
     cmd.arg("keys")
         .args(args)
         .arg("--keys-dir")
         .arg(dir)
+        .env("DATABASE_URL", states_db(dir))
         .args(["--now", now])
         .env_remove("ELICENCE_CODE_TTL_SECS")
         .env_remove("ELICENCE_STATUS_LIST_LIFETIME_SECS")
@@ -348,9 +356,10 @@ fn keys_generate_writes_a_private_pkcs8_key_named_by_its_thumbprint() {
     let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).expect("an Ed25519 PKCS#8 key");
     assert_eq!(rfc7638_thumbprint(&key), kid);
     assert_eq!(kid.len(), 43);
-    let manifest = keys_dir.join("keyring.json");
-    let mode = std::fs::metadata(&manifest).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
+    assert!(
+        !keys_dir.join("keyring.json").exists(),
+        "the key states are in the database"
+    );
     assert_no_private_material(&text(&out.stderr), &pem_path);
 
     // A second generate is refused: there is an active key, and rotation is how to replace it.
@@ -360,8 +369,8 @@ fn keys_generate_writes_a_private_pkcs8_key_named_by_its_thumbprint() {
     assert!(err.contains(&kid) && err.contains("keys rotate"), "{err}");
     assert_eq!(
         std::fs::read_dir(&keys_dir).unwrap().count(),
-        2,
-        "no second key file"
+        1,
+        "no second key file, and nothing else in the folder"
     );
 }
 
@@ -387,23 +396,34 @@ fn listed(keys_dir: &std::path::Path, now: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The ring the key states in the database of `keys_dir` name, as `serve` loads it.
+fn ring(keys_dir: &std::path::Path) -> elicence::signing::KeyRing {
+    let url = elicence::config::DatabaseUrl::parse(&states_db(keys_dir)).unwrap();
+    let db = elicence::storage::Database::connect(&url, &Default::default()).unwrap();
+    let states = elicence::service::signing_keys::load(&db, keys_dir).unwrap();
+    elicence::signing::KeyRing::from_states(keys_dir, &states).unwrap()
+}
+
 fn published(keys_dir: &std::path::Path) -> Vec<String> {
-    let ring = elicence::signing::KeyRing::open(keys_dir).unwrap();
-    ring.jwks().keys.into_iter().map(|k| k.kid).collect()
+    ring(keys_dir)
+        .jwks()
+        .keys
+        .into_iter()
+        .map(|k| k.kid)
+        .collect()
 }
 
 #[test]
 fn keys_rotate_keeps_the_old_key_published_and_retire_unpublishes_it() {
     let dir = tempfile::tempdir().unwrap();
-    let keys_dir = dir.path();
+    let keys_dir = &dir.path().join("keys");
     let first = new_kid(&keys(keys_dir, T0, &["generate"], &[]));
     let rotated_at = "2026-11-22T05:00:00Z";
     let out = keys(keys_dir, rotated_at, &["rotate"], &[]);
     let second = new_kid(&out);
     assert_ne!(first, second);
     assert!(text(&out.stderr).contains("a running `elicence serve` signs with the new key"));
-    let ring = elicence::signing::KeyRing::open(keys_dir).unwrap();
-    assert_eq!(ring.active_kid(), second, "the new key signs");
+    assert_eq!(ring(keys_dir).active_kid(), second, "the new key signs");
     assert_eq!(published(keys_dir), [first.clone(), second.clone()]);
     assert_eq!(
         listed(keys_dir, rotated_at),
@@ -454,9 +474,10 @@ fn keys_rotate_keeps_the_old_key_published_and_retire_unpublishes_it() {
 #[test]
 fn keys_prepare_publishes_the_next_key_before_rotate_activates_it() {
     let dir = tempfile::tempdir().unwrap();
-    let keys_dir = dir.path();
+    let keys_dir = &dir.path().join("keys");
     let first = new_kid(&keys(keys_dir, T0, &["generate"], &[]));
-    let out = keys(keys_dir, T0, &["prepare"], &[]);
+    // A second later: keys are listed by when they were made.
+    let out = keys(keys_dir, "2026-11-22T04:00:01Z", &["prepare"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let next = new_kid(&out);
     assert!(text(&out.stderr).contains("keys rotate"));
@@ -496,8 +517,8 @@ fn keys_retire_waits_until_what_the_key_signed_has_lapsed() {
     let at = |secs: i64| (rotated_at + chrono::Duration::seconds(secs)).to_rfc3339();
     let rotated_ring = || {
         let dir = tempfile::tempdir().unwrap();
-        let old = new_kid(&keys(dir.path(), T0, &["generate"], &[]));
-        new_kid(&keys(dir.path(), &at(0), &["rotate"], &[]));
+        let old = new_kid(&keys(&dir.path().join("keys"), T0, &["generate"], &[]));
+        new_kid(&keys(&dir.path().join("keys"), &at(0), &["rotate"], &[]));
         (dir, old)
     };
     // (settings, the earliest second after the rotation the old key may be retired)
@@ -514,7 +535,12 @@ fn keys_retire_waits_until_what_the_key_signed_has_lapsed() {
     ];
     for (env, earliest) in cases {
         let (dir, old) = rotated_ring();
-        let out = keys(dir.path(), &at(earliest - 1), &["retire", &old], env);
+        let out = keys(
+            &dir.path().join("keys"),
+            &at(earliest - 1),
+            &["retire", &old],
+            env,
+        );
         assert_eq!(out.status.code(), Some(1), "{env:?}");
         let err = text(&out.stderr);
         let from = (rotated_at + chrono::Duration::seconds(earliest))
@@ -527,10 +553,18 @@ fn keys_retire_waits_until_what_the_key_signed_has_lapsed() {
                 && err.contains("--force"),
             "{env:?}: {err}"
         );
-        assert!(published(dir.path()).contains(&old), "still published");
-        let out = keys(dir.path(), &at(earliest), &["retire", &old], env);
+        assert!(
+            published(&dir.path().join("keys")).contains(&old),
+            "still published"
+        );
+        let out = keys(
+            &dir.path().join("keys"),
+            &at(earliest),
+            &["retire", &old],
+            env,
+        );
         assert!(out.status.success(), "{env:?}: {}", text(&out.stderr));
-        assert!(!published(dir.path()).contains(&old));
+        assert!(!published(&dir.path().join("keys")).contains(&old));
     }
     // The flags say the same as the environment.
     let (dir, old) = rotated_ring();
@@ -543,16 +577,25 @@ fn keys_retire_waits_until_what_the_key_signed_has_lapsed() {
         "20",
     ];
     assert_eq!(
-        keys(dir.path(), &at(29), &flags, &[]).status.code(),
+        keys(&dir.path().join("keys"), &at(29), &flags, &[])
+            .status
+            .code(),
         Some(1)
     );
-    assert!(keys(dir.path(), &at(30), &flags, &[]).status.success());
+    assert!(keys(&dir.path().join("keys"), &at(30), &flags, &[])
+        .status
+        .success());
 
     // --force retires at once.
     let (dir, old) = rotated_ring();
-    let out = keys(dir.path(), &at(1), &["retire", &old, "--force"], &[]);
+    let out = keys(
+        &dir.path().join("keys"),
+        &at(1),
+        &["retire", &old, "--force"],
+        &[],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!published(dir.path()).contains(&old));
+    assert!(!published(&dir.path().join("keys")).contains(&old));
 }
 
 /// `serve --demo` on an empty keys folder makes a first key and says so in its log, which
@@ -649,7 +692,7 @@ fn serve_without_a_usable_key_refuses_to_start_and_says_what_to_do() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("chmod 700 {}", keys_dir.display())),
+        stderr.contains(&format!("chmod go-w {}", keys_dir.display())),
         "{stderr}"
     );
 }
@@ -661,23 +704,54 @@ fn keys_retire_takes_a_kid_that_starts_with_a_hyphen() {
     use ed25519_dalek::pkcs8::EncodePrivateKey;
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("keys");
+    std::fs::create_dir(&keys_dir).unwrap();
     let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
     let kid = rfc7638_thumbprint(&key);
     assert!(kid.starts_with("--"), "{kid}");
-    let pem_path = dir.path().join(format!("{kid}.pem"));
+    let pem_path = keys_dir.join(format!("{kid}.pem"));
     let pem = key
         .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
         .unwrap();
     std::fs::write(&pem_path, pem.as_bytes()).unwrap();
     std::fs::set_permissions(&pem_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // A deployment from before the key states moved to the database: its manifest is
+    // imported by the first keys command, so the kid keeps its state.
     let manifest = serde_json::json!({"keys": [{"kid": kid, "state": "active", "created_at": T0}]});
-    std::fs::write(dir.path().join("keyring.json"), manifest.to_string()).unwrap();
-    new_kid(&keys(dir.path(), T0, &["rotate"], &[]));
+    std::fs::write(keys_dir.join("keyring.json"), manifest.to_string()).unwrap();
+    let second = new_kid(&keys(&keys_dir, T0, &["rotate"], &[]));
+    assert_eq!(
+        listed(&keys_dir, T0),
+        [
+            (kid.clone(), "rotated".to_owned()),
+            (second, "active".to_owned())
+        ]
+    );
 
-    let early = keys(dir.path(), T0, &["retire", &kid], &[]);
+    let early = keys(&dir.path().join("keys"), T0, &["retire", &kid], &[]);
     assert_eq!(early.status.code(), Some(1), "{}", text(&early.stderr));
     assert!(text(&early.stderr).contains(&kid));
-    let out = keys(dir.path(), T0, &["retire", &kid, "--force"], &[]);
+    let out = keys(
+        &dir.path().join("keys"),
+        T0,
+        &["retire", &kid, "--force"],
+        &[],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!published(dir.path()).contains(&kid));
+    assert!(!published(&dir.path().join("keys")).contains(&kid));
+}
+
+/// With the database of the key states unavailable, a keys command exits 75 (EX_TEMPFAIL)
+/// for a script to retry, and makes no key file.
+#[test]
+fn keys_commands_exit_75_while_the_database_is_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("keys");
+    // Nothing listens on port 1.
+    let gone = [("DATABASE_URL", "postgres://nobody@127.0.0.1:1/elicence")];
+    for args in [&["rotate"][..], &["list"]] {
+        let out = keys(&keys_dir, T0, args, &gone);
+        assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+    }
+    assert!(!keys_dir.exists(), "no key file was made");
 }

@@ -218,7 +218,9 @@ pub async fn spawn_app_with_settings(
     spawn_app_configured(test_db, Arc::new(tempfile::tempdir().unwrap()), configure).await
 }
 
-async fn spawn_app_configured(
+/// A server over `test_db` whose signing keys live in `keys` and whose `test_settings`
+/// `configure` changes first.
+pub async fn spawn_app_configured(
     test_db: TestDb,
     keys: Arc<tempfile::TempDir>,
     configure: impl FnOnce(&mut Settings),
@@ -245,6 +247,34 @@ async fn spawn_app_configured(
 }
 
 impl TestApp {
+    /// The ring the key states in the database name, as a server loads it.
+    pub fn key_ring(&self) -> elicence::signing::KeyRing {
+        let states =
+            elicence::service::signing_keys::load(&self.test_db.db, &self.keys_dir).unwrap();
+        elicence::signing::KeyRing::from_states(&self.keys_dir, &states).unwrap()
+    }
+
+    /// `elicence keys rotate` at `now`, as the CLI does it; returns the new active kid.
+    pub fn rotate_key(&self, now: chrono::DateTime<chrono::Utc>) -> String {
+        elicence::service::signing_keys::change(&self.test_db.db, &self.keys_dir, |keys, new| {
+            elicence::signing::states::rotate(keys, now, new)
+        })
+        .unwrap()
+        .0
+    }
+
+    /// `elicence keys retire` at `now`, as the CLI does it.
+    pub fn retire_key(
+        &self,
+        kid: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        when: elicence::signing::keys::Retirement,
+    ) -> Result<(), elicence::service::signing_keys::KeysError> {
+        elicence::service::signing_keys::change(&self.test_db.db, &self.keys_dir, |keys, _| {
+            elicence::signing::states::retire(keys, kid, now, when)
+        })
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -170,6 +170,7 @@ pub struct Cluster {
     /// Dropped (stopped) before the keys folder they use.
     pub servers: Vec<ServerProcess>,
     keys: tempfile::TempDir,
+    database_url: String,
     pub client: reqwest::Client,
 }
 
@@ -187,6 +188,7 @@ impl Cluster {
         let cluster = Cluster {
             servers,
             keys,
+            database_url: url,
             client: crate::helpers::test_client(),
         };
         for i in 0..n {
@@ -198,6 +200,21 @@ impl Cluster {
     /// The keys folder every process signs from.
     pub fn keys_dir(&self) -> &std::path::Path {
         self.keys.path()
+    }
+
+    /// `elicence keys ARGS` on the cluster's database and keys folder, started (not waited
+    /// for), as an operator runs it on any host.
+    pub fn keys_command(&self, args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_elicence"))
+            .arg("keys")
+            .args(args)
+            .arg("--keys-dir")
+            .arg(self.keys.path())
+            .env("DATABASE_URL", &self.database_url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start elicence keys")
     }
 
     /// The URL of `path` at process `i`.

@@ -225,7 +225,15 @@ async fn a_read_only_sqlite_database_serves_reads_and_refuses_writes_with_503() 
     let holder = test_db.token(Role::Holder, Some(NUMBER));
     let officer = test_db.token(Role::Officer, None);
     let admin = test_db.token(Role::Admin, None);
-    let app = spawn_app_with_settings(test_db, |s| s.pool.sqlite.read_only = true).await;
+    // The key is made while the database takes writes: read-only, nothing could record it.
+    let keys = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    elicence::service::signing_keys::change(&test_db.db, keys.path(), |k, new| {
+        elicence::signing::states::generate(k, crate::helpers::test_now(), new)
+    })
+    .unwrap();
+    let app =
+        crate::helpers::spawn_app_configured(test_db, keys, |s| s.pool.sqlite.read_only = true)
+            .await;
 
     let res = app.get("/api/v1/me/eligibility", Some(&holder)).await;
     assert_eq!(res.status(), 200);

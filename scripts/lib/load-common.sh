@@ -4,8 +4,9 @@
 # Needs wrk (apt-get install wrk). Traffic stays on 127.0.0.1.
 
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/elicence"
+# ELICENCE_BIN=path measures that binary instead (e.g. a copy of an earlier build, to compare).
+if [ -z "${ELICENCE_BIN:-}" ]; then cargo build --release --quiet; fi
+bin="${ELICENCE_BIN:-${CARGO_TARGET_DIR:-target}/release/elicence}"
 work="$(mktemp -d)"
 port=$((20000 + RANDOM % 20000))
 url="sqlite://$work/load.db"

@@ -181,6 +181,9 @@ async fn the_served_list_follows_the_registry_as_soon_as_it_is_signed(backend: B
 /// last valid day (2028-03-05) and lists it INVALID (expired), with no event at all.
 async fn the_sweep_lists_an_e_licence_on_the_day_its_licence_lapses(backend: Backend) {
     let app = spawn_app(backend).await;
+    // Only this test's passes: the background one could sweep first once the clock moves,
+    // leaving this pass nothing to count (seen on PostgreSQL in a loaded run).
+    app.state.status_lists.stop();
     let (_, code, _) = crate::helpers::issued(&app).await;
     let e = serial_of(&code);
     app.state.status_lists.publish_now().await.unwrap();

@@ -244,8 +244,12 @@ async fn existing_e_licences_keep_their_e_and_the_first_list_is_right(backend: B
         )
         .await;
     assert_eq!(res.status(), 200);
-    let reverted = app.test_db.db.revert_last_migration().unwrap();
-    assert_eq!(reverted, "20261202000012");
+    // Back to before the sharding migration, the later ones first.
+    let mut reverted = app.test_db.db.revert_last_migration().unwrap();
+    while reverted != "20261202000012" {
+        assert!(reverted.as_str() > "20261202000012", "{reverted}");
+        reverted = app.test_db.db.revert_last_migration().unwrap();
+    }
     app.test_db.db.migrate().unwrap();
     assert_eq!(
         count(

@@ -300,14 +300,7 @@ async fn key_rotations_by_the_cli_reach_every_process_within_the_reload_interval
     let cluster = Cluster::start(&db, 3, &ARGS).await;
     let n = cluster.servers.len();
     let holder = db.token(Role::Holder, Some(number));
-    let res = cluster
-        .client
-        .post(cluster.url(0, "/api/v1/me/e-licence"))
-        .bearer_auth(&holder)
-        .json(&json!({"photo": "on_file"}))
-        .send()
-        .await
-        .unwrap();
+    let res = cluster.apply_on_file(0, &holder).await;
     assert_eq!(res.status(), 201);
     // The keyring.json of the folder was imported once, whichever process started first.
     let first = active_keys(&db);

@@ -218,6 +218,17 @@ impl Cluster {
     }
 
     /// The URL of `path` at process `i`.
+    /// Applies for the holder's e-licence with the photo on file, at process `i`.
+    pub async fn apply_on_file(&self, i: usize, holder: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(i, "/api/v1/me/e-licence"))
+            .bearer_auth(holder)
+            .json(&serde_json::json!({"photo": "on_file"}))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, i: usize, path: &str) -> String {
         format!("{}{path}", self.servers[i].address)
     }

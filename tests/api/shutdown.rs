@@ -166,14 +166,7 @@ fn load(address: String, officer: String, code: String, sent: Arc<AtomicUsize>) 
 async fn issue(cluster: &Cluster, db: &TestDb, number: &str) -> (String, String) {
     db.seed(&record_with_photo(number));
     let holder = db.token(Role::Holder, Some(number));
-    let res = cluster
-        .client
-        .post(cluster.url(0, "/api/v1/me/e-licence"))
-        .bearer_auth(&holder)
-        .json(&json!({"photo": "on_file"}))
-        .send()
-        .await
-        .unwrap();
+    let res = cluster.apply_on_file(0, &holder).await;
     assert_eq!(res.status(), 201);
     let body: Value = res.json().await.unwrap();
     (

@@ -78,14 +78,7 @@ async fn a_change_at_one_process_is_served_by_every_process_signed_once() {
     let cluster = Cluster::start(&db, 3, &args).await;
     for (i, n) in numbers.iter().enumerate() {
         let holder = db.token(Role::Holder, Some(n));
-        let res = cluster
-            .client
-            .post(cluster.url(i, "/api/v1/me/e-licence"))
-            .bearer_auth(&holder)
-            .json(&json!({"photo": "on_file"}))
-            .send()
-            .await
-            .unwrap();
+        let res = cluster.apply_on_file(i, &holder).await;
         assert_eq!(res.status(), 201, "{}", cluster.logs());
     }
     let ((first_etag, _), _) = until_all_serve(&cluster, |_| true).await;

@@ -30,9 +30,11 @@ holder_tokens() {
 }
 
 # start_server [serve flags…]: serves in the background and waits until it answers. The
-# first call makes the signing key (serve makes none outside --demo).
+# first call on a database makes its signing key (serve makes none outside --demo; the key
+# states live in the database, the pem in $work/keys).
 start_server() {
-    [ -e "$work/keys/keyring.json" ] || RUST_LOG=warn "$bin" keys generate --keys-dir "$work/keys" >/dev/null
+    RUST_LOG=warn "$bin" --database-url "$url" keys list --keys-dir "$work/keys" 2>/dev/null | grep -q " active " ||
+        RUST_LOG=warn "$bin" --database-url "$url" keys generate --keys-dir "$work/keys" >/dev/null
     RUST_LOG=error "$bin" --database-url "$url" serve --bind "127.0.0.1:$port" \
         --keys-dir "$work/keys" ${ELICENCE_SERVE_ARGS:-} "$@" &
     server=$!

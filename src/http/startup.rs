@@ -33,6 +33,7 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use chrono::Datelike;
+use metrics_exporter_prometheus::PrometheusHandle;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant;
@@ -86,6 +87,13 @@ impl Application {
     /// inside an actix system (`actix_web::rt::System` or an actix test); the server runs
     /// once that system is driven (`run_until_stopped`).
     pub fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Application, StartupError> {
+        // The recorder first, before anything that records is started: the status-list
+        // thread signs its first list at once, and what it recorded before the recorder was
+        // installed was lost (a flaky metrics test on PostgreSQL).
+        let recorder = settings
+            .metrics_bind
+            .as_ref()
+            .map(|_| crate::telemetry::metrics::install());
         let open_files = raise_open_files();
         let db = Database::connect(&settings.database, &settings.pool).map_err(|source| {
             StartupError::Database {
@@ -188,9 +196,9 @@ impl Application {
             status_lists,
             claims_in_flight: Arc::default(),
         };
-        let metrics = match &settings.metrics_bind {
-            Some(bind) => Some(serve_metrics(bind, &state, &settings)?),
-            None => None,
+        let metrics = match (&settings.metrics_bind, recorder) {
+            (Some(bind), Some(handle)) => Some(serve_metrics(bind, handle, &state, &settings)?),
+            _ => None,
         };
         tracing::info!(
             %address,
@@ -267,13 +275,13 @@ impl Application {
     }
 }
 
-/// Installs the metrics recorder and serves `/metrics` on `bind`, apart from the public port.
+/// Serves `/metrics` of the installed recorder on `bind`, apart from the public port.
 fn serve_metrics(
     bind: &str,
+    handle: PrometheusHandle,
     state: &AppState,
     settings: &Settings,
 ) -> Result<Server, StartupError> {
-    let handle = crate::telemetry::metrics::install();
     crate::telemetry::metrics::code_ttl(settings.code_ttl);
     let listener = TcpListener::bind(bind).map_err(|source| StartupError::Bind {
         bind: bind.to_owned(),

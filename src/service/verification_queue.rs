@@ -164,6 +164,9 @@ impl Verifier {
                         "verifying a batch of scans panicked".into(),
                     ))
                 });
+            // Counted before the answers leave: a caller that has its answer sees the count
+            // that includes it (the drain reports what it answered after it began).
+            self.answered.fetch_add(scans, Ordering::SeqCst);
             match verified {
                 Ok(verdicts) => {
                     for (answer, verdict) in answers.into_iter().zip(verdicts) {
@@ -178,7 +181,6 @@ impl Verifier {
                     }
                 }
             }
-            self.answered.fetch_add(scans, Ordering::SeqCst);
         }
     }
 

@@ -28,6 +28,11 @@ pub struct ServerProcess {
     /// `http://127.0.0.1:PORT`, as bound (the process is started with port 0).
     pub address: String,
     log: Arc<Mutex<String>>,
+    /// The thread reading the log; joined once the process has exited, so that [`log`]
+    /// then holds every line (the last ones may still be in the pipe when it exits).
+    ///
+    /// [`log`]: ServerProcess::log
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ServerProcess {
@@ -53,7 +58,7 @@ impl ServerProcess {
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let kept = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 if line.contains("serving HTTP") {
@@ -81,6 +86,7 @@ impl ServerProcess {
             child,
             address: format!("http://{address}"),
             log,
+            reader: Some(reader),
         }
     }
 
@@ -118,6 +124,10 @@ impl ServerProcess {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                // Exited: its end of the pipe is closed, so the reader reaches the end.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return Some(status);
             }
             if Instant::now() >= deadline {

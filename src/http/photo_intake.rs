@@ -3,46 +3,36 @@
 //! limits, normalising and pre-checks, and queueing for review.
 
 use crate::domain::eligibility::evaluate;
-use crate::domain::photo_rules::precheck_message;
-use crate::http::error::{review_error, ApiError};
+use crate::http::error::ApiError;
 use crate::http::extract::BearerToken;
 use crate::http::photo_work::on_photo_pool;
 use crate::http::review_views::ApplicationView;
 use crate::http::state::AppState;
 use crate::http::upload::{read_photo_upload, PhotoUpload};
-use crate::http::views::{reason_view, ReasonView};
 use crate::i18n::Lang;
-use crate::photo::{IntakeLimits, Normalised, PhotoError};
+use crate::photo::{IntakeLimits, Normalised};
 use crate::service::photo_review::{self, Intake, Purpose};
 use crate::storage::{e_licences, licences};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-fn photo_error(e: PhotoError) -> ApiError {
-    e.into()
-}
-
-fn failed_checks(n: &Normalised, lang: Lang) -> Vec<ReasonView> {
+fn failed_checks(n: &Normalised) -> Vec<&'static str> {
     n.checks
         .iter()
         .filter(|c| !c.passed)
-        .map(|c| ReasonView {
-            code: c.code,
-            message: precheck_message(c.code, lang).to_owned(),
-        })
+        .map(|c| c.code)
         .collect()
 }
 
 /// The intake of an uploaded photo, app or counter alike: decoded under the limits, normalised
 /// and pre-checked; refused (with every failed check) unless all pass.
-pub async fn intake(state: &AppState, photo: Vec<u8>, lang: Lang) -> Result<Normalised, ApiError> {
+pub async fn intake(state: &AppState, photo: Vec<u8>) -> Result<Normalised, ApiError> {
     // Decoding and re-encoding is CPU work of milliseconds (a second for a hostile file): on
     // the photo pool, away from the async executor and from the database's blocking pool.
     let normalised = on_photo_pool(state, move || {
         crate::photo::normalise(&photo, &IntakeLimits::default())
     })
-    .await?
-    .map_err(photo_error)?;
-    let failed = failed_checks(&normalised, lang);
+    .await??;
+    let failed = failed_checks(&normalised);
     if !failed.is_empty() {
         return Err(ApiError::PhotoRejected(failed));
     }
@@ -54,7 +44,6 @@ pub async fn intake(state: &AppState, photo: Vec<u8>, lang: Lang) -> Result<Norm
 async fn precondition(
     state: &web::Data<AppState>,
     token: BearerToken,
-    lang: Lang,
     purpose: Purpose,
 ) -> Result<crate::domain::licence::LicenceNumber, ApiError> {
     let today = state.clock.today();
@@ -64,13 +53,7 @@ async fn precondition(
             let stored = licences::find(conn, &number)?.ok_or(ApiError::LicenceNotFound)?;
             let verdict = evaluate(&stored.licence, today);
             if !verdict.is_eligible() {
-                return Err(ApiError::NotEligible(
-                    verdict
-                        .reasons()
-                        .iter()
-                        .map(|r| reason_view(r, lang))
-                        .collect(),
-                ));
+                return Err(ApiError::NotEligible(verdict.reasons().to_vec()));
             }
             match (purpose, e_licences::current_for(conn, number.as_str())?) {
                 (Purpose::FirstApplication, Some(_)) => Err(ApiError::ELicenceExists),
@@ -91,11 +74,11 @@ pub async fn submit_upload(
     purpose: Purpose,
 ) -> Result<HttpResponse, ApiError> {
     let secret = token.0.clone();
-    let number = precondition(&state, token, lang, purpose).await?;
+    let number = precondition(&state, token, purpose).await?;
     // Counted before the body is read: every upload costs, whatever becomes of it.
     state.uploads.check(&secret)?;
     let PhotoUpload { source, photo } = read_photo_upload(&req, payload).await?;
-    let normalised = intake(&state, photo, lang).await?;
+    let normalised = intake(&state, photo).await?;
     let prechecks =
         serde_json::to_string(&normalised.checks).map_err(|e| ApiError::Internal(e.to_string()))?;
     let (today, now) = (state.clock.today(), state.clock.now());
@@ -116,7 +99,7 @@ pub async fn submit_upload(
                 now,
                 deadline,
             )
-            .map_err(|e| review_error(e, lang))
+            .map_err(ApiError::from)
         })
         .await?;
     tracing::info!(submission = %row.id, purpose = purpose.code(), "photo queued for review");

@@ -55,6 +55,14 @@ pub fn reason_view(r: &Reason, lang: Lang) -> ReasonView {
     }
 }
 
+/// An automatic photo check that failed, by its code, in words.
+pub fn precheck_view(code: &&'static str, lang: Lang) -> ReasonView {
+    ReasonView {
+        code,
+        message: crate::domain::photo_rules::precheck_message(code, lang).to_owned(),
+    }
+}
+
 /// 正页: the front page.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FrontPage {

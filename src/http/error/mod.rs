@@ -13,10 +13,11 @@ mod service;
 
 pub use doc::{ErrorEnvelopeDoc, ERROR_CODES};
 pub use render::render_errors;
-pub use service::review_error;
 
 use crate::auth::AuthError;
+use crate::domain::eligibility::Reason;
 use crate::domain::record::FieldError;
+use crate::http::views::{precheck_view, reason_view};
 use crate::i18n::Lang;
 use crate::storage::{Fault, StorageError};
 use actix_web::body::BoxBody;
@@ -38,14 +39,17 @@ pub enum ApiError {
     OtherAuthority,
     #[error("no e-licence issued")]
     ELicenceNotFound,
+    /// Every reason the licence may not have an e-licence now.
     #[error("not eligible")]
-    NotEligible(Vec<crate::http::views::ReasonView>),
+    NotEligible(Vec<Reason>),
     #[error("a photo is required")]
     PhotoRequired,
+    /// The codes of the automatic checks the photo on file fails.
     #[error("the photo on file fails the automatic checks")]
-    PhotoOnFileUnusable(Vec<crate::http::views::ReasonView>),
+    PhotoOnFileUnusable(Vec<&'static str>),
+    /// The codes of the automatic checks the uploaded photo fails.
     #[error("the photo fails the automatic checks")]
-    PhotoRejected(Vec<crate::http::views::ReasonView>),
+    PhotoRejected(Vec<&'static str>),
     #[error("the photo is not a JPEG or PNG")]
     UnsupportedPhoto,
     /// Empty, truncated or corrupt; the cause goes to the client in `details`
@@ -156,14 +160,21 @@ impl ApiError {
         }
     }
 
-    pub(super) fn details(&self) -> Option<serde_json::Value> {
+    /// What the client is told beyond the message, in `lang` where it has words: the
+    /// reasons travel as domain values and are put in words only here.
+    pub(super) fn details(&self, lang: Lang) -> Option<serde_json::Value> {
         match self {
             ApiError::InvalidRecord(errors) | ApiError::InvalidEvent(errors) => {
                 serde_json::to_value(errors).ok()
             }
-            ApiError::NotEligible(reasons)
-            | ApiError::PhotoRejected(reasons)
-            | ApiError::PhotoOnFileUnusable(reasons) => serde_json::to_value(reasons).ok(),
+            ApiError::NotEligible(reasons) => {
+                let views: Vec<_> = reasons.iter().map(|r| reason_view(r, lang)).collect();
+                serde_json::to_value(views).ok()
+            }
+            ApiError::PhotoRejected(checks) | ApiError::PhotoOnFileUnusable(checks) => {
+                let views: Vec<_> = checks.iter().map(|c| precheck_view(c, lang)).collect();
+                serde_json::to_value(views).ok()
+            }
             ApiError::PhotoUnreadable(e) | ApiError::PhotoTooLarge(e) => Some(e.details()),
             ApiError::NotReady(problems) => serde_json::to_value(problems).ok(),
             ApiError::ELicenceSuperseded(reason) => Some(serde_json::json!({
@@ -233,12 +244,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        let pending = PendingError {
-            code: self.code(),
-            zh: self.message(Lang::Zh),
-            en: self.message(Lang::En),
-            details: self.details(),
-        };
+        let pending = PendingError::of(self);
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, "application/json"));
         match self {
@@ -264,7 +270,8 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        let body = json_body(pending.code, &pending.zh, pending.details.as_ref(), None);
+        let zh = pending.in_lang(Lang::Zh);
+        let body = json_body(pending.code, &zh.message, zh.details.as_ref(), None);
         let mut response = res.body(body);
         response.extensions_mut().insert(pending);
         response
@@ -487,6 +494,28 @@ mod tests {
         }
         .message(Lang::Zh)
         .contains("繁忙"));
+    }
+
+    /// Reasons travel as domain values and are put in words when the answer is written,
+    /// in each language: the same error gives both, the codes the same.
+    #[test]
+    fn reasons_are_put_in_words_in_the_language_of_the_answer() {
+        let refused = ApiError::NotEligible(vec![Reason::PointsLimit { points: 12 }]);
+        let photo = ApiError::PhotoRejected(vec!["background_not_white"]);
+        for (e, code, zh, en) in [
+            (&refused, "points_limit", "12", "12"),
+            (&photo, "background_not_white", "白色", "white"),
+        ] {
+            let (in_zh, in_en) = (e.details(Lang::Zh).unwrap(), e.details(Lang::En).unwrap());
+            assert_eq!(in_zh[0]["code"], code);
+            assert_eq!(in_en[0]["code"], code);
+            let (m_zh, m_en) = (
+                in_zh[0]["message"].as_str().unwrap(),
+                in_en[0]["message"].as_str().unwrap(),
+            );
+            assert!(m_zh.contains(zh) && !m_zh.is_ascii(), "{m_zh}");
+            assert!(m_en.contains(en) && m_en.is_ascii(), "{m_en}");
+        }
     }
 
     #[test]

@@ -11,13 +11,41 @@ use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 use serde::Serialize;
 
-/// What `error_response` leaves in the response for `render_errors` to localise.
+/// What `error_response` leaves in the response for `render_errors`: the code, and the
+/// message and details in each language, since the caller's language is only known there.
 #[derive(Clone)]
 pub(super) struct PendingError {
     pub(super) code: &'static str,
-    pub(super) zh: String,
-    pub(super) en: String,
+    pub(super) zh: Localised,
+    pub(super) en: Localised,
+}
+
+/// The human part of an error in one language.
+#[derive(Clone)]
+pub(super) struct Localised {
+    pub(super) message: String,
     pub(super) details: Option<serde_json::Value>,
+}
+
+impl PendingError {
+    pub(super) fn of(e: &ApiError) -> PendingError {
+        let localised = |lang| Localised {
+            message: e.message(lang),
+            details: e.details(lang),
+        };
+        PendingError {
+            code: e.code(),
+            zh: localised(Lang::Zh),
+            en: localised(Lang::En),
+        }
+    }
+
+    pub(super) fn in_lang(&self, lang: Lang) -> &Localised {
+        match lang {
+            Lang::Zh => &self.zh,
+            Lang::En => &self.en,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -87,23 +115,12 @@ pub async fn render_errors(
         .response_mut()
         .extensions_mut()
         .remove::<crate::http::limits::UnreadBody>();
-    let pending = pending.unwrap_or_else(|| {
-        let e = ApiError::from_status(status);
-        PendingError {
-            code: e.code(),
-            zh: e.message(Lang::Zh),
-            en: e.message(Lang::En),
-            details: None,
-        }
-    });
-    let message = match lang {
-        Lang::Zh => &pending.zh,
-        Lang::En => &pending.en,
-    };
+    let pending = pending.unwrap_or_else(|| PendingError::of(&ApiError::from_status(status)));
+    let localised = pending.in_lang(lang);
     let body = json_body(
         pending.code,
-        message,
-        pending.details.as_ref(),
+        &localised.message,
+        localised.details.as_ref(),
         request_id.as_deref(),
     );
     Ok(res.map_body(|head, _| {

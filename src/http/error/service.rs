@@ -1,26 +1,66 @@
 //! The mappings of the use cases' errors to HTTP, one per use case, so that no handler
-//! writes its own.
+//! writes its own: handlers use `?`. Reasons stay domain values here; the response puts
+//! them in the caller's language.
 
 use super::ApiError;
-use crate::http::views::reason_view;
-use crate::i18n::Lang;
+use crate::http::photo_work::photo_on_file_changing;
+use crate::service::counter::CounterError;
 use crate::service::current_e_licence::CurrentError;
+use crate::service::issuance::IssueError;
+use crate::service::lifecycle::LifecycleError;
 use crate::service::photo_review::ReviewError;
 
-/// The one mapping of the review use case's errors to HTTP.
-pub fn review_error(e: ReviewError, lang: Lang) -> ApiError {
-    match e {
-        ReviewError::LicenceNotFound => ApiError::LicenceNotFound,
-        ReviewError::NotEligible(why) => {
-            ApiError::NotEligible(why.iter().map(|r| reason_view(r, lang)).collect())
+impl From<ReviewError> for ApiError {
+    fn from(e: ReviewError) -> Self {
+        match e {
+            ReviewError::LicenceNotFound => ApiError::LicenceNotFound,
+            ReviewError::NotEligible(why) => ApiError::NotEligible(why),
+            ReviewError::ELicenceExists => ApiError::ELicenceExists,
+            ReviewError::ELicenceNotFound => ApiError::ELicenceNotFound,
+            ReviewError::SubmissionNotFound => ApiError::SubmissionNotFound,
+            ReviewError::NotPending(state) => ApiError::AlreadyDecided(state),
+            ReviewError::ClaimedByOther(until) => ApiError::ClaimedByOther(until),
+            ReviewError::ClaimRequired => ApiError::ClaimRequired,
+            ReviewError::Storage(s) => s.into(),
         }
-        ReviewError::ELicenceExists => ApiError::ELicenceExists,
-        ReviewError::ELicenceNotFound => ApiError::ELicenceNotFound,
-        ReviewError::SubmissionNotFound => ApiError::SubmissionNotFound,
-        ReviewError::NotPending(state) => ApiError::AlreadyDecided(state),
-        ReviewError::ClaimedByOther(until) => ApiError::ClaimedByOther(until),
-        ReviewError::ClaimRequired => ApiError::ClaimRequired,
-        ReviewError::Storage(s) => s.into(),
+    }
+}
+
+impl From<IssueError> for ApiError {
+    fn from(e: IssueError) -> Self {
+        match e {
+            IssueError::LicenceNotFound => ApiError::LicenceNotFound,
+            IssueError::PhotoRequired => ApiError::PhotoRequired,
+            IssueError::PhotoOnFileUnusable(codes) => ApiError::PhotoOnFileUnusable(codes),
+            IssueError::NotEligible(reasons) => ApiError::NotEligible(reasons),
+            IssueError::PhotoNotPrepared => photo_on_file_changing(),
+            IssueError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<CounterError> for ApiError {
+    fn from(e: CounterError) -> Self {
+        match e {
+            CounterError::LicenceNotFound => ApiError::LicenceNotFound,
+            CounterError::OtherAuthority => ApiError::OtherAuthority,
+            CounterError::NotEligible(why) => ApiError::NotEligible(why),
+            CounterError::ELicenceExists => ApiError::ELicenceExists,
+            CounterError::PhotoRequired => ApiError::PhotoRequired,
+            CounterError::PhotoOnFileUnusable(codes) => ApiError::PhotoOnFileUnusable(codes),
+            CounterError::PhotoNotPrepared => photo_on_file_changing(),
+            CounterError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<LifecycleError> for ApiError {
+    fn from(e: LifecycleError) -> Self {
+        match e {
+            LifecycleError::LicenceNotFound => ApiError::LicenceNotFound,
+            LifecycleError::InvalidEvent(errors) => ApiError::InvalidEvent(errors),
+            LifecycleError::Storage(s) => s.into(),
+        }
     }
 }
 

@@ -4,7 +4,6 @@
 //! admins page at `/api/v1/admin/audit/counter`.
 
 use super::DEFAULT_JSON_LIMIT;
-use crate::domain::photo_rules::precheck_message;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
@@ -15,7 +14,7 @@ use crate::http::photo_work::{photo_on_file_changing, prepare_photo_on_file};
 use crate::http::requests::{IssueRequest, PhotoChoice};
 use crate::http::state::AppState;
 use crate::http::upload::{is_multipart, read_counter_photo};
-use crate::http::views::{reason_view, EligibilityView, ReasonView};
+use crate::http::views::{precheck_view, EligibilityView, ReasonView};
 use crate::i18n::Lang;
 use crate::service::counter::{
     self, Clerk, CounterError, CounterIssued, CounterPhoto, CurrentELicence, Lookup, PhotoOnFile,
@@ -28,31 +27,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
-
-/// The one mapping of the counter use case's errors to HTTP.
-fn counter_error(e: CounterError, lang: Lang) -> ApiError {
-    let reasons = |codes: Vec<&'static str>| {
-        codes
-            .into_iter()
-            .map(|c| ReasonView {
-                code: c,
-                message: precheck_message(c, lang).to_owned(),
-            })
-            .collect()
-    };
-    match e {
-        CounterError::LicenceNotFound => ApiError::LicenceNotFound,
-        CounterError::OtherAuthority => ApiError::OtherAuthority,
-        CounterError::NotEligible(why) => {
-            ApiError::NotEligible(why.iter().map(|r| reason_view(r, lang)).collect())
-        }
-        CounterError::ELicenceExists => ApiError::ELicenceExists,
-        CounterError::PhotoRequired => ApiError::PhotoRequired,
-        CounterError::PhotoOnFileUnusable(codes) => ApiError::PhotoOnFileUnusable(reasons(codes)),
-        CounterError::PhotoNotPrepared => photo_on_file_changing(),
-        CounterError::Storage(s) => s.into(),
-    }
-}
 
 /// The licence as the clerk needs it at the counter.
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,13 +67,7 @@ impl PhotoOnFileView {
         PhotoOnFileView {
             present,
             prechecks,
-            failed_checks: failed
-                .into_iter()
-                .map(|c| ReasonView {
-                    code: c,
-                    message: precheck_message(c, lang).to_owned(),
-                })
-                .collect(),
+            failed_checks: failed.iter().map(|c| precheck_view(c, lang)).collect(),
         }
     }
 }
@@ -213,7 +181,7 @@ pub async fn licence(
     let mut found = state
         .authorized(token, move |conn, p| {
             let clerk = Clerk::of(&p)?;
-            counter::look_up(conn, &clerk, &looked_up, now).map_err(|e| counter_error(e, lang))
+            Ok(counter::look_up(conn, &clerk, &looked_up, now)?)
         })
         .await?;
     if found.photo_on_file == PhotoOnFile::NotChecked {
@@ -291,7 +259,6 @@ async fn counter_photo(
     secret: &str,
     req: &HttpRequest,
     payload: web::Payload,
-    lang: Lang,
 ) -> Result<CounterPhoto, ApiError> {
     if !is_multipart(req) {
         let PhotoChoice::OnFile = read_choice(req, payload).await?;
@@ -300,7 +267,7 @@ async fn counter_photo(
     // A counter photo costs what an app upload costs: the same budget per (clerk) token.
     state.uploads.check(secret)?;
     let bytes = read_counter_photo(req, payload).await?;
-    let normalised = intake(state, bytes, lang).await?;
+    let normalised = intake(state, bytes).await?;
     Ok(CounterPhoto::Taken {
         jpeg: normalised.jpeg,
     })
@@ -310,7 +277,7 @@ async fn counter_photo(
 fn refusal_detail(e: &ApiError) -> Option<Value> {
     match e {
         ApiError::PhotoRejected(failed) => Some(json!({
-            "failed_checks": failed.iter().map(|r| r.code).collect::<Vec<_>>()
+            "failed_checks": failed
         })),
         ApiError::PhotoUnreadable(why) | ApiError::PhotoTooLarge(why) => {
             Some(json!({ "reason": why.code() }))
@@ -344,7 +311,6 @@ fn refusal_detail(e: &ApiError) -> Option<Value> {
 pub async fn issue(
     state: web::Data<AppState>,
     token: BearerToken,
-    lang: Lang,
     LicencePath(number): LicencePath,
     req: HttpRequest,
     payload: web::Payload,
@@ -356,12 +322,11 @@ pub async fn issue(
     let clerk = state
         .authorized(token, move |conn, p| {
             let clerk = Clerk::of(&p)?;
-            counter::admit(conn, &clerk, &admitted, today, now)
-                .map_err(|e| counter_error(e, lang))?;
+            counter::admit(conn, &clerk, &admitted, today, now)?;
             Ok(clerk)
         })
         .await?;
-    let photo = match counter_photo(&state, &secret, &req, payload, lang).await {
+    let photo = match counter_photo(&state, &secret, &req, payload).await {
         Ok(photo) => photo,
         Err(refused) => {
             let (who, which, detail) = (clerk.clone(), number.clone(), refusal_detail(&refused));
@@ -404,7 +369,7 @@ pub async fn issue(
                 prepare_photo_on_file(&state, number.clone()).await?
             }
             other => {
-                done = Some(other.map_err(|e| counter_error(e, lang))?);
+                done = Some(other?);
                 break;
             }
         }

@@ -1,7 +1,6 @@
 //! The holder's e-licence: issue it, read it with a fresh display code, fetch a code, and the
 //! photo. Like every `/me` route, the licence comes from the token, never from the request.
 
-use crate::domain::photo_rules::precheck_message;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::photo_intake::submit_upload;
@@ -10,7 +9,7 @@ use crate::http::requests::{IssueRequest, PhotoChoice, PhotoUploadDoc, PurposeQu
 use crate::http::responses::photo_response;
 use crate::http::state::AppState;
 use crate::http::upload::is_multipart;
-use crate::http::views::{reason_view, DisplayCodeView, ELicenceView, LicenceDocument, ReasonView};
+use crate::http::views::{DisplayCodeView, ELicenceView, LicenceDocument};
 use crate::i18n::Lang;
 use crate::service::codes;
 use crate::service::current_e_licence;
@@ -112,7 +111,7 @@ async fn issue_on_file(
                 let number = p.holder_licence()?.clone();
                 let issued = match issuance::issue_with_photo_on_file(conn, &number, app.clock.today(), app.clock.now()) {
                     Err(IssueError::PhotoNotPrepared) => return Ok(Err(number)),
-                    other => other.map_err(|e| issue_error(e, lang))?,
+                    other => other?,
                 };
                 if issued.created {
                     tracing::info!(licence = %number.masked(), e_licence = %issued.e_licence.id, "e-licence generated");
@@ -135,27 +134,6 @@ async fn issue_on_file(
         }
     }
     Err(photo_on_file_changing())
-}
-
-fn issue_error(e: IssueError, lang: Lang) -> ApiError {
-    match e {
-        IssueError::LicenceNotFound => ApiError::LicenceNotFound,
-        IssueError::PhotoRequired => ApiError::PhotoRequired,
-        IssueError::PhotoOnFileUnusable(codes) => ApiError::PhotoOnFileUnusable(
-            codes
-                .into_iter()
-                .map(|c| ReasonView {
-                    code: c,
-                    message: precheck_message(c, lang).to_owned(),
-                })
-                .collect(),
-        ),
-        IssueError::NotEligible(reasons) => {
-            ApiError::NotEligible(reasons.iter().map(|r| reason_view(r, lang)).collect())
-        }
-        IssueError::PhotoNotPrepared => photo_on_file_changing(),
-        IssueError::Storage(s) => s.into(),
-    }
 }
 
 /// The e-licence document with a fresh display code.

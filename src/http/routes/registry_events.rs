@@ -14,7 +14,7 @@ use crate::http::registry_views::{ELicencePage, EventPage, EventResult};
 use crate::http::state::AppState;
 use crate::http::views::EligibilityView;
 use crate::i18n::Lang;
-use crate::service::lifecycle::{self, LifecycleError, Origin, Source};
+use crate::service::lifecycle::{self, Origin, Source};
 use crate::storage::e_licences::{self};
 use crate::storage::registry_events::{self};
 use crate::storage::{licences, DbConn};
@@ -79,12 +79,7 @@ pub async fn post_event(
                 source: Source::Api,
                 actor: Some(&p.token_id),
             };
-            let (applied, licence) = lifecycle::apply_event(conn, &number, &event, origin, now)
-                .map_err(|e| match e {
-                    LifecycleError::LicenceNotFound => ApiError::LicenceNotFound,
-                    LifecycleError::InvalidEvent(errors) => ApiError::InvalidEvent(errors),
-                    LifecycleError::Storage(s) => s.into(),
-                })?;
+            let (applied, licence) = lifecycle::apply_event(conn, &number, &event, origin, now)?;
             tracing::info!(
                 licence = %number.masked(),
                 kind = event.kind(),

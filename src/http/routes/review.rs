@@ -4,7 +4,7 @@
 use crate::auth::Principal;
 use crate::domain::photo_rules::RejectReason;
 use crate::domain::role::Role;
-use crate::http::error::{review_error, ApiError, ErrorEnvelopeDoc};
+use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::photo_work::on_photo_pool;
 use crate::http::responses::photo_response;
@@ -111,7 +111,6 @@ pub async fn queue(
 pub async fn claim(
     state: web::Data<AppState>,
     token: BearerToken,
-    lang: Lang,
     path: web::Path<String>,
 ) -> Result<web::Json<QueueItem>, ApiError> {
     let id = path.into_inner();
@@ -122,7 +121,7 @@ pub async fn claim(
         .authorized(token, move |conn, p| {
             reviewer(&p)?;
             let row = photo_review::claim(conn, &id, &p, now, photo_review::DEFAULT_LEASE)
-                .map_err(|e| review_error(e, lang))?;
+                .map_err(ApiError::from)?;
             if let Some(until) = row.claim_expires_at {
                 recorder.claimed(&p.token_id, until);
             }
@@ -145,7 +144,6 @@ pub async fn claim(
 pub async fn release(
     state: web::Data<AppState>,
     token: BearerToken,
-    lang: Lang,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -153,7 +151,7 @@ pub async fn release(
     state
         .authorized(token, move |conn, p| {
             reviewer(&p)?;
-            photo_review::release(conn, &id, &p, now).map_err(|e| review_error(e, lang))
+            photo_review::release(conn, &id, &p, now).map_err(ApiError::from)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -288,8 +286,7 @@ pub async fn decide(
     let decided = state
         .authorized(token, move |conn, p| {
             reviewer(&p)?;
-            photo_review::decide(conn, &id, &p, &verdict, today, now)
-                .map_err(|e| review_error(e, lang))
+            photo_review::decide(conn, &id, &p, &verdict, today, now).map_err(ApiError::from)
         })
         .await?;
     if let Some(e) = &decided.e_licence_id {
@@ -346,7 +343,6 @@ pub async fn photo(
 pub async fn reference_photo(
     state: web::Data<AppState>,
     token: BearerToken,
-    lang: Lang,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -354,7 +350,7 @@ pub async fn reference_photo(
         .authorized_reads(token, move |conn, p| {
             let s = own_submission(conn, &p, &id)?;
             photo_review::reference_photo(conn, &s)
-                .map_err(|e| review_error(e, lang))?
+                .map_err(ApiError::from)?
                 .ok_or(ApiError::PhotoNotFound)
         })
         .await?;

@@ -1,11 +1,10 @@
 //! The verification audit, paged oldest first with a keyset cursor.
 
-use crate::domain::role::Role;
 use crate::http::error::ApiError;
 use crate::http::extract::BearerToken;
-use crate::http::paging::{next_cursor, page_limit};
+use crate::http::paging::admin_page;
 use crate::http::state::AppState;
-use crate::storage::audit::{self, AuditFilter};
+use crate::storage::audit::{self, AuditFilter, AuditRow};
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -57,26 +56,36 @@ pub async fn verifications(
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditPage>, ApiError> {
     let q = query.into_inner();
-    let limit = page_limit(q.limit)?;
-    let filter = AuditFilter {
-        officer_token_id: q.officer,
-        e_licence_id: q.e_licence,
-        valid: q.valid,
-        from: q.from,
-        to: q.to,
-        after_id: q.after,
-        limit,
-    };
-    let rows = state
-        .authorized(token, move |conn, p| {
-            p.require(Role::Admin)?;
-            Ok(audit::page(conn, &filter)?)
-        })
-        .await?;
-    let next = next_cursor(rows.last().map(|r| r.id), rows.len(), limit);
-    let items = rows
-        .into_iter()
-        .map(|r| AuditEntry {
+    let page = admin_page(
+        &state,
+        token,
+        q.limit,
+        move |conn, limit| {
+            audit::page(
+                conn,
+                &AuditFilter {
+                    officer_token_id: q.officer,
+                    e_licence_id: q.e_licence,
+                    valid: q.valid,
+                    from: q.from,
+                    to: q.to,
+                    after_id: q.after,
+                    limit,
+                },
+            )
+        },
+        |r| r.id,
+    )
+    .await?;
+    Ok(web::Json(AuditPage {
+        items: page.items,
+        next: page.next,
+    }))
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(r: AuditRow) -> Self {
+        AuditEntry {
             id: r.id,
             verified_at: r.verified_at.and_utc(),
             officer_token_id: r.officer_token_id,
@@ -91,7 +100,6 @@ pub async fn verifications(
                 .map(str::to_owned)
                 .collect(),
             jti: r.jti,
-        })
-        .collect();
-    Ok(web::Json(AuditPage { items, next }))
+        }
+    }
 }

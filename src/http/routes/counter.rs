@@ -4,11 +4,10 @@
 //! admins page at `/api/v1/admin/audit/counter`.
 
 use super::DEFAULT_JSON_LIMIT;
-use crate::domain::role::Role;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::licence_path::{LicencePath, NumberPath};
-use crate::http::paging::{next_cursor, page_limit};
+use crate::http::paging::admin_page;
 use crate::http::photo_intake::intake;
 use crate::http::photo_work::{photo_on_file_changing, prepare_photo_on_file};
 use crate::http::requests::{IssueRequest, PhotoChoice};
@@ -19,7 +18,7 @@ use crate::i18n::Lang;
 use crate::service::counter::{
     self, Clerk, CounterError, CounterIssued, CounterPhoto, CurrentELicence, Lookup, PhotoOnFile,
 };
-use crate::storage::counter_audit::{self, CounterAuditFilter};
+use crate::storage::counter_audit::{self, CounterAuditFilter, CounterAuditRow};
 use crate::storage::submissions::SubmissionRow;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -443,25 +442,35 @@ pub async fn audit(
     query: web::Query<CounterAuditQuery>,
 ) -> Result<web::Json<CounterAuditPage>, ApiError> {
     let q = query.into_inner();
-    let limit = page_limit(q.limit)?;
-    let filter = CounterAuditFilter {
-        clerk_token_id: q.clerk,
-        licence_number: q.licence,
-        from: q.from,
-        to: q.to,
-        after_id: q.after,
-        limit,
-    };
-    let rows = state
-        .authorized(token, move |conn, p| {
-            p.require(Role::Admin)?;
-            Ok(counter_audit::page(conn, &filter)?)
-        })
-        .await?;
-    let next = next_cursor(rows.last().map(|r| r.id), rows.len(), limit);
-    let items = rows
-        .into_iter()
-        .map(|r| CounterAuditEntry {
+    let page = admin_page(
+        &state,
+        token,
+        q.limit,
+        move |conn, limit| {
+            counter_audit::page(
+                conn,
+                &CounterAuditFilter {
+                    clerk_token_id: q.clerk,
+                    licence_number: q.licence,
+                    from: q.from,
+                    to: q.to,
+                    after_id: q.after,
+                    limit,
+                },
+            )
+        },
+        |r| r.id,
+    )
+    .await?;
+    Ok(web::Json(CounterAuditPage {
+        items: page.items,
+        next: page.next,
+    }))
+}
+
+impl From<CounterAuditRow> for CounterAuditEntry {
+    fn from(r: CounterAuditRow) -> Self {
+        CounterAuditEntry {
             id: r.id,
             at: r.at.and_utc(),
             clerk_token_id: r.clerk_token_id,
@@ -474,7 +483,6 @@ pub async fn audit(
                 .as_deref()
                 .and_then(|d| serde_json::from_str(d).ok())
                 .unwrap_or(Value::Null),
-        })
-        .collect();
-    Ok(web::Json(CounterAuditPage { items, next }))
+        }
+    }
 }

@@ -1,10 +1,9 @@
 //! The review audit (claims, releases, decisions), paged oldest first with a keyset cursor in
 //! the same way as the verification audit.
 
-use crate::domain::role::Role;
 use crate::http::error::ApiError;
 use crate::http::extract::BearerToken;
-use crate::http::paging::{next_cursor, page_limit};
+use crate::http::paging::admin_page;
 use crate::http::state::AppState;
 use crate::storage::submissions::{self, ReviewAuditFilter, ReviewAuditRow};
 use actix_web::{get, web};
@@ -100,23 +99,29 @@ pub async fn reviews(
     query: web::Query<ReviewAuditQuery>,
 ) -> Result<web::Json<ReviewAuditPage>, ApiError> {
     let q = query.into_inner();
-    let limit = page_limit(q.limit)?;
-    let filter = ReviewAuditFilter {
-        reviewer_token_id: q.reviewer,
-        submission_id: q.submission,
-        action: q.action.map(|a| a.code().to_owned()),
-        from: q.from,
-        to: q.to,
-        after_id: q.after,
-        limit,
-    };
-    let rows = state
-        .authorized_reads(token, move |conn, p| {
-            p.require(Role::Admin)?;
-            Ok(submissions::audit_page(conn, &filter)?)
-        })
-        .await?;
-    let next = next_cursor(rows.last().map(|r| r.id), rows.len(), limit);
-    let items = rows.into_iter().map(ReviewAuditEntry::from).collect();
-    Ok(web::Json(ReviewAuditPage { items, next }))
+    let page = admin_page(
+        &state,
+        token,
+        q.limit,
+        move |conn, limit| {
+            submissions::audit_page(
+                conn,
+                &ReviewAuditFilter {
+                    reviewer_token_id: q.reviewer,
+                    submission_id: q.submission,
+                    action: q.action.map(|a| a.code().to_owned()),
+                    from: q.from,
+                    to: q.to,
+                    after_id: q.after,
+                    limit,
+                },
+            )
+        },
+        |r| r.id,
+    )
+    .await?;
+    Ok(web::Json(ReviewAuditPage {
+        items: page.items,
+        next: page.next,
+    }))
 }

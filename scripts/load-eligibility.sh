@@ -15,17 +15,7 @@ load_registry "$licences"
 holder_tokens 256
 start_server
 
-cat > "$work/load.lua" <<LUA
-$WRK_LATENCY_LUA
-$(rotating_items_lua "$work/tokens.txt")
-request = function()
-    local t = next_item()
-    return wrk.format("GET", "/api/v1/me/eligibility", { ["Authorization"] = "Bearer " .. t })
-end
-done = function(summary, latency, requests)
-    report_latency(summary, latency)
-end
-LUA
+eligibility_lua "$work/tokens.txt" > "$work/load.lua"
 curl -fs -H "Authorization: Bearer $(head -n1 "$work/tokens.txt")" "http://127.0.0.1:$port/api/v1/me/eligibility" >/dev/null
 machine_line
 wrk -t 2 -c "$connections" -d "${duration}s" -s "$work/load.lua" "http://127.0.0.1:$port"

@@ -23,55 +23,7 @@ start_server
 python3 scripts/lib/issue_e_licences.py "http://127.0.0.1:$port" "$work/tokens.txt" "$work/codes.txt"
 admin=$(RUST_LOG=warn "$bin" --database-url "$url" token create --role admin 2>/dev/null)
 
-cat > "$work/load.lua" <<LUA
-$WRK_LATENCY_LUA
-local numbers = {}
-for line in io.lines("$work/numbers.txt") do numbers[#numbers + 1] = line end
-local cycle = {
-    '{"type":"status_set","status":"suspended"}',
-    '{"type":"points_changed","points":3}',
-    '{"type":"status_cleared","status":"suspended"}',
-    '{"type":"points_changed","points":0}',
-}
-local threads = {}
-local counter = 0
-setup = function(thread)
-    counter = counter + 1
-    thread:set("offset", counter)
-    threads[#threads + 1] = thread
-end
-init = function() n = 0; ok = 0; changed = 0; superseded = 0 end
-request = function()
-    -- Thread k takes visits k, k + 2, k + 4, …: licence = visit mod N, pass = visit div N.
-    local visit = n * 2 + offset - 1
-    n = n + 1
-    local i = visit % #numbers
-    local pass = math.floor(visit / #numbers)
-    local body
-    if pass == 0 and i % 10 == 0 then
-        body = '{"type":"classes_changed","classes":["A1","D"]}'
-    else
-        body = cycle[(pass % 4) + 1]
-    end
-    return wrk.format("POST", "/api/v1/admin/licences/" .. numbers[i + 1] .. "/events", {
-        ["Authorization"] = "Bearer $admin", ["Content-Type"] = "application/json",
-    }, body)
-end
-response = function(status, headers, body)
-    if status == 200 then ok = ok + 1 end
-    if body:find('"changed":true', 1, true) then changed = changed + 1 end
-    if body:find('"superseded_e_licence":"', 1, true) then superseded = superseded + 1 end
-end
-done = function(summary, latency, requests)
-    local ok, changed, superseded = 0, 0, 0
-    for _, t in ipairs(threads) do
-        ok = ok + t:get("ok"); changed = changed + t:get("changed"); superseded = superseded + t:get("superseded")
-    end
-    io.write(string.format("events applied (200): %d, changed: %d, superseded an e-licence: %d\n", ok, changed, superseded))
-    io.write(string.format("events per second: %.0f\n", ok / (summary.duration / 1e6)))
-    report_latency(summary, latency)
-end
-LUA
+events_lua "$work/numbers.txt" "$admin" > "$work/load.lua"
 machine_line
 echo "== HTTP: POST /api/v1/admin/licences/{n}/events, $connections connections, ${duration}s, $licences licences"
 wrk -t 2 -c "$connections" -d "${duration}s" -s "$work/load.lua" "http://127.0.0.1:$port"

@@ -53,14 +53,7 @@ cjpeg -quality 90 -sample 2x2 -scans "$work/scans.txt" -outfile "$work/hostile.j
 scans=$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read().count(b"\xff\xda"))' "$work/hostile.jpg")
 echo "hostile upload: $(stat -c %s "$work/hostile.jpg") bytes, 3024x4032, 4:2:0 progressive, $scans scans"
 
-cat > "$work/load.lua" <<LUA
-$WRK_LATENCY_LUA
-$(rotating_items_lua "$work/readers.txt")
-request = function()
-    return wrk.format("GET", "/api/v1/me/eligibility", { ["Authorization"] = "Bearer " .. next_item() })
-end
-done = function(summary, latency, requests) report_latency(summary, latency) end
-LUA
+eligibility_lua "$work/readers.txt" > "$work/load.lua"
 curl -fs -H "Authorization: Bearer $(head -n1 "$work/readers.txt")" \
     "http://127.0.0.1:$port/api/v1/me/eligibility" >/dev/null
 

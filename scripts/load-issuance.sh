@@ -15,36 +15,6 @@ load_registry "$licences" --with-photo
 holder_tokens "$licences"
 start_server
 
-cat > "$work/load.lua" <<LUA
-$WRK_LATENCY_LUA
-local tokens = {}
-for line in io.lines("$work/tokens.txt") do tokens[#tokens + 1] = line end
-local threads = {}
-local counter = 0
-setup = function(thread)
-    counter = counter + 1
-    thread:set("offset", counter)
-    threads[#threads + 1] = thread
-end
-init = function() n = 0; created = 0; other = 0 end
-request = function()
-    -- Thread k takes tokens k, k + 2, k + 4, …: each holder applies once.
-    local t = tokens[((n * 2 + offset - 1) % #tokens) + 1]
-    n = n + 1
-    return wrk.format("POST", "/api/v1/me/e-licence", {
-        ["Authorization"] = "Bearer " .. t, ["Content-Type"] = "application/json",
-    }, '{"photo":"on_file"}')
-end
-response = function(status, headers, body)
-    if status == 201 then created = created + 1 else other = other + 1 end
-end
-done = function(summary, latency, requests)
-    local created, other = 0, 0
-    for _, t in ipairs(threads) do created = created + t:get("created"); other = other + t:get("other") end
-    io.write(string.format("created (201): %d, other answers: %d, tokens: %d\n", created, other, #tokens))
-    io.write(string.format("e-licences created per second: %.0f\n", created / (summary.duration / 1e6)))
-    report_latency(summary, latency)
-end
-LUA
+issuance_lua "$work/tokens.txt" > "$work/load.lua"
 machine_line
 wrk -t 2 -c "$connections" -d "${duration}s" -s "$work/load.lua" "http://127.0.0.1:$port"

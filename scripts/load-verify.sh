@@ -27,21 +27,11 @@ case "${AUDIT_SYNC:-full}" in
     both) modes="full normal" ;;
     *) echo "AUDIT_SYNC must be full, normal or both" >&2; exit 2 ;;
 esac
-pg_url=""
-case "${DATABASE_URL:-}" in
-    "" | sqlite:*) ;;
-    postgres://* | postgresql://*) pg_url="$DATABASE_URL" ;;
-    *) echo "DATABASE_URL must be a postgres:// URL (SQLite is always run, on a fresh file)" >&2; exit 2 ;;
-esac
 source scripts/lib/load-common.sh
+pg_url="$(postgres_url_from_env)"
 sqlite_url="$url"
 
-cat > "$work/healthz.lua" <<LUA
-$WRK_LATENCY_LUA
-done = function(summary, latency, requests)
-    report_latency(summary, latency)
-end
-LUA
+healthz_lua > "$work/healthz.lua"
 
 audit_rows() {
     case "$url" in
@@ -64,19 +54,7 @@ run() {
     start_server --code-ttl-secs 86400 "$@"
     if [ ! -s "$codes" ]; then
         python3 scripts/lib/issue_e_licences.py "http://127.0.0.1:$port" "$work/tokens.txt" "$codes"
-        cat > "$lua" <<LUA
-$WRK_LATENCY_LUA
-$(rotating_items_lua "$codes")
-request = function()
-    local c = next_item()
-    return wrk.format("POST", "/api/v1/verify", {
-        ["Authorization"] = "Bearer $officer", ["Content-Type"] = "application/json",
-    }, '{"code":"' .. c .. '"}')
-end
-done = function(summary, latency, requests)
-    report_latency(summary, latency)
-end
-LUA
+        verify_lua "$codes" "$officer" > "$lua"
     fi
     echo "== $name"
     # Two seconds not counted, so that no run pays for a cold cache.

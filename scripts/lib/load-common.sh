@@ -47,6 +47,16 @@ stop_server() {
     kill "$server"; wait "$server" 2>/dev/null || true; server=
 }
 
+# postgres_url_from_env: DATABASE_URL when it names PostgreSQL (the scripts that compare run
+# it after SQLite, which always runs on a fresh file), else nothing; exits on anything else.
+postgres_url_from_env() {
+    case "${DATABASE_URL:-}" in
+        "" | sqlite:*) ;;
+        postgres://* | postgresql://*) echo "$DATABASE_URL" ;;
+        *) echo "DATABASE_URL must be a postgres:// URL (SQLite is always run, on a fresh file)" >&2; exit 2 ;;
+    esac
+}
+
 machine_line() {
     echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average $(cut -d' ' -f1-3 /proc/loadavg); server and wrk share it"
 }
@@ -74,3 +84,5 @@ init = function() n = 0 end
 next_item = function() n = n + 1; return items[((n * 7 + offset) % #items) + 1] end
 LUA
 }
+
+source "$(dirname "${BASH_SOURCE[0]}")/load-lua.sh"

@@ -77,6 +77,9 @@ const OTHER_REPLACED: [&str; 6] = [
 ];
 
 /// The stored licences that differ from their staged record, as `LicenceRow` reads them.
+/// One index probe a staged row (`LATERAL … OFFSET 0` keeps the planner from turning it into
+/// a hash join, which scans the whole registry: measured 70 ms against 17 ms a batch of 5,000
+/// at 200,000 licences, and it grows with the registry).
 static CHANGED_SQL: LazyLock<String> = LazyLock::new(|| {
     let side = |alias: &str| {
         REGISTRY_FIELDS
@@ -87,7 +90,8 @@ static CHANGED_SQL: LazyLock<String> = LazyLock::new(|| {
     };
     format!(
         "SELECT l.number, {stored}, l.photo_media_type, l.synced_at \
-         FROM licences l JOIN licences_stage s ON s.number = l.number \
+         FROM licences_stage s CROSS JOIN LATERAL \
+         (SELECT * FROM licences WHERE licences.number = s.number OFFSET 0) l \
          WHERE ({stored}) IS DISTINCT FROM ({staged})",
         stored = side("l"),
         staged = side("s"),
@@ -139,9 +143,6 @@ pub fn stage(
     diesel::copy_from(licences_stage::table)
         .from_insertable(&rows)
         .execute(c)?;
-    // Without statistics the planner guesses the staging table's size; a join planned for the
-    // wrong size scans the whole registry.
-    c.batch_execute("ANALYZE licences_stage")?;
     let changed: Vec<LicenceRow> = diesel::sql_query(CHANGED_SQL.as_str()).load(c)?;
     changed
         .into_iter()

@@ -1,6 +1,7 @@
 use super::{open_database, small_pool, CliError};
 use crate::clock::{Clock, SystemClock};
-use crate::registry::import::{import_ndjson, ImportError};
+use crate::config::PoolSettings;
+use crate::registry::import::{import_ndjson_jobs, ImportError, ImportOptions};
 use crate::telemetry::metrics::{import_metrics, ImportCounts};
 use std::io::BufReader;
 use std::path::Path;
@@ -13,22 +14,45 @@ fn import_error(e: ImportError) -> CliError {
     }
 }
 
-/// Imports a file (or `-`): each rejected line is printed to stderr with its number and
+/// Imports a file (or `-`) with `jobs` writers on PostgreSQL (default: one a core), through
+/// `COPY` unless `copy` is false: each rejected line is printed to stderr with its number and
 /// reason; the exit code is non-zero when any line was rejected.
-pub fn run(url: &str, file: &str, metrics_file: Option<&Path>) -> Result<(), CliError> {
-    let db = open_database(url, &small_pool())?;
+pub fn run(
+    url: &str,
+    file: &str,
+    metrics_file: Option<&Path>,
+    jobs: Option<u32>,
+    copy: bool,
+) -> Result<(), CliError> {
+    let jobs = jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+    let pool = PoolSettings {
+        max_size: small_pool().max_size.max(jobs as u32),
+        ..small_pool()
+    };
+    let db = open_database(url, &pool)?;
+    let options = ImportOptions { jobs, copy };
     let started = Instant::now();
     let on_reject =
         |r: &crate::registry::import::RejectedLine| eprintln!("line {}: {}", r.line, r.reason);
     let report = if file == "-" {
-        import_ndjson(&db, std::io::stdin().lock(), SystemClock.now(), on_reject)
-            .map_err(import_error)?
+        import_ndjson_jobs(
+            &db,
+            std::io::stdin().lock(),
+            SystemClock.now(),
+            options,
+            on_reject,
+        )
+        .map_err(import_error)?
     } else {
         let f = std::fs::File::open(file).map_err(|e| CliError::new(format!("{file}: {e}")))?;
-        import_ndjson(
+        import_ndjson_jobs(
             &db,
             BufReader::with_capacity(1 << 20, f),
             SystemClock.now(),
+            options,
             on_reject,
         )
         .map_err(import_error)?

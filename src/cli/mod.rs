@@ -52,6 +52,15 @@ enum Command {
         /// (docs/operations.md).
         #[arg(long, value_name = "PATH")]
         metrics_file: Option<std::path::PathBuf>,
+        /// Writers at once on PostgreSQL, each on its own connection (the lines of one
+        /// licence always go to the same writer, in file order). Default: the number of
+        /// cores here. SQLite always has one writer.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+        jobs: Option<u32>,
+        /// PostgreSQL: write records with multi-row upserts, as SQLite does, instead of
+        /// `COPY` into a staging table and one set-based upsert a batch. For comparison.
+        #[arg(long)]
+        no_copy: bool,
     },
     /// Create, list and revoke API tokens.
     Token {
@@ -173,9 +182,18 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(&cli.database_url, args),
         Command::Migrate => migrate(&cli.database_url),
-        Command::Import { file, metrics_file } => {
-            import::run(&cli.database_url, &file, metrics_file.as_deref())
-        }
+        Command::Import {
+            file,
+            metrics_file,
+            jobs,
+            no_copy,
+        } => import::run(
+            &cli.database_url,
+            &file,
+            metrics_file.as_deref(),
+            jobs,
+            !no_copy,
+        ),
         Command::Token { action } => token::run(&cli.database_url, action),
         Command::Keys(args) => keys::run(&cli.database_url, args),
         Command::GenRegistry {

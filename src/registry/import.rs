@@ -13,10 +13,16 @@
 //! class, validity or authority change supersedes the current e-licence, the holder is told.
 //!
 //! Every line is parsed and validated on its own; bad lines are reported with their number and
-//! reason and skipped. Parsing runs on the calling thread while a writer thread commits
+//! reason and skipped. Parsing runs on the calling thread while writer threads commit
 //! batches, each in one transaction, so a line is either wholly written or not at all. An
 //! event line that cannot apply (unknown licence, invalid values) is refused by the writer,
 //! alone, and reported like any other bad line.
+//!
+//! On PostgreSQL `jobs` writers run at once, each on its own connection: a line goes to the
+//! writer its licence number hashes to, so all the lines of one licence still apply in file
+//! order, by one writer, and licences written at the same time never overlap. A batch of
+//! records is streamed with `COPY` and written set-based there (`storage::bulk_import`).
+//! SQLite takes one writer at a time: it always has one job.
 
 use crate::domain::licence::LicenceNumber;
 use crate::domain::record::{RegistryRecord, ValidRecord};
@@ -146,36 +152,87 @@ fn prepared(mut batch: Vec<ImportItem>) -> Vec<ImportItem> {
     batch
 }
 
-/// Imports `input` into `db`. `on_reject` hears of each bad line: at once when it does not
-/// parse, when its batch is written when it does not apply (an event line).
+/// Imports `input` into `db` with one writer. `on_reject` hears of each bad line: at once when
+/// it does not parse, when its batch is written when it does not apply (an event line).
 pub fn import_ndjson(
+    db: &Database,
+    input: impl BufRead,
+    now: DateTime<Utc>,
+    on_reject: impl FnMut(&RejectedLine),
+) -> Result<ImportReport, ImportError> {
+    import_ndjson_jobs(db, input, now, ImportOptions::jobs(1), on_reject)
+}
+
+/// How an import writes (PostgreSQL; SQLite always has one writer and multi-row upserts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Writers at once, each holding a connection of the pool for the whole import.
+    pub jobs: usize,
+    /// Records are staged with `COPY` and written set-based (`storage::bulk_import`); false
+    /// writes them with multi-row upserts as on SQLite, kept to measure one against the other.
+    pub copy: bool,
+}
+
+impl ImportOptions {
+    /// `jobs` writers on the `COPY` path.
+    pub fn jobs(jobs: usize) -> ImportOptions {
+        ImportOptions { jobs, copy: true }
+    }
+}
+
+/// Which of `jobs` writers writes the lines of licence `number`: the same one for every line
+/// of a licence (FNV-1a of the number).
+fn job_of(number: &str, jobs: usize) -> usize {
+    let hash = number.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % jobs as u64) as usize
+}
+
+/// [`import_ndjson`] with `options.jobs` writers on PostgreSQL, each holding a connection of
+/// the pool for the whole import (the pool needs `jobs` of them); SQLite always has one. The
+/// report is the same whatever `jobs` is, its rejected lines in line order; `on_reject` may
+/// hear of the writers' refusals out of line order.
+pub fn import_ndjson_jobs(
     db: &Database,
     mut input: impl BufRead,
     now: DateTime<Utc>,
+    options: ImportOptions,
     mut on_reject: impl FnMut(&RejectedLine),
 ) -> Result<ImportReport, ImportError> {
+    let jobs = match db {
+        Database::Sqlite(_) => 1,
+        Database::Pg(_) => options.jobs.max(1),
+    };
     let mut report = ImportReport::default();
-    let (tx, rx) = mpsc::sync_channel::<Vec<ImportItem>>(2);
     let (refused_tx, refused_rx) = mpsc::channel::<RejectedLine>();
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> Result<lifecycle::BatchOutcome, StorageError> {
-            let mut conn = db.get()?;
-            let mut total = lifecycle::BatchOutcome::default();
-            for batch in rx {
-                let out = lifecycle::import_batch(&mut conn, batch, now)?;
-                total.records += out.records;
-                total.event_lines += out.event_lines;
-                total.events_recorded += out.events_recorded;
-                total.superseded += out.superseded;
-                for (line, reason) in out.rejected {
-                    let _ = refused_tx.send(RejectedLine { line, reason });
-                }
-            }
-            Ok(total)
-        });
+        let mut senders = Vec::with_capacity(jobs);
+        let mut writers = Vec::with_capacity(jobs);
+        for _ in 0..jobs {
+            let (tx, rx) = mpsc::sync_channel::<Vec<ImportItem>>(2);
+            let refused_tx = refused_tx.clone();
+            writers.push(
+                scope.spawn(move || -> Result<lifecycle::BatchOutcome, StorageError> {
+                    let mut conn = db.get()?;
+                    let mut total = lifecycle::BatchOutcome::default();
+                    for batch in rx {
+                        let out = lifecycle::import_batch(&mut conn, batch, now, options.copy)?;
+                        total.add_counts(&out);
+                        for (line, reason) in out.rejected {
+                            let _ = refused_tx.send(RejectedLine { line, reason });
+                        }
+                    }
+                    Ok(total)
+                }),
+            );
+            senders.push(tx);
+        }
+        drop(refused_tx);
 
         let mut buf = Vec::with_capacity(1024);
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut batches: Vec<Vec<ImportItem>> =
+            (0..jobs).map(|_| Vec::with_capacity(BATCH)).collect();
         let mut line_no = 0;
         let mut reject = |rejected: RejectedLine, report: &mut ImportReport| {
             on_reject(&rejected);
@@ -201,11 +258,13 @@ pub fn import_ndjson(
                     };
                     match parsed {
                         Ok(item) => {
+                            let job = job_of(item.number(), jobs);
+                            let batch = &mut batches[job];
                             batch.push(item);
                             if batch.len() == BATCH
-                                && tx
+                                && senders[job]
                                     .send(prepared(std::mem::replace(
-                                        &mut batch,
+                                        batch,
                                         Vec::with_capacity(BATCH),
                                     )))
                                     .is_err()
@@ -224,13 +283,26 @@ pub fn import_ndjson(
                 }
             }
         };
-        if !batch.is_empty() {
-            let _ = tx.send(prepared(batch));
+        for (batch, tx) in batches.into_iter().zip(&senders) {
+            if !batch.is_empty() {
+                let _ = tx.send(prepared(batch));
+            }
         }
-        drop(tx);
-        let written = writer
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        drop(senders);
+        let mut written = lifecycle::BatchOutcome::default();
+        let mut failed = None;
+        for writer in writers {
+            match writer
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            {
+                Ok(out) => written.add_counts(&out),
+                Err(e) => failed = failed.or(Some(e)),
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
         for refused in refused_rx.try_iter() {
             reject(refused, &mut report);
         }

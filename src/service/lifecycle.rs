@@ -14,7 +14,9 @@ use crate::domain::record::{FieldError, ValidRecord};
 use crate::domain::registry_event::{self, supersedes, RegistryEvent, SupersedeReason};
 use crate::service::status_list;
 use crate::storage::registry_events::{self, NewEvent};
-use crate::storage::{e_licences, licences, notifications, submissions, DbConn, StorageError};
+use crate::storage::{
+    bulk_import, e_licences, licences, notifications, submissions, DbConn, StorageError,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -268,6 +270,16 @@ pub enum ImportItem {
     },
 }
 
+impl ImportItem {
+    /// The licence the line is about.
+    pub fn number(&self) -> &str {
+        match self {
+            ImportItem::Record(r) => r.licence.number.as_str(),
+            ImportItem::Event { number, .. } => number.as_str(),
+        }
+    }
+}
+
 /// What one import batch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchOutcome {
@@ -281,13 +293,26 @@ pub struct BatchOutcome {
     pub rejected: Vec<(usize, String)>,
 }
 
+impl BatchOutcome {
+    /// Adds `other`'s counts (not its rejected lines) to these.
+    pub fn add_counts(&mut self, other: &BatchOutcome) {
+        self.records += other.records;
+        self.event_lines += other.event_lines;
+        self.events_recorded += other.events_recorded;
+        self.superseded += other.superseded;
+    }
+}
+
 /// Writes one import batch in one write transaction, in line order: records are upserted
 /// (a changed one recorded as its derived events), event lines applied. An event line that
 /// does not apply (unknown licence, invalid values) is refused alone, writing nothing.
+/// `staged`: on PostgreSQL, records go through the `COPY` staging path (`write_records`);
+/// false writes them with multi-row upserts everywhere, kept to measure one against the other.
 pub fn import_batch(
     conn: &mut DbConn,
     items: Vec<ImportItem>,
     now: DateTime<Utc>,
+    staged: bool,
 ) -> Result<BatchOutcome, StorageError> {
     let origin = Origin {
         source: Source::Import,
@@ -319,7 +344,7 @@ pub fn import_batch(
                     }
                     out.records += run.len();
                     touched.extend(run.iter().map(|r| r.licence.number.as_str().to_owned()));
-                    write_records(conn, run, &mut known, origin, now, &mut |a| {
+                    write_records(conn, run, &mut known, origin, now, staged, &mut |a| {
                         count(&mut out, a)
                     })?;
                 }
@@ -364,42 +389,80 @@ pub fn import_batch(
 
 /// Writes a run of record lines in order: a record that replaces a licence stored before it
 /// is recorded as its derived events (`applied` hears of each). Records are upserted in
-/// groups; a group is written before a record of a licence it holds is compared, so every
-/// event row and notice names a licence that is stored.
+/// groups of distinct licences; a group is written before a record of a licence it holds is
+/// compared, so every event row and notice names a licence that is stored.
+///
+/// `staged`, on PostgreSQL: a group is staged with `COPY` and compared and written set-based
+/// (`storage::bulk_import`); only the licences it changes come back to be recorded as events.
+/// Otherwise (and always on SQLite) the stored licences are read and compared here, and the
+/// group is written with multi-row upserts.
 fn write_records(
     conn: &mut DbConn,
     run: Vec<ValidRecord>,
     known: &mut HashMap<String, Licence>,
     origin: Origin<'_>,
     now: DateTime<Utc>,
+    staged: bool,
     applied: &mut dyn FnMut(&Applied),
 ) -> Result<(), StorageError> {
-    let missing: Vec<&str> = run
-        .iter()
-        .map(|r| r.licence.number.as_str())
-        .filter(|n| !known.contains_key(*n))
-        .collect();
-    let stored = licences::find_many(conn, &missing)?;
-    known.extend(stored.into_iter().map(|(n, s)| (n, s.licence)));
-    let mut group: Vec<ValidRecord> = Vec::with_capacity(run.len());
+    for group in distinct_groups(run) {
+        let changed = if staged {
+            bulk_import::stage(conn, &group, now)?
+        } else {
+            None
+        };
+        if let Some(changed) = changed {
+            let mut old: HashMap<&str, &Licence> = changed
+                .iter()
+                .map(|s| (s.licence.number.as_str(), &s.licence))
+                .collect();
+            for r in &group {
+                let n = r.licence.number.as_str();
+                if let Some(old) = old.remove(n) {
+                    for a in record_as_events(conn, old, &r.licence, origin, now)? {
+                        applied(&a);
+                    }
+                }
+                // The database holds the licence as it now stands; a later line reads it.
+                known.remove(n);
+            }
+            bulk_import::write_staged(conn, &group, now)?;
+            continue;
+        }
+        let missing: Vec<&str> = group
+            .iter()
+            .map(|r| r.licence.number.as_str())
+            .filter(|n| !known.contains_key(*n))
+            .collect();
+        let stored = licences::find_many(conn, &missing)?;
+        known.extend(stored.into_iter().map(|(n, s)| (n, s.licence)));
+        for r in &group {
+            let n = r.licence.number.as_str();
+            if let Some(old) = known.get(n) {
+                for a in record_as_events(conn, old, &r.licence, origin, now)? {
+                    applied(&a);
+                }
+            }
+            known.insert(n.to_owned(), r.licence.clone());
+        }
+        licences::upsert_many_in(conn, &group, now)?;
+    }
+    Ok(())
+}
+
+/// `run` cut, in order, into groups in which no licence appears twice.
+fn distinct_groups(run: Vec<ValidRecord>) -> Vec<Vec<ValidRecord>> {
+    let mut groups: Vec<Vec<ValidRecord>> = vec![Vec::with_capacity(run.len())];
     let mut in_group = std::collections::HashSet::new();
     for r in run {
-        let n = r.licence.number.as_str().to_owned();
-        if in_group.contains(&n) {
-            licences::upsert_many_in(conn, &group, now)?;
-            group.clear();
+        if !in_group.insert(r.licence.number.as_str().to_owned()) {
+            groups.push(Vec::new());
             in_group.clear();
+            in_group.insert(r.licence.number.as_str().to_owned());
         }
-        if let Some(old) = known.get(&n) {
-            for a in record_as_events(conn, old, &r.licence, origin, now)? {
-                applied(&a);
-            }
-        }
-        known.insert(n.clone(), r.licence.clone());
-        in_group.insert(n);
-        group.push(r);
+        groups.last_mut().expect("one group at least").push(r);
     }
-    licences::upsert_many_in(conn, &group, now).map(|_| ())
+    groups
 }
 
 /// Field errors as one line of text, as import reports them.

@@ -20,9 +20,9 @@ pub struct StoredLicence {
     pub synced_at: DateTime<Utc>,
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = licences)]
-struct LicenceRow {
+pub(super) struct LicenceRow {
     number: String,
     name: String,
     sex: String,
@@ -79,78 +79,96 @@ impl TryFrom<LicenceRow> for StoredLicence {
     }
 }
 
-// NULL rather than DEFAULT for `None`: SQLite has no DEFAULT in multi-row VALUES.
-#[derive(Insertable)]
-#[diesel(table_name = licences, treat_none_as_default_value = false)]
-struct NewLicenceRow<'a> {
-    number: &'a str,
-    name: &'a str,
-    sex: &'static str,
-    nationality: &'a str,
-    birth_date: NaiveDate,
-    address: &'a str,
-    issuing_authority: &'a str,
-    classes: String,
-    first_issued: NaiveDate,
-    valid_from: NaiveDate,
-    valid_until: Option<NaiveDate>,
-    statuses: String,
-    points: i32,
-    points_cycle_start: NaiveDate,
-    medical_due: Option<NaiveDate>,
-    review_due: Option<NaiveDate>,
-    photo: Option<&'a [u8]>,
-    photo_media_type: Option<&'static str>,
-    photo_taken: Option<NaiveDate>,
-    synced_at: NaiveDateTime,
-    created_at: NaiveDateTime,
-    photo_prepared: Option<&'a str>,
-    photo_checks_failed: Option<String>,
-}
-
-impl<'a> NewLicenceRow<'a> {
-    fn new(record: &'a ValidRecord, now: NaiveDateTime) -> Self {
-        let l = &record.licence;
-        NewLicenceRow {
-            number: l.number.as_str(),
-            name: &l.name,
-            sex: l.sex.code(),
-            nationality: &l.nationality,
-            birth_date: l.birth_date,
-            address: &l.address,
-            issuing_authority: &l.issuing_authority,
-            classes: l.classes.to_codes(),
-            first_issued: l.first_issued,
-            valid_from: l.valid_from,
-            valid_until: l.valid_until,
-            statuses: states_to_codes(&l.states),
-            points: i32::from(l.points),
-            points_cycle_start: l.points_cycle_start,
-            medical_due: l.medical_due,
-            review_due: l.review_due,
-            photo: record.photo.as_ref().map(|p| p.bytes.as_slice()),
-            photo_media_type: record.photo.as_ref().map(|p| p.format.media_type()),
-            photo_taken: record.photo.as_ref().and_then(|p| p.taken),
-            synced_at: now,
-            created_at: now,
-            photo_prepared: prepared(record).map(|p| p.sha256.as_str()),
-            photo_checks_failed: prepared(record).map(|p| p.failed_checks.join(",")),
+/// The row an upsert writes, as an `Insertable` of `$table`: the licences table itself, and
+/// the PostgreSQL import's staging table (`bulk_import`), which has the same columns.
+macro_rules! licence_row {
+    ($row:ident, $table:path) => {
+        // NULL rather than DEFAULT for `None`: SQLite has no DEFAULT in multi-row VALUES (and
+        // COPY has no DEFAULT at all).
+        #[derive(diesel::Insertable)]
+        #[diesel(table_name = $table, treat_none_as_default_value = false)]
+        pub(super) struct $row<'a> {
+            number: &'a str,
+            name: &'a str,
+            sex: &'static str,
+            nationality: &'a str,
+            birth_date: chrono::NaiveDate,
+            address: &'a str,
+            issuing_authority: &'a str,
+            classes: String,
+            first_issued: chrono::NaiveDate,
+            valid_from: chrono::NaiveDate,
+            valid_until: Option<chrono::NaiveDate>,
+            statuses: String,
+            points: i32,
+            points_cycle_start: chrono::NaiveDate,
+            medical_due: Option<chrono::NaiveDate>,
+            review_due: Option<chrono::NaiveDate>,
+            photo: Option<&'a [u8]>,
+            photo_media_type: Option<&'static str>,
+            photo_taken: Option<chrono::NaiveDate>,
+            synced_at: chrono::NaiveDateTime,
+            created_at: chrono::NaiveDateTime,
+            photo_prepared: Option<&'a str>,
+            photo_checks_failed: Option<String>,
         }
-    }
-}
 
-fn prepared(record: &ValidRecord) -> Option<&PreparedPhoto> {
+        impl<'a> $row<'a> {
+            pub(super) fn new(
+                record: &'a $crate::domain::record::ValidRecord,
+                now: chrono::NaiveDateTime,
+            ) -> Self {
+                let l = &record.licence;
+                $row {
+                    number: l.number.as_str(),
+                    name: &l.name,
+                    sex: l.sex.code(),
+                    nationality: &l.nationality,
+                    birth_date: l.birth_date,
+                    address: &l.address,
+                    issuing_authority: &l.issuing_authority,
+                    classes: l.classes.to_codes(),
+                    first_issued: l.first_issued,
+                    valid_from: l.valid_from,
+                    valid_until: l.valid_until,
+                    statuses: $crate::domain::registry_state::states_to_codes(&l.states),
+                    points: i32::from(l.points),
+                    points_cycle_start: l.points_cycle_start,
+                    medical_due: l.medical_due,
+                    review_due: l.review_due,
+                    photo: record.photo.as_ref().map(|p| p.bytes.as_slice()),
+                    photo_media_type: record.photo.as_ref().map(|p| p.format.media_type()),
+                    photo_taken: record.photo.as_ref().and_then(|p| p.taken),
+                    synced_at: now,
+                    created_at: now,
+                    photo_prepared: $crate::storage::licences::prepared(record)
+                        .map(|p| p.sha256.as_str()),
+                    photo_checks_failed: $crate::storage::licences::prepared(record)
+                        .map(|p| p.failed_checks.join(",")),
+                }
+            }
+        }
+    };
+}
+pub(super) use licence_row;
+
+licence_row!(NewLicenceRow, licences);
+
+pub(super) fn prepared(record: &ValidRecord) -> Option<&PreparedPhoto> {
     record.photo.as_ref().and_then(|p| p.prepared.as_ref())
 }
 
 /// Stores the normalised copies of the records' prepared photos (a photo already stored is
-/// kept: the store is keyed by content).
-fn store_prepared(
+/// kept: the store is keyed by content), in key order: two transactions storing the same
+/// photos wait for each other rather than deadlock (parallel imports on PostgreSQL).
+pub(super) fn store_prepared(
     conn: &mut DbConn,
     records: &[&ValidRecord],
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    for p in records.iter().filter_map(|r| prepared(r)) {
+    let mut photos: Vec<&PreparedPhoto> = records.iter().filter_map(|r| prepared(r)).collect();
+    photos.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+    for p in photos {
         if !p.sha256.is_empty() {
             photos::put(conn, &p.sha256, "image/jpeg", &p.jpeg, now)?;
         }

@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod barcodes;
+pub mod bulk_import;
 mod checkpoints;
 pub use checkpoints::RestartHold;
 pub mod counter_audit;

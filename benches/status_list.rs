@@ -158,7 +158,7 @@ fn seeded_database(
                         photo_media_type: "image/jpeg",
                         photo_sha256: "-",
                         generated_at: now(),
-                        issued_via: "app",
+                        issued_via: elicence::domain::e_licence::IssuedVia::App,
                         issued_by: None,
                         position: Position::new(0, i as u32 + 1).unwrap(),
                     },

@@ -3,7 +3,7 @@
 //! far less (no address, no licence number in clear, no points).
 
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
+use strum::{EnumCount, VariantArray};
 
 #[derive(
     Debug,
@@ -17,8 +17,17 @@ use std::str::FromStr;
     Deserialize,
     clap::ValueEnum,
     utoipa::ToSchema,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::EnumCount,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(
+    serialize_all = "snake_case",
+    parse_err_ty = String,
+    parse_err_fn = unknown_purpose
+)]
 pub enum Purpose {
     /// Police at the roadside or at the counter: the full roadside code.
     #[default]
@@ -32,20 +41,10 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 4] = [
-        Purpose::Roadside,
-        Purpose::Rental,
-        Purpose::Insurance,
-        Purpose::Employment,
-    ];
+    pub const ALL: [Purpose; Purpose::COUNT] = super::variants(Self::VARIANTS);
 
     pub fn code(self) -> &'static str {
-        match self {
-            Purpose::Roadside => "roadside",
-            Purpose::Rental => "rental",
-            Purpose::Insurance => "insurance",
-            Purpose::Employment => "employment",
-        }
+        self.into()
     }
 
     /// The minimal purposes: qualification only, for businesses rather than police.
@@ -59,17 +58,8 @@ impl Purpose {
     }
 }
 
-impl FromStr for Purpose {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Purpose::ALL
-            .into_iter()
-            .find(|p| p.code() == s)
-            .ok_or_else(|| {
-                format!("unknown purpose {s:?} (roadside, rental, insurance, employment)")
-            })
-    }
+fn unknown_purpose(s: &str) -> String {
+    format!("unknown purpose {s:?} (roadside, rental, insurance, employment)")
 }
 
 #[cfg(test)]

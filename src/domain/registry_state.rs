@@ -2,10 +2,30 @@
 //! Every one of them makes the licence unusable for an e-licence.
 
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
+use strum::{EnumCount, VariantArray};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::EnumCount,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(
+    serialize_all = "snake_case",
+    parse_err_ty = UnknownState,
+    parse_err_fn = UnknownState::of
+)]
 pub enum RegistryState {
     /// 扣留: detained by police.
     Detained,
@@ -38,38 +58,10 @@ pub enum RegistryState {
 use RegistryState::*;
 
 impl RegistryState {
-    pub const ALL: [RegistryState; 13] = [
-        Detained,
-        Seized,
-        Suspended,
-        OverdueMedical,
-        OverdueReview,
-        AnnouncedVoid,
-        Revoked,
-        Withdrawn,
-        Cancelled,
-        CancelledRecoverable,
-        TransferredOut,
-        Locked,
-        OverdueRenewal,
-    ];
+    pub const ALL: [RegistryState; RegistryState::COUNT] = super::variants(Self::VARIANTS);
 
     pub fn code(self) -> &'static str {
-        match self {
-            Detained => "detained",
-            Seized => "seized",
-            Suspended => "suspended",
-            OverdueMedical => "overdue_medical",
-            OverdueReview => "overdue_review",
-            AnnouncedVoid => "announced_void",
-            Revoked => "revoked",
-            Withdrawn => "withdrawn",
-            Cancelled => "cancelled",
-            CancelledRecoverable => "cancelled_recoverable",
-            TransferredOut => "transferred_out",
-            Locked => "locked",
-            OverdueRenewal => "overdue_renewal",
-        }
+        self.into()
     }
 
     pub fn name_zh(self) -> &'static str {
@@ -95,14 +87,9 @@ impl RegistryState {
 #[error("unknown registry state {0:?}")]
 pub struct UnknownState(pub String);
 
-impl FromStr for RegistryState {
-    type Err = UnknownState;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RegistryState::ALL
-            .into_iter()
-            .find(|st| st.code() == s)
-            .ok_or_else(|| UnknownState(s.to_owned()))
+impl UnknownState {
+    fn of(code: &str) -> UnknownState {
+        UnknownState(code.to_owned())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Who may call what. A token carries exactly one role.
 
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
+use strum::{EnumCount, VariantArray};
 
 #[derive(
     Debug,
@@ -14,8 +14,17 @@ use std::str::FromStr;
     Deserialize,
     clap::ValueEnum,
     utoipa::ToSchema,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::EnumCount,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(
+    serialize_all = "snake_case",
+    parse_err_ty = String,
+    parse_err_fn = unknown_role
+)]
 pub enum Role {
     /// A driver, bound to one licence; sees only that licence.
     Holder,
@@ -47,24 +56,10 @@ pub enum Binding {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Holder,
-        Role::Reviewer,
-        Role::Officer,
-        Role::Admin,
-        Role::Clerk,
-        Role::Partner,
-    ];
+    pub const ALL: [Role; Role::COUNT] = super::variants(Self::VARIANTS);
 
     pub fn code(self) -> &'static str {
-        match self {
-            Role::Holder => "holder",
-            Role::Reviewer => "reviewer",
-            Role::Officer => "officer",
-            Role::Admin => "admin",
-            Role::Clerk => "clerk",
-            Role::Partner => "partner",
-        }
+        self.into()
     }
 
     pub fn binding(self) -> Binding {
@@ -82,15 +77,8 @@ impl Role {
     }
 }
 
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.code() == s)
-            .ok_or_else(|| format!("unknown role {s:?}"))
-    }
+fn unknown_role(s: &str) -> String {
+    format!("unknown role {s:?}")
 }
 
 #[cfg(test)]

@@ -32,12 +32,7 @@ pub struct DisplayCode {
 
 /// The status claim: the bits of the reasons that stand at signing, 0 when none does.
 pub fn status_at(stored: &StoredLicence, today: NaiveDate) -> u32 {
-    status_bits(
-        evaluate(&stored.licence, today)
-            .reasons()
-            .iter()
-            .map(|r| r.code()),
-    )
+    status_bits(evaluate(&stored.licence, today).reasons())
 }
 
 fn barcode_token() -> String {

@@ -9,8 +9,10 @@
 //! audited too (committed with nothing else).
 
 use crate::auth::{AuthError, Principal};
+use crate::domain::e_licence::IssuedVia;
 use crate::domain::eligibility::{evaluate, Reason};
 use crate::domain::licence::LicenceNumber;
+use crate::domain::submission::SubmissionState;
 use crate::service::issuance::{self, IssueError};
 use crate::storage::counter_audit::{self, NewCounterAudit};
 use crate::storage::e_licences::{self, ELicenceRow};
@@ -238,7 +240,7 @@ fn audited<T>(
 pub struct CurrentELicence {
     pub row: ELicenceRow,
     /// app | counter
-    pub issued_via: String,
+    pub issued_via: IssuedVia,
     /// The clerk's token id when issued at the counter.
     pub issued_by: Option<String>,
 }
@@ -246,7 +248,7 @@ pub struct CurrentELicence {
 impl From<ELicenceRow> for CurrentELicence {
     fn from(row: ELicenceRow) -> Self {
         CurrentELicence {
-            issued_via: row.issued_via.clone(),
+            issued_via: row.issued_via,
             issued_by: row.issued_by.clone(),
             row,
         }
@@ -322,7 +324,7 @@ pub fn look_up(
         let photo_on_file = photo_on_file(conn, &licence)?;
         let e_licence = current(conn, number)?;
         let pending_submission = submissions::latest_for(conn, number.as_str())?
-            .filter(|s| s.state == submissions::PENDING);
+            .filter(|s| s.state == SubmissionState::PendingReview);
         let detail = json!({
             "e_licence_id": e_licence.as_ref().map(|e| e.row.id.clone()),
             "pending_submission": pending_submission.as_ref().map(|s| s.id.clone()),

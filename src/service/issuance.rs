@@ -1,6 +1,7 @@
 //! Issuing an e-licence with the photo on file (已留存照片): generated at once when the
 //! licence is eligible. One current e-licence per licence; asking again returns it.
 
+use crate::domain::e_licence::IssuedVia;
 use crate::domain::eligibility::{evaluate, Reason};
 use crate::domain::licence::LicenceNumber;
 use crate::service::status_list;
@@ -51,11 +52,15 @@ pub enum Channel<'a> {
 }
 
 impl Channel<'_> {
-    pub fn code(self) -> &'static str {
+    pub fn via(self) -> IssuedVia {
         match self {
-            Channel::App => "app",
-            Channel::Counter { .. } => "counter",
+            Channel::App => IssuedVia::App,
+            Channel::Counter { .. } => IssuedVia::Counter,
         }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.via().code()
     }
 }
 
@@ -88,7 +93,7 @@ pub(crate) fn create(
             photo_media_type: media_type,
             photo_sha256: &photo_sha256,
             generated_at: now,
-            issued_via: channel.code(),
+            issued_via: channel.via(),
             issued_by: match channel {
                 Channel::App => None,
                 Channel::Counter { clerk_token_id } => Some(clerk_token_id),

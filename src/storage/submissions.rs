@@ -5,22 +5,20 @@
 
 use super::schema::{photo_submissions as ps, review_audit};
 use super::{with_conn, DbConn, StorageError};
+use crate::domain::submission::{PhotoSource, SubmissionPurpose, SubmissionState};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-pub const PENDING: &str = "pending_review";
+const PENDING: SubmissionState = SubmissionState::PendingReview;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = ps)]
 pub struct SubmissionRow {
     pub id: String,
     pub licence_number: String,
-    /// first_application | photo_change
-    pub purpose: String,
-    /// camera | album
-    pub source: String,
-    /// pending_review | approved | rejected | superseded
-    pub state: String,
+    pub purpose: SubmissionPurpose,
+    pub source: PhotoSource,
+    pub state: SubmissionState,
     pub photo_sha256: String,
     /// JSON array of the automatic pre-check results.
     pub prechecks: String,
@@ -48,8 +46,8 @@ impl SubmissionRow {
 pub struct NewSubmission<'a> {
     pub id: &'a str,
     pub licence_number: &'a str,
-    pub purpose: &'a str,
-    pub source: &'a str,
+    pub purpose: SubmissionPurpose,
+    pub source: PhotoSource,
     pub photo_sha256: &'a str,
     pub prechecks: &'a str,
     pub submitted_at: DateTime<Utc>,
@@ -70,7 +68,7 @@ pub fn supersede_pending(
     if let Some(id) = &pending {
         with_conn!(conn, |c| diesel::update(ps::table.find(id))
             .filter(ps::state.eq(PENDING))
-            .set(ps::state.eq("superseded"))
+            .set(ps::state.eq(SubmissionState::Superseded))
             .execute(c))?;
     }
     Ok(pending)
@@ -215,8 +213,8 @@ pub fn release_lease(
 }
 
 pub struct Decision<'a> {
-    /// approved | rejected
-    pub state: &'a str,
+    /// Approved or rejected.
+    pub state: SubmissionState,
     pub reason: Option<&'a str>,
     pub note: Option<&'a str>,
 }
@@ -295,8 +293,8 @@ pub fn lapsed_leases(conn: &mut DbConn, now: DateTime<Utc>) -> Result<i64, Stora
 pub fn decisions_by_reviewer(
     conn: &mut DbConn,
     since: DateTime<Utc>,
-) -> Result<Vec<(String, String, i64)>, StorageError> {
-    let rows: Vec<(Option<String>, String, i64)> = with_conn!(conn, |c| ps::table
+) -> Result<Vec<(String, SubmissionState, i64)>, StorageError> {
+    let rows: Vec<(Option<String>, SubmissionState, i64)> = with_conn!(conn, |c| ps::table
         .filter(ps::decided_at.ge(since.naive_utc()))
         .group_by((ps::decided_by, ps::state))
         .select((ps::decided_by, ps::state, diesel::dsl::count_star()))

@@ -16,6 +16,7 @@ use crate::processes::Cluster;
 use chrono::{DateTime, Utc};
 use elicence::domain::licence::LicenceNumber;
 use elicence::domain::role::Role;
+use elicence::domain::submission::PhotoSource;
 use elicence::service::photo_review::{self, Intake, Purpose};
 use elicence::service::verification_queue::Drained;
 use elicence::storage::{audit, submissions, Database};
@@ -311,7 +312,7 @@ fn pending_submission(db: &Database, now: DateTime<Utc>) -> submissions::Submiss
         &Intake {
             jpeg: b"a normalised photo",
             prechecks_json: "[]",
-            source: "camera",
+            source: PhotoSource::Camera,
             purpose: Purpose::FirstApplication,
         },
         now.date_naive(),

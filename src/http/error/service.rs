@@ -17,7 +17,7 @@ pub fn review_error(e: ReviewError, lang: Lang) -> ApiError {
         ReviewError::ELicenceExists => ApiError::ELicenceExists,
         ReviewError::ELicenceNotFound => ApiError::ELicenceNotFound,
         ReviewError::SubmissionNotFound => ApiError::SubmissionNotFound,
-        ReviewError::NotPending(state) => ApiError::AlreadyDecided(state),
+        ReviewError::NotPending(state) => ApiError::AlreadyDecided(state.to_string()),
         ReviewError::ClaimedByOther(until) => ApiError::ClaimedByOther(until),
         ReviewError::ClaimRequired => ApiError::ClaimRequired,
         ReviewError::Storage(s) => s.into(),

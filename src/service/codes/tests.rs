@@ -63,7 +63,7 @@ fn e_licence(number: &str, serial: i64) -> ELicenceRow {
     ELicenceRow {
         id: "el_sized".into(),
         licence_number: number.to_owned(),
-        state: "current".into(),
+        state: crate::domain::e_licence::ELicenceState::Current,
         photo_source: "on_file".into(),
         photo_media_type: "image/jpeg".into(),
         photo_sha256: URL_SAFE_NO_PAD.encode([0xAB; 32]),
@@ -71,7 +71,7 @@ fn e_licence(number: &str, serial: i64) -> ELicenceRow {
         superseded_at: None,
         serial,
         superseded_reason: None,
-        issued_via: "app".into(),
+        issued_via: crate::domain::e_licence::IssuedVia::App,
         issued_by: None,
         status_list: position.list() as i32,
         status_index: position.index() as i32,

@@ -153,7 +153,7 @@ fn seeded_database(
                     &NewELicence {
                         id: &format!("el_{number}"),
                         licence_number: number,
-                        photo_source: "on_file",
+                        photo_source: elicence::domain::e_licence::ELicencePhotoSource::OnFile,
                         photo: &photo,
                         photo_media_type: "image/jpeg",
                         photo_sha256: "-",

@@ -4,64 +4,44 @@
 
 use strum::{EnumCount, VariantArray};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    utoipa::ToSchema,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-    strum::EnumCount,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(
-    serialize_all = "snake_case",
-    parse_err_ty = String,
-    parse_err_fn = unknown_reject_reason
-)]
-pub enum RejectReason {
-    /// Not taken within the last 6 months.
-    NotRecent,
-    /// Not frontal, or not looking at the camera.
-    NotFrontal,
-    /// Hat, scarf or anything else on the head.
-    HeadCovered,
-    /// Black-and-white.
-    NotColour,
-    /// Head too large or too small, or not half-length (小一寸 proportions).
-    WrongFraming,
-    BackgroundNotWhite,
-    /// Too dark, too bright or uneven light.
-    PoorLighting,
-    /// Eyes closed, unnatural expression, shoulders not level.
-    PoorPose,
-    /// Sunglasses, mask, jewellery.
-    Accessories,
-    /// Hair covering the face or ears.
-    FaceObscured,
-    /// Light clothing, uniform, or heavy make-up.
-    Attire,
-    /// Retouched features or a composite.
-    Retouched,
-    /// More than one person, or no person.
-    NotOnePerson,
-    /// Offensive or unlawful content: the e-licence may be stopped.
-    Unlawful,
-    /// Blurred or too small to judge.
-    Unclear,
+super::code_enum! {
+    #[derive(utoipa::ToSchema, strum::EnumCount)]
+    #[strum(parse_err_ty = String, parse_err_fn = unknown_reject_reason)]
+    pub enum RejectReason {
+        /// Not taken within the last 6 months.
+        NotRecent,
+        /// Not frontal, or not looking at the camera.
+        NotFrontal,
+        /// Hat, scarf or anything else on the head.
+        HeadCovered,
+        /// Black-and-white.
+        NotColour,
+        /// Head too large or too small, or not half-length (小一寸 proportions).
+        WrongFraming,
+        BackgroundNotWhite,
+        /// Too dark, too bright or uneven light.
+        PoorLighting,
+        /// Eyes closed, unnatural expression, shoulders not level.
+        PoorPose,
+        /// Sunglasses, mask, jewellery.
+        Accessories,
+        /// Hair covering the face or ears.
+        FaceObscured,
+        /// Light clothing, uniform, or heavy make-up.
+        Attire,
+        /// Retouched features or a composite.
+        Retouched,
+        /// More than one person, or no person.
+        NotOnePerson,
+        /// Offensive or unlawful content: the e-licence may be stopped.
+        Unlawful,
+        /// Blurred or too small to judge.
+        Unclear,
+    }
 }
 
 impl RejectReason {
     pub const ALL: [RejectReason; RejectReason::COUNT] = super::variants(Self::VARIANTS);
-
-    pub fn code(self) -> &'static str {
-        self.into()
-    }
 
     pub fn message_zh(self) -> &'static str {
         match self {

@@ -2,50 +2,27 @@
 //! firms, insurers and employers check only the driving qualification, so their codes carry
 //! far less (no address, no licence number in clear, no points).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use strum::{EnumCount, VariantArray};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-    utoipa::ToSchema,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-    strum::EnumCount,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(
-    serialize_all = "snake_case",
-    parse_err_ty = String,
-    parse_err_fn = unknown_purpose
-)]
-pub enum Purpose {
-    /// Police at the roadside or at the counter: the full roadside code.
-    #[default]
-    Roadside,
-    /// A car-rental firm checking that the renter may drive the vehicle's class.
-    Rental,
-    /// An insurer checking the driver's qualification.
-    Insurance,
-    /// An employer checking a driver's qualification.
-    Employment,
+super::code_enum! {
+    #[derive(Default, Deserialize, clap::ValueEnum, utoipa::ToSchema, strum::EnumCount)]
+    #[strum(parse_err_ty = String, parse_err_fn = unknown_purpose)]
+    pub enum Purpose {
+        /// Police at the roadside or at the counter: the full roadside code.
+        #[default]
+        Roadside,
+        /// A car-rental firm checking that the renter may drive the vehicle's class.
+        Rental,
+        /// An insurer checking the driver's qualification.
+        Insurance,
+        /// An employer checking a driver's qualification.
+        Employment,
+    }
 }
 
 impl Purpose {
     pub const ALL: [Purpose; Purpose::COUNT] = super::variants(Self::VARIANTS);
-
-    pub fn code(self) -> &'static str {
-        self.into()
-    }
 
     /// The minimal purposes: qualification only, for businesses rather than police.
     pub fn is_minimal(self) -> bool {

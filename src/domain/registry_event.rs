@@ -75,34 +75,18 @@ pub enum RegistryEvent {
     },
 }
 
-/// Why an event ends the current e-licence: after such a change the holder applies again.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    utoipa::ToSchema,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-    strum::EnumCount,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum SupersedeReason {
-    ClassChanged,
-    Renewed,
-    AuthorityChanged,
+super::code_enum! {
+    /// Why an event ends the current e-licence: after such a change the holder applies again.
+    #[derive(utoipa::ToSchema, strum::EnumCount)]
+    pub enum SupersedeReason {
+        ClassChanged,
+        Renewed,
+        AuthorityChanged,
+    }
 }
 
 impl SupersedeReason {
     pub const ALL: [SupersedeReason; SupersedeReason::COUNT] = super::variants(Self::VARIANTS);
-
-    pub fn code(self) -> &'static str {
-        self.into()
-    }
 
     pub fn parse(code: &str) -> Option<SupersedeReason> {
         code.parse().ok()

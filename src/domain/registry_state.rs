@@ -1,68 +1,46 @@
 //! Registry state codes: the states the national registry can put a licence in.
 //! Every one of them makes the licence unusable for an e-licence.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use strum::{EnumCount, VariantArray};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-    strum::EnumCount,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(
-    serialize_all = "snake_case",
-    parse_err_ty = UnknownState,
-    parse_err_fn = UnknownState::of
-)]
-pub enum RegistryState {
-    /// 扣留: detained by police.
-    Detained,
-    /// 扣押: seized by police.
-    Seized,
-    /// 暂扣: suspended.
-    Suspended,
-    /// 逾期未体检: overdue for the periodic medical exam.
-    OverdueMedical,
-    /// 逾期未审验: overdue for the periodic review.
-    OverdueReview,
-    /// 公告停止使用: publicly announced as no longer usable.
-    AnnouncedVoid,
-    /// 吊销: revoked.
-    Revoked,
-    /// 撤销: withdrawn.
-    Withdrawn,
-    /// 注销: cancelled.
-    Cancelled,
-    /// 注销可恢复: cancelled but recoverable.
-    CancelledRecoverable,
-    /// 转出: transferred out to another province.
-    TransferredOut,
-    /// 锁定: locked.
-    Locked,
-    /// 逾期未换证: overdue for renewal.
-    OverdueRenewal,
+super::code_enum! {
+    #[derive(PartialOrd, Ord, Deserialize, strum::EnumCount)]
+    #[strum(parse_err_ty = UnknownState, parse_err_fn = UnknownState::of)]
+    pub enum RegistryState {
+        /// 扣留: detained by police.
+        Detained,
+        /// 扣押: seized by police.
+        Seized,
+        /// 暂扣: suspended.
+        Suspended,
+        /// 逾期未体检: overdue for the periodic medical exam.
+        OverdueMedical,
+        /// 逾期未审验: overdue for the periodic review.
+        OverdueReview,
+        /// 公告停止使用: publicly announced as no longer usable.
+        AnnouncedVoid,
+        /// 吊销: revoked.
+        Revoked,
+        /// 撤销: withdrawn.
+        Withdrawn,
+        /// 注销: cancelled.
+        Cancelled,
+        /// 注销可恢复: cancelled but recoverable.
+        CancelledRecoverable,
+        /// 转出: transferred out to another province.
+        TransferredOut,
+        /// 锁定: locked.
+        Locked,
+        /// 逾期未换证: overdue for renewal.
+        OverdueRenewal,
+    }
 }
 
 use RegistryState::*;
 
 impl RegistryState {
     pub const ALL: [RegistryState; RegistryState::COUNT] = super::variants(Self::VARIANTS);
-
-    pub fn code(self) -> &'static str {
-        self.into()
-    }
 
     pub fn name_zh(self) -> &'static str {
         match self {

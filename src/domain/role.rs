@@ -1,45 +1,27 @@
 //! Who may call what. A token carries exactly one role.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use strum::{EnumCount, VariantArray};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-    utoipa::ToSchema,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-    strum::EnumCount,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(
-    serialize_all = "snake_case",
-    parse_err_ty = String,
-    parse_err_fn = unknown_role
-)]
-pub enum Role {
-    /// A driver, bound to one licence; sees only that licence.
-    Holder,
-    /// Traffic police who review submitted photos.
-    Reviewer,
-    /// A police officer or enforcement terminal verifying codes at the roadside.
-    Officer,
-    /// Operates the service: registry upserts and audit.
-    Admin,
-    /// A clerk at a vehicle administration office (车辆管理所), bound to one issuing
-    /// authority: serves holders of that authority's licences at the counter.
-    Clerk,
-    /// A business that checks a driving qualification (car rental, insurer, employer), bound
-    /// to one purpose: verifies that purpose's minimal codes only.
-    Partner,
+super::code_enum! {
+    #[derive(Deserialize, clap::ValueEnum, utoipa::ToSchema, strum::EnumCount)]
+    #[strum(parse_err_ty = String, parse_err_fn = unknown_role)]
+    pub enum Role {
+        /// A driver, bound to one licence; sees only that licence.
+        Holder,
+        /// Traffic police who review submitted photos.
+        Reviewer,
+        /// A police officer or enforcement terminal verifying codes at the roadside.
+        Officer,
+        /// Operates the service: registry upserts and audit.
+        Admin,
+        /// A clerk at a vehicle administration office (车辆管理所), bound to one issuing
+        /// authority: serves holders of that authority's licences at the counter.
+        Clerk,
+        /// A business that checks a driving qualification (car rental, insurer, employer), bound
+        /// to one purpose: verifies that purpose's minimal codes only.
+        Partner,
+    }
 }
 
 /// What a token of a role is bound to, besides the role itself.
@@ -57,10 +39,6 @@ pub enum Binding {
 
 impl Role {
     pub const ALL: [Role; Role::COUNT] = super::variants(Self::VARIANTS);
-
-    pub fn code(self) -> &'static str {
-        self.into()
-    }
 
     pub fn binding(self) -> Binding {
         match self {

@@ -1,7 +1,7 @@
 //! What the registry routes answer: events as applied and as recorded, and a licence's
 //! e-licence history. Shared by the event routes and the admin record route.
 
-use crate::domain::e_licence::{ELicenceState, IssuedVia};
+use crate::domain::e_licence::{ELicencePhotoSource, ELicenceState, IssuedVia};
 use crate::domain::registry_event::{RegistryEvent, SupersedeReason};
 use crate::http::views::EligibilityView;
 use crate::service::lifecycle::{Applied, Effects};
@@ -84,7 +84,7 @@ pub struct ELicenceHistoryItem {
     /// since status lists were sharded (docs/code-format.md).
     pub serial: i64,
     pub state: ELicenceState,
-    pub photo_source: String,
+    pub photo_source: ELicencePhotoSource,
     pub generated_at: DateTime<Utc>,
     pub superseded_at: Option<DateTime<Utc>>,
     pub superseded_reason: Option<SupersedeReason>,

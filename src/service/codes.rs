@@ -172,7 +172,7 @@ pub fn issue_for(
                 e_licence_id: &e_licence.id,
                 code: &code,
                 expires_at,
-                purpose: purpose.code(),
+                purpose,
             },
         )?;
         if stored {
@@ -213,7 +213,7 @@ pub fn current_or_issue_for(
     stored: &StoredLicence,
     at: Moment,
 ) -> Result<DisplayCode, StorageError> {
-    match barcodes::latest_live(conn, &e_licence.id, purpose.code(), at.now)? {
+    match barcodes::latest_live(conn, &e_licence.id, purpose, at.now)? {
         Some((barcode, code, expires_at)) => Ok(DisplayCode {
             code,
             barcode,

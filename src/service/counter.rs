@@ -9,7 +9,7 @@
 //! audited too (committed with nothing else).
 
 use crate::auth::{AuthError, Principal};
-use crate::domain::e_licence::IssuedVia;
+use crate::domain::e_licence::{ELicencePhotoSource, IssuedVia};
 use crate::domain::eligibility::{evaluate, Reason};
 use crate::domain::licence::LicenceNumber;
 use crate::domain::submission::SubmissionState;
@@ -29,9 +29,6 @@ pub const PHOTO_CHANGE: &str = "photo_change";
 
 /// The `outcome` of an action that went through.
 pub const OK: &str = "ok";
-
-/// `photo_source` of an e-licence whose photo was taken at the counter.
-pub const COUNTER_SOURCE: &str = "counter";
 
 /// A clerk: a token id and the issuing authority it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -464,15 +461,21 @@ fn issue_in_transaction(
                 Some(Err(refusal)) => return Err(refusal.again()),
                 None => return Err(CounterError::PhotoRequired),
             };
-            let row =
-                issuance::create_at_counter(conn, number, "on_file", jpeg, &clerk.token_id, now)?;
+            let row = issuance::create_at_counter(
+                conn,
+                number,
+                ELicencePhotoSource::OnFile,
+                jpeg,
+                &clerk.token_id,
+                now,
+            )?;
             (row, true, ISSUE)
         }
         (CounterPhoto::Taken { jpeg }, None) => {
             let row = issuance::create_at_counter(
                 conn,
                 number,
-                COUNTER_SOURCE,
+                ELicencePhotoSource::Counter,
                 jpeg,
                 &clerk.token_id,
                 now,
@@ -484,7 +487,7 @@ fn issue_in_transaction(
             e_licences::replace_photo(
                 conn,
                 &current.row.id,
-                COUNTER_SOURCE,
+                ELicencePhotoSource::Counter,
                 jpeg,
                 "image/jpeg",
                 &sha256,

@@ -351,7 +351,7 @@ fn apply_approval(
         e_licences::replace_photo(
             conn,
             &current.id,
-            s.source.code(),
+            s.source.into(),
             &photo,
             &media_type,
             &s.photo_sha256,
@@ -363,7 +363,7 @@ fn apply_approval(
         let created = super::issuance::create(
             conn,
             &number,
-            s.source.code(),
+            s.source.into(),
             &photo,
             &media_type,
             super::issuance::Channel::App,

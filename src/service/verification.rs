@@ -143,7 +143,8 @@ impl ScanReason {
 }
 
 impl Outcome {
-    /// A scan that got no further than its first check: invalid, nothing about the holder.
+    /// A scan whose signature and expiry checks are decided and whose status is not checked
+    /// (yet): these reasons, nothing about the holder.
     fn stopped(signature: Check, expiry: Check, reasons: Vec<ScanReason>) -> Outcome {
         Outcome {
             valid: false,
@@ -305,7 +306,7 @@ fn check_minimal(
     let mut outcome = Outcome::checked(Check::Pass, claims.is_expired(now), Some(jti.clone()));
     outcome.code_expires_at = claims.expires_at();
     let e_licence = match barcodes::by_jti(conn, &jti)? {
-        Some((id, made_for)) if made_for == purpose.code() => e_licences::find(conn, &id)?,
+        Some((id, made_for)) if made_for == purpose => e_licences::find(conn, &id)?,
         _ => None,
     };
     live_status(conn, outcome, e_licence, None, today)
@@ -326,7 +327,7 @@ fn check_barcode(
         ));
     }
     let refused = |reason| Outcome::refused(Check::NotApplicable, Check::Skipped, reason);
-    let (issued, expiry, reasons) = match barcodes::redeem(conn, digits, purpose.code(), now)? {
+    let (issued, expiry, reasons) = match barcodes::redeem(conn, digits, purpose, now)? {
         Redeemed::Unknown => return Ok(refused(ScanReason::BarcodeUnknown)),
         Redeemed::OtherPurpose => return Ok(refused(ScanReason::Code(Invalid::PurposeMismatch))),
         // A replay is answered as an unknown barcode is: neither the expiry nor the status
@@ -593,5 +594,37 @@ fn audit_row(
         valid: outcome.valid,
         reasons: ScanReason::joined(&outcome.reasons),
         jti: outcome.jti.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::registry_state::RegistryState;
+
+    #[test]
+    fn reasons_are_named_by_their_documented_codes() {
+        let reasons = [
+            ScanReason::Code(Invalid::Jws(JwsError::BadSignature)),
+            ScanReason::Code(Invalid::Claims),
+            ScanReason::Code(Invalid::PurposeMismatch),
+            ScanReason::Code(Invalid::Expired),
+            ScanReason::MalformedBarcode,
+            ScanReason::BarcodeUnknown,
+            ScanReason::BarcodeUsed,
+            ScanReason::ELicenceUnknown,
+            ScanReason::LicenceMismatch,
+            ScanReason::Superseded,
+            ScanReason::LicenceUnknown,
+            ScanReason::Registry(Reason::Registry(RegistryState::Suspended)),
+            ScanReason::NotValidNow,
+        ];
+        assert_eq!(
+            ScanReason::joined(&reasons),
+            "bad_signature,malformed,purpose_mismatch,expired,malformed,barcode_unknown,\
+             barcode_used,e_licence_unknown,licence_mismatch,superseded,licence_unknown,\
+             suspended,not_valid_now"
+        );
+        assert_eq!(ScanReason::joined(&[]), "");
     }
 }

@@ -2,7 +2,7 @@
 
 use super::schema::{e_licences, photo_store};
 use super::{photos, with_conn, DbConn, StorageError};
-use crate::domain::e_licence::{ELicenceState, IssuedVia};
+use crate::domain::e_licence::{ELicencePhotoSource, ELicenceState, IssuedVia};
 use crate::domain::registry_event::SupersedeReason;
 use crate::status_list::Position;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -14,7 +14,7 @@ pub struct ELicenceRow {
     pub id: String,
     pub licence_number: String,
     pub state: ELicenceState,
-    pub photo_source: String,
+    pub photo_source: ELicencePhotoSource,
     pub photo_media_type: String,
     pub photo_sha256: String,
     pub generated_at: NaiveDateTime,
@@ -55,7 +55,7 @@ impl ELicenceRow {
 pub struct NewELicence<'a> {
     pub id: &'a str,
     pub licence_number: &'a str,
-    pub photo_source: &'a str,
+    pub photo_source: ELicencePhotoSource,
     pub photo: &'a [u8],
     pub photo_media_type: &'a str,
     pub photo_sha256: &'a str,
@@ -201,7 +201,7 @@ pub fn photo(conn: &mut DbConn, id: &str) -> Result<Option<(Vec<u8>, String)>, S
 pub fn replace_photo(
     conn: &mut DbConn,
     id: &str,
-    photo_source: &str,
+    photo_source: ELicencePhotoSource,
     photo: &[u8],
     media_type: &str,
     sha256: &str,

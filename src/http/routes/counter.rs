@@ -4,7 +4,7 @@
 //! admins page at `/api/v1/admin/audit/counter`.
 
 use super::DEFAULT_JSON_LIMIT;
-use crate::domain::e_licence::{ELicenceState, IssuedVia};
+use crate::domain::e_licence::{ELicencePhotoSource, ELicenceState, IssuedVia};
 use crate::domain::photo_rules::precheck_message;
 use crate::domain::role::Role;
 use crate::domain::submission::{PhotoSource, SubmissionPurpose};
@@ -115,8 +115,7 @@ pub struct CounterELicenceView {
     pub issued_via: IssuedVia,
     /// The clerk's token id when issued at the counter.
     pub issued_by: Option<String>,
-    /// on_file | camera | album | counter
-    pub photo_source: String,
+    pub photo_source: ELicencePhotoSource,
 }
 
 impl From<CurrentELicence> for CounterELicenceView {

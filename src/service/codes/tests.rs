@@ -64,7 +64,7 @@ fn e_licence(number: &str, serial: i64) -> ELicenceRow {
         id: "el_sized".into(),
         licence_number: number.to_owned(),
         state: crate::domain::e_licence::ELicenceState::Current,
-        photo_source: "on_file".into(),
+        photo_source: crate::domain::e_licence::ELicencePhotoSource::OnFile,
         photo_media_type: "image/jpeg".into(),
         photo_sha256: URL_SAFE_NO_PAD.encode([0xAB; 32]),
         generated_at: chrono::NaiveDateTime::default(),

@@ -35,6 +35,19 @@ super::code_enum! {
     }
 }
 
+super::code_enum! {
+    /// What a reviewer did, as the review audit spells it.
+    #[derive(serde::Deserialize, utoipa::ToSchema)]
+    pub enum ReviewAction {
+        Claim,
+        Release,
+        /// A claim given back at shutdown because its request was never answered.
+        ReleaseUnfinished,
+        Approved,
+        Rejected,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +66,15 @@ mod tests {
             &["pending_review", "approved", "rejected", "superseded"],
         );
         assert!("pending".parse::<SubmissionState>().is_err());
+        assert_codes(
+            ReviewAction::VARIANTS,
+            &[
+                "claim",
+                "release",
+                "release_unfinished",
+                "approved",
+                "rejected",
+            ],
+        );
     }
 }

@@ -7,7 +7,7 @@ use crate::auth::Principal;
 use crate::domain::eligibility::{evaluate, Reason};
 use crate::domain::licence::LicenceNumber;
 use crate::domain::photo_rules::RejectReason;
-use crate::domain::submission::{PhotoSource, SubmissionState};
+use crate::domain::submission::{PhotoSource, ReviewAction, SubmissionState};
 use crate::storage::submissions::{self, Decision, NewSubmission, SubmissionRow};
 use crate::storage::{barcodes, e_licences, licences, notifications, photos};
 use crate::storage::{DbConn, StorageError};
@@ -173,7 +173,15 @@ pub fn claim(
         if !submissions::claim(conn, id, &reviewer.token_id, now, now + lease)? {
             return Err(explain(conn, id, &reviewer.token_id, now)?);
         }
-        submissions::audit(conn, now, &reviewer.token_id, id, "claim", None, None)?;
+        submissions::audit(
+            conn,
+            now,
+            &reviewer.token_id,
+            id,
+            ReviewAction::Claim,
+            None,
+            None,
+        )?;
         submissions::find(conn, id)?.ok_or(ReviewError::SubmissionNotFound)
     })
 }
@@ -189,7 +197,15 @@ pub fn release(
         if !submissions::release(conn, id, &reviewer.token_id)? {
             return Err(explain(conn, id, &reviewer.token_id, now)?);
         }
-        submissions::audit(conn, now, &reviewer.token_id, id, "release", None, None)?;
+        submissions::audit(
+            conn,
+            now,
+            &reviewer.token_id,
+            id,
+            ReviewAction::Release,
+            None,
+            None,
+        )?;
         Ok(())
     })
 }
@@ -215,16 +231,13 @@ pub fn release_unfinished(
             now,
             reviewer_token_id,
             id,
-            RELEASE_UNFINISHED,
+            ReviewAction::ReleaseUnfinished,
             None,
             None,
         )?;
         Ok(true)
     })
 }
-
-/// The review audit's action for [`release_unfinished`].
-pub const RELEASE_UNFINISHED: &str = "release_unfinished";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -276,10 +289,16 @@ fn decide_in_transaction(
     now: DateTime<Utc>,
 ) -> Result<Decided, ReviewError> {
     conn.write_transaction(|conn| {
-        let (state, reason, note) = match verdict {
-            Verdict::Approve => (SubmissionState::Approved, None, None),
+        let (state, action, reason, note) = match verdict {
+            Verdict::Approve => (
+                SubmissionState::Approved,
+                ReviewAction::Approved,
+                None,
+                None,
+            ),
             Verdict::Reject { reason, note } => (
                 SubmissionState::Rejected,
+                ReviewAction::Rejected,
                 Some(reason.code()),
                 note.as_deref(),
             ),
@@ -292,15 +311,7 @@ fn decide_in_transaction(
         if !submissions::decide(conn, id, &reviewer.token_id, now, &decision)? {
             return Err(explain(conn, id, &reviewer.token_id, now)?);
         }
-        submissions::audit(
-            conn,
-            now,
-            &reviewer.token_id,
-            id,
-            state.code(),
-            reason,
-            note,
-        )?;
+        submissions::audit(conn, now, &reviewer.token_id, id, action, reason, note)?;
         let submission = submissions::find(conn, id)?.ok_or(ReviewError::SubmissionNotFound)?;
         let mut decided = Decided {
             submission,

@@ -69,9 +69,9 @@ macro_rules! text_enum {
         {
             fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
                 let code = <String as diesel::deserialize::FromSql<
-                                                            diesel::sql_types::Text,
-                                                            DB,
-                                                        >>::from_sql(bytes)?;
+                                                                    diesel::sql_types::Text,
+                                                                    DB,
+                                                                >>::from_sql(bytes)?;
                 code.parse()
                     .map_err(|_| format!("{:?} is not a {}", code, stringify!($ty)).into())
             }
@@ -98,6 +98,7 @@ text_enum!(crate::domain::registry_event::SupersedeReason);
 text_enum!(crate::domain::submission::SubmissionPurpose);
 text_enum!(crate::domain::submission::PhotoSource);
 text_enum!(crate::domain::submission::SubmissionState);
+text_enum!(crate::domain::submission::ReviewAction);
 text_enum!(crate::domain::purpose::Purpose);
 text_enum!(crate::domain::role::Role);
 text_enum!(crate::domain::scan::ScanMethod);

@@ -5,7 +5,7 @@
 
 use super::schema::{photo_submissions as ps, review_audit};
 use super::{with_conn, DbConn, StorageError};
-use crate::domain::submission::{PhotoSource, SubmissionPurpose, SubmissionState};
+use crate::domain::submission::{PhotoSource, ReviewAction, SubmissionPurpose, SubmissionState};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -312,7 +312,7 @@ pub fn audit(
     at: DateTime<Utc>,
     reviewer_token_id: &str,
     submission_id: &str,
-    action: &str,
+    action: ReviewAction,
     reason: Option<&str>,
     note: Option<&str>,
 ) -> Result<(), StorageError> {
@@ -337,8 +337,7 @@ pub struct ReviewAuditRow {
     pub at: NaiveDateTime,
     pub reviewer_token_id: String,
     pub submission_id: String,
-    /// claim | release | release_unfinished | approved | rejected
-    pub action: String,
+    pub action: ReviewAction,
     pub reason: Option<String>,
     pub note: Option<String>,
 }
@@ -347,8 +346,7 @@ pub struct ReviewAuditRow {
 pub struct ReviewAuditFilter {
     pub reviewer_token_id: Option<String>,
     pub submission_id: Option<String>,
-    /// claim | release | release_unfinished | approved | rejected
-    pub action: Option<String>,
+    pub action: Option<ReviewAction>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     /// Rows with an id greater than this (keyset paging).
@@ -371,8 +369,8 @@ pub fn audit_page(
         if let Some(s) = &f.submission_id {
             q = q.filter(review_audit::submission_id.eq(s.clone()));
         }
-        if let Some(a) = &f.action {
-            q = q.filter(review_audit::action.eq(a.clone()));
+        if let Some(a) = f.action {
+            q = q.filter(review_audit::action.eq(a));
         }
         if let Some(from) = f.from {
             q = q.filter(review_audit::at.ge(from.naive_utc()));

@@ -323,7 +323,7 @@ fn pending_submission(db: &Database, now: DateTime<Utc>) -> submissions::Submiss
 }
 
 /// The actions of the review audit on `submission_id`, oldest first.
-fn review_actions(db: &Database, submission_id: &str) -> Vec<String> {
+fn review_actions(db: &Database, submission_id: &str) -> Vec<&'static str> {
     submissions::audit_page(
         &mut db.get().unwrap(),
         &submissions::ReviewAuditFilter {
@@ -334,7 +334,7 @@ fn review_actions(db: &Database, submission_id: &str) -> Vec<String> {
     )
     .unwrap()
     .into_iter()
-    .map(|r| r.action)
+    .map(|r| r.action.code())
     .collect()
 }
 

@@ -159,10 +159,7 @@ pub fn authenticate(conn: &mut DbConn, secret: &str) -> Result<Principal, AuthEr
     if row.revoked_at.is_some() {
         return Err(AuthError::InvalidToken);
     }
-    let role: Role = row
-        .role
-        .parse()
-        .map_err(|e: String| StorageError::Corrupt(format!("token {}: {e}", row.id)))?;
+    let role = row.role;
     let licence = row
         .licence_number
         .as_deref()

@@ -93,7 +93,7 @@ pub fn run(url: &str, action: TokenCommand) -> Result<(), CliError> {
                 println!(
                     "{:<18} {:<9} {:<20} {:<20} {:<9} {}",
                     t.id,
-                    t.role,
+                    t.role.code(),
                     t.licence_number
                         .as_deref()
                         .or(t.scope.as_deref())

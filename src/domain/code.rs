@@ -5,7 +5,7 @@
 //! signature (86) are fixed, which leaves 154 bytes of claims JSON. So the private claims have
 //! one-letter names, the e-licence is named by its status-list position (`e`), dates are
 //! `YYYYMMDD` numbers, the classes and the status at signing are numbers of bits ([`ClassBits`], six
-//! digits at most; [`STATUS_BITS`], five), the photo is bound by the first 96 bits of its
+//! digits at most; [`StatusBit`]s, five), the photo is bound by the first 96 bits of its
 //! SHA-256, and `iss`/`iat` are left out (the key in our JWKS names the issuer; the server
 //! records when each code was signed). What still varies, the name, is shortened to fit
 //! ([`CodeClaims::shorten_to_fit`]): with every other claim at its largest (all 17 classes,
@@ -14,6 +14,7 @@
 //! claim to terminal vendors.
 
 pub use super::licence_class::ClassBits;
+pub use super::status_bit::{status_bits, StatusBit, STATUS_OK, STATUS_OTHER, STATUS_OTHER_BIT};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -28,49 +29,6 @@ pub const MAX_ROADSIDE_CODE_CHARS: usize = 412;
 
 /// Ends a name shortened to fit its QR code (see [`CodeClaims::shorten_to_fit`]).
 pub const SHORTENED: char = '…';
-
-/// The status claim of a licence that may drive: no reason bit set.
-pub const STATUS_OK: u32 = 0;
-
-/// The reasons a status claim can carry, each as its bit: reason `STATUS_BITS[i]` is
-/// `1 << i`. Fixed for good (terminals decode with this table, docs/code-format.md); a new
-/// reason takes a new bit. A number keeps every code's status within five digits, however
-/// many reasons apply, where their names could take 60 bytes of a 154-byte budget.
-pub const STATUS_BITS: [&str; 16] = [
-    "not_yet_valid",
-    "expired",
-    "detained",
-    "seized",
-    "suspended",
-    "overdue_medical",
-    "overdue_review",
-    "announced_void",
-    "revoked",
-    "withdrawn",
-    "cancelled",
-    "cancelled_recoverable",
-    "transferred_out",
-    "locked",
-    "overdue_renewal",
-    "points_limit",
-];
-
-/// Set for a reason [`STATUS_BITS`] does not name (a reason newer than the table): the code
-/// is barred all the same, and the online check names it.
-pub const STATUS_OTHER_BIT: u32 = 1 << 31;
-
-/// What a terminal shows for a reason bit it has no name for.
-pub const STATUS_OTHER: &str = "other";
-
-/// The status claim of these blocking reasons (none: [`STATUS_OK`]).
-pub fn status_bits<'r>(reasons: impl IntoIterator<Item = &'r str>) -> u32 {
-    reasons.into_iter().fold(STATUS_OK, |bits, r| {
-        bits | STATUS_BITS
-            .iter()
-            .position(|known| *known == r)
-            .map_or(STATUS_OTHER_BIT, |i| 1 << i)
-    })
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeClaims {
@@ -90,7 +48,7 @@ pub struct CodeClaims {
     #[serde(rename = "v", with = "yyyymmdd")]
     pub valid_until: Option<NaiveDate>,
     /// Status at signing: 0 when the licence could drive, else the bits of its blocking
-    /// reasons ([`STATUS_BITS`]).
+    /// reasons ([`StatusBit`]).
     #[serde(rename = "s")]
     pub status: u32,
     /// The photo's tag: the first 96 bits of its SHA-256, base64url (see [`photo_tag`]).
@@ -136,18 +94,9 @@ impl CodeClaims {
     }
 
     /// The reason codes that stood at signing, in bit order; empty when it could drive. A
-    /// bit without a name in [`STATUS_BITS`] reads as [`STATUS_OTHER`], once.
+    /// bit without a name reads as [`STATUS_OTHER`], once.
     pub fn status_reasons(&self) -> Vec<&'static str> {
-        let mut reasons: Vec<&'static str> = STATUS_BITS
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.status & (1 << i) != 0)
-            .map(|(_, r)| *r)
-            .collect();
-        if self.status >> STATUS_BITS.len() != 0 {
-            reasons.push(STATUS_OTHER);
-        }
-        reasons
+        super::status_bit::status_reasons(self.status)
     }
 
     /// The status as a terminal prints it: `ok`, or the reasons comma-separated.
@@ -363,26 +312,9 @@ mod tests {
     }
 
     #[test]
-    fn status_bits_round_trip_every_reason() {
-        use crate::domain::registry_state::RegistryState;
-        let mut every: Vec<&str> = vec!["not_yet_valid", "expired", "points_limit"];
-        every.extend(RegistryState::ALL.iter().map(|s| s.code()));
-        assert_eq!(
-            every.len(),
-            STATUS_BITS.len(),
-            "one bit for each reason, no more"
-        );
-        for r in &every {
-            let c = CodeClaims {
-                status: status_bits([*r]),
-                ..claims(5)
-            };
-            assert_eq!(c.status.count_ones(), 1, "{r}");
-            assert_eq!(c.status_reasons(), [*r]);
-            assert_eq!(c.status_text(), *r);
-        }
+    fn the_status_text_names_the_reasons_in_bit_order() {
         let c = CodeClaims {
-            status: status_bits(["points_limit", "suspended"]),
+            status: StatusBit::PointsLimit.value() | StatusBit::Suspended.value(),
             ..claims(5)
         };
         assert_eq!(c.status, (1 << 4) | (1 << 15));
@@ -392,21 +324,13 @@ mod tests {
             "bit order"
         );
         assert_eq!(c.status_text(), "suspended,points_limit");
-        let all = status_bits(every.iter().copied());
-        assert_eq!(all, 0xFFFF, "every reason at once is still five digits");
         assert_eq!(claims(5).status_text(), "ok");
         assert!(claims(5).status_reasons().is_empty());
-    }
-
-    #[test]
-    fn a_reason_the_table_does_not_name_still_bars() {
-        let bits = status_bits(["suspended", "some_new_reason"]);
-        assert_eq!(bits, (1 << 4) | STATUS_OTHER_BIT);
         let c = CodeClaims {
-            status: bits | (1 << 20),
+            status: StatusBit::Suspended.value() | STATUS_OTHER_BIT,
             ..claims(5)
         };
-        assert_eq!(c.status_reasons(), ["suspended", STATUS_OTHER]);
+        assert_eq!(c.status_text(), "suspended,other");
     }
 
     #[test]

@@ -2,80 +2,46 @@
 //! with. Each has a stable code (what the holder's app and the SMS gateway get) and the
 //! message the holder reads. Automatic pre-checks use the same codes where they overlap.
 
-use std::str::FromStr;
+use strum::{EnumCount, VariantArray};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RejectReason {
-    /// Not taken within the last 6 months.
-    NotRecent,
-    /// Not frontal, or not looking at the camera.
-    NotFrontal,
-    /// Hat, scarf or anything else on the head.
-    HeadCovered,
-    /// Black-and-white.
-    NotColour,
-    /// Head too large or too small, or not half-length (小一寸 proportions).
-    WrongFraming,
-    BackgroundNotWhite,
-    /// Too dark, too bright or uneven light.
-    PoorLighting,
-    /// Eyes closed, unnatural expression, shoulders not level.
-    PoorPose,
-    /// Sunglasses, mask, jewellery.
-    Accessories,
-    /// Hair covering the face or ears.
-    FaceObscured,
-    /// Light clothing, uniform, or heavy make-up.
-    Attire,
-    /// Retouched features or a composite.
-    Retouched,
-    /// More than one person, or no person.
-    NotOnePerson,
-    /// Offensive or unlawful content: the e-licence may be stopped.
-    Unlawful,
-    /// Blurred or too small to judge.
-    Unclear,
+super::code_enum! {
+    #[derive(utoipa::ToSchema, strum::EnumCount)]
+    #[strum(parse_err_ty = String, parse_err_fn = unknown_reject_reason)]
+    pub enum RejectReason {
+        /// Not taken within the last 6 months.
+        NotRecent,
+        /// Not frontal, or not looking at the camera.
+        NotFrontal,
+        /// Hat, scarf or anything else on the head.
+        HeadCovered,
+        /// Black-and-white.
+        NotColour,
+        /// Head too large or too small, or not half-length (小一寸 proportions).
+        WrongFraming,
+        BackgroundNotWhite,
+        /// Too dark, too bright or uneven light.
+        PoorLighting,
+        /// Eyes closed, unnatural expression, shoulders not level.
+        PoorPose,
+        /// Sunglasses, mask, jewellery.
+        Accessories,
+        /// Hair covering the face or ears.
+        FaceObscured,
+        /// Light clothing, uniform, or heavy make-up.
+        Attire,
+        /// Retouched features or a composite.
+        Retouched,
+        /// More than one person, or no person.
+        NotOnePerson,
+        /// Offensive or unlawful content: the e-licence may be stopped.
+        Unlawful,
+        /// Blurred or too small to judge.
+        Unclear,
+    }
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 15] = [
-        RejectReason::NotRecent,
-        RejectReason::NotFrontal,
-        RejectReason::HeadCovered,
-        RejectReason::NotColour,
-        RejectReason::WrongFraming,
-        RejectReason::BackgroundNotWhite,
-        RejectReason::PoorLighting,
-        RejectReason::PoorPose,
-        RejectReason::Accessories,
-        RejectReason::FaceObscured,
-        RejectReason::Attire,
-        RejectReason::Retouched,
-        RejectReason::NotOnePerson,
-        RejectReason::Unlawful,
-        RejectReason::Unclear,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            RejectReason::NotRecent => "not_recent",
-            RejectReason::NotFrontal => "not_frontal",
-            RejectReason::HeadCovered => "head_covered",
-            RejectReason::NotColour => "not_colour",
-            RejectReason::WrongFraming => "wrong_framing",
-            RejectReason::BackgroundNotWhite => "background_not_white",
-            RejectReason::PoorLighting => "poor_lighting",
-            RejectReason::PoorPose => "poor_pose",
-            RejectReason::Accessories => "accessories",
-            RejectReason::FaceObscured => "face_obscured",
-            RejectReason::Attire => "attire",
-            RejectReason::Retouched => "retouched",
-            RejectReason::NotOnePerson => "not_one_person",
-            RejectReason::Unlawful => "unlawful",
-            RejectReason::Unclear => "unclear",
-        }
-    }
+    pub const ALL: [RejectReason; RejectReason::COUNT] = super::variants(Self::VARIANTS);
 
     pub fn message_zh(self) -> &'static str {
         match self {
@@ -124,15 +90,8 @@ impl RejectReason {
     }
 }
 
-impl FromStr for RejectReason {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RejectReason::ALL
-            .into_iter()
-            .find(|r| r.code() == s)
-            .ok_or_else(|| format!("unknown rejection reason {s:?}"))
-    }
+fn unknown_reject_reason(s: &str) -> String {
+    format!("unknown rejection reason {s:?}")
 }
 
 /// The message for an automatic pre-check that failed (`crate::photo` gives the codes).

@@ -2,51 +2,27 @@
 //! firms, insurers and employers check only the driving qualification, so their codes carry
 //! far less (no address, no licence number in clear, no points).
 
-use serde::{Deserialize, Serialize};
-use std::str::FromStr;
+use serde::Deserialize;
+use strum::{EnumCount, VariantArray};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Purpose {
-    /// Police at the roadside or at the counter: the full roadside code.
-    #[default]
-    Roadside,
-    /// A car-rental firm checking that the renter may drive the vehicle's class.
-    Rental,
-    /// An insurer checking the driver's qualification.
-    Insurance,
-    /// An employer checking a driver's qualification.
-    Employment,
+super::code_enum! {
+    #[derive(Default, Deserialize, clap::ValueEnum, utoipa::ToSchema, strum::EnumCount)]
+    #[strum(parse_err_ty = String, parse_err_fn = unknown_purpose)]
+    pub enum Purpose {
+        /// Police at the roadside or at the counter: the full roadside code.
+        #[default]
+        Roadside,
+        /// A car-rental firm checking that the renter may drive the vehicle's class.
+        Rental,
+        /// An insurer checking the driver's qualification.
+        Insurance,
+        /// An employer checking a driver's qualification.
+        Employment,
+    }
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 4] = [
-        Purpose::Roadside,
-        Purpose::Rental,
-        Purpose::Insurance,
-        Purpose::Employment,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Purpose::Roadside => "roadside",
-            Purpose::Rental => "rental",
-            Purpose::Insurance => "insurance",
-            Purpose::Employment => "employment",
-        }
-    }
+    pub const ALL: [Purpose; Purpose::COUNT] = super::variants(Self::VARIANTS);
 
     /// The minimal purposes: qualification only, for businesses rather than police.
     pub fn is_minimal(self) -> bool {
@@ -59,17 +35,8 @@ impl Purpose {
     }
 }
 
-impl FromStr for Purpose {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Purpose::ALL
-            .into_iter()
-            .find(|p| p.code() == s)
-            .ok_or_else(|| {
-                format!("unknown purpose {s:?} (roadside, rental, insurance, employment)")
-            })
-    }
+fn unknown_purpose(s: &str) -> String {
+    format!("unknown purpose {s:?} (roadside, rental, insurance, employment)")
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use super::registry_state::RegistryState;
 use crate::i18n::Lang;
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
+use strum::{EnumCount, VariantArray};
 
 /// A nullable field that must still be present (`null` is a value: long-term, no due date).
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
@@ -74,32 +75,21 @@ pub enum RegistryEvent {
     },
 }
 
-/// Why an event ends the current e-licence: after such a change the holder applies again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SupersedeReason {
-    ClassChanged,
-    Renewed,
-    AuthorityChanged,
+super::code_enum! {
+    /// Why an event ends the current e-licence: after such a change the holder applies again.
+    #[derive(utoipa::ToSchema, strum::EnumCount)]
+    pub enum SupersedeReason {
+        ClassChanged,
+        Renewed,
+        AuthorityChanged,
+    }
 }
 
 impl SupersedeReason {
-    pub const ALL: [SupersedeReason; 3] = [
-        SupersedeReason::ClassChanged,
-        SupersedeReason::Renewed,
-        SupersedeReason::AuthorityChanged,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            SupersedeReason::ClassChanged => "class_changed",
-            SupersedeReason::Renewed => "renewed",
-            SupersedeReason::AuthorityChanged => "authority_changed",
-        }
-    }
+    pub const ALL: [SupersedeReason; SupersedeReason::COUNT] = super::variants(Self::VARIANTS);
 
     pub fn parse(code: &str) -> Option<SupersedeReason> {
-        Self::ALL.into_iter().find(|r| r.code() == code)
+        code.parse().ok()
     }
 
     pub fn message(self, lang: Lang) -> &'static str {

@@ -1,76 +1,46 @@
 //! Registry state codes: the states the national registry can put a licence in.
 //! Every one of them makes the licence unusable for an e-licence.
 
-use serde::{Deserialize, Serialize};
-use std::str::FromStr;
+use serde::Deserialize;
+use strum::{EnumCount, VariantArray};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RegistryState {
-    /// 扣留: detained by police.
-    Detained,
-    /// 扣押: seized by police.
-    Seized,
-    /// 暂扣: suspended.
-    Suspended,
-    /// 逾期未体检: overdue for the periodic medical exam.
-    OverdueMedical,
-    /// 逾期未审验: overdue for the periodic review.
-    OverdueReview,
-    /// 公告停止使用: publicly announced as no longer usable.
-    AnnouncedVoid,
-    /// 吊销: revoked.
-    Revoked,
-    /// 撤销: withdrawn.
-    Withdrawn,
-    /// 注销: cancelled.
-    Cancelled,
-    /// 注销可恢复: cancelled but recoverable.
-    CancelledRecoverable,
-    /// 转出: transferred out to another province.
-    TransferredOut,
-    /// 锁定: locked.
-    Locked,
-    /// 逾期未换证: overdue for renewal.
-    OverdueRenewal,
+super::code_enum! {
+    #[derive(PartialOrd, Ord, Deserialize, strum::EnumCount)]
+    #[strum(parse_err_ty = UnknownState, parse_err_fn = UnknownState::of)]
+    pub enum RegistryState {
+        /// 扣留: detained by police.
+        Detained,
+        /// 扣押: seized by police.
+        Seized,
+        /// 暂扣: suspended.
+        Suspended,
+        /// 逾期未体检: overdue for the periodic medical exam.
+        OverdueMedical,
+        /// 逾期未审验: overdue for the periodic review.
+        OverdueReview,
+        /// 公告停止使用: publicly announced as no longer usable.
+        AnnouncedVoid,
+        /// 吊销: revoked.
+        Revoked,
+        /// 撤销: withdrawn.
+        Withdrawn,
+        /// 注销: cancelled.
+        Cancelled,
+        /// 注销可恢复: cancelled but recoverable.
+        CancelledRecoverable,
+        /// 转出: transferred out to another province.
+        TransferredOut,
+        /// 锁定: locked.
+        Locked,
+        /// 逾期未换证: overdue for renewal.
+        OverdueRenewal,
+    }
 }
 
 use RegistryState::*;
 
 impl RegistryState {
-    pub const ALL: [RegistryState; 13] = [
-        Detained,
-        Seized,
-        Suspended,
-        OverdueMedical,
-        OverdueReview,
-        AnnouncedVoid,
-        Revoked,
-        Withdrawn,
-        Cancelled,
-        CancelledRecoverable,
-        TransferredOut,
-        Locked,
-        OverdueRenewal,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Detained => "detained",
-            Seized => "seized",
-            Suspended => "suspended",
-            OverdueMedical => "overdue_medical",
-            OverdueReview => "overdue_review",
-            AnnouncedVoid => "announced_void",
-            Revoked => "revoked",
-            Withdrawn => "withdrawn",
-            Cancelled => "cancelled",
-            CancelledRecoverable => "cancelled_recoverable",
-            TransferredOut => "transferred_out",
-            Locked => "locked",
-            OverdueRenewal => "overdue_renewal",
-        }
-    }
+    pub const ALL: [RegistryState; RegistryState::COUNT] = super::variants(Self::VARIANTS);
 
     pub fn name_zh(self) -> &'static str {
         match self {
@@ -95,14 +65,9 @@ impl RegistryState {
 #[error("unknown registry state {0:?}")]
 pub struct UnknownState(pub String);
 
-impl FromStr for RegistryState {
-    type Err = UnknownState;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RegistryState::ALL
-            .into_iter()
-            .find(|st| st.code() == s)
-            .ok_or_else(|| UnknownState(s.to_owned()))
+impl UnknownState {
+    fn of(code: &str) -> UnknownState {
+        UnknownState(code.to_owned())
     }
 }
 

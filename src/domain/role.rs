@@ -1,36 +1,27 @@
 //! Who may call what. A token carries exactly one role.
 
-use serde::{Deserialize, Serialize};
-use std::str::FromStr;
+use serde::Deserialize;
+use strum::{EnumCount, VariantArray};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A driver, bound to one licence; sees only that licence.
-    Holder,
-    /// Traffic police who review submitted photos.
-    Reviewer,
-    /// A police officer or enforcement terminal verifying codes at the roadside.
-    Officer,
-    /// Operates the service: registry upserts and audit.
-    Admin,
-    /// A clerk at a vehicle administration office (车辆管理所), bound to one issuing
-    /// authority: serves holders of that authority's licences at the counter.
-    Clerk,
-    /// A business that checks a driving qualification (car rental, insurer, employer), bound
-    /// to one purpose: verifies that purpose's minimal codes only.
-    Partner,
+super::code_enum! {
+    #[derive(Deserialize, clap::ValueEnum, utoipa::ToSchema, strum::EnumCount)]
+    #[strum(parse_err_ty = String, parse_err_fn = unknown_role)]
+    pub enum Role {
+        /// A driver, bound to one licence; sees only that licence.
+        Holder,
+        /// Traffic police who review submitted photos.
+        Reviewer,
+        /// A police officer or enforcement terminal verifying codes at the roadside.
+        Officer,
+        /// Operates the service: registry upserts and audit.
+        Admin,
+        /// A clerk at a vehicle administration office (车辆管理所), bound to one issuing
+        /// authority: serves holders of that authority's licences at the counter.
+        Clerk,
+        /// A business that checks a driving qualification (car rental, insurer, employer), bound
+        /// to one purpose: verifies that purpose's minimal codes only.
+        Partner,
+    }
 }
 
 /// What a token of a role is bound to, besides the role itself.
@@ -47,25 +38,7 @@ pub enum Binding {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Holder,
-        Role::Reviewer,
-        Role::Officer,
-        Role::Admin,
-        Role::Clerk,
-        Role::Partner,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Holder => "holder",
-            Role::Reviewer => "reviewer",
-            Role::Officer => "officer",
-            Role::Admin => "admin",
-            Role::Clerk => "clerk",
-            Role::Partner => "partner",
-        }
-    }
+    pub const ALL: [Role; Role::COUNT] = super::variants(Self::VARIANTS);
 
     pub fn binding(self) -> Binding {
         match self {
@@ -82,15 +55,8 @@ impl Role {
     }
 }
 
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.code() == s)
-            .ok_or_else(|| format!("unknown role {s:?}"))
-    }
+fn unknown_role(s: &str) -> String {
+    format!("unknown role {s:?}")
 }
 
 #[cfg(test)]

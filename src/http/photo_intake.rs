@@ -92,7 +92,7 @@ pub async fn submit_upload(
                 &Intake {
                     jpeg: &normalised.jpeg,
                     prechecks_json: &prechecks,
-                    source: source.code(),
+                    source,
                     purpose,
                 },
                 today,

@@ -1,7 +1,8 @@
 //! What the registry routes answer: events as applied and as recorded, and a licence's
 //! e-licence history. Shared by the event routes and the admin record route.
 
-use crate::domain::registry_event::RegistryEvent;
+use crate::domain::e_licence::{ELicencePhotoSource, ELicenceState, IssuedVia};
+use crate::domain::registry_event::{RegistryEvent, SupersedeReason};
 use crate::http::views::EligibilityView;
 use crate::service::lifecycle::{Applied, Effects};
 use crate::storage::e_licences::ELicenceRow;
@@ -82,15 +83,12 @@ pub struct ELicenceHistoryItem {
     /// Its number in order of issue (the history's cursor). Not the `e` claim of its codes
     /// since status lists were sharded (docs/code-format.md).
     pub serial: i64,
-    /// current | superseded
-    pub state: String,
-    pub photo_source: String,
+    pub state: ELicenceState,
+    pub photo_source: ELicencePhotoSource,
     pub generated_at: DateTime<Utc>,
     pub superseded_at: Option<DateTime<Utc>>,
-    /// class_changed | renewed | authority_changed
-    pub superseded_reason: Option<String>,
-    /// app | counter
-    pub issued_via: String,
+    pub superseded_reason: Option<SupersedeReason>,
+    pub issued_via: IssuedVia,
     pub issued_by: Option<String>,
 }
 

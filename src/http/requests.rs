@@ -38,20 +38,8 @@ impl PurposeQuery {
 #[schema(as = PhotoUpload)]
 #[allow(dead_code)]
 pub struct PhotoUploadDoc {
-    source: PhotoSourceDoc,
+    source: crate::domain::submission::PhotoSource,
     /// The JPEG or PNG, at most 5 MB.
     #[schema(format = Binary, value_type = String)]
     photo: Vec<u8>,
-}
-
-/// Where an uploaded photo comes from, for the OpenAPI document.
-#[derive(utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = PhotoSource)]
-#[allow(dead_code)]
-enum PhotoSourceDoc {
-    /// 手机拍照
-    Camera,
-    /// 相册选择
-    Album,
 }

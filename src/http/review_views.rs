@@ -5,6 +5,7 @@
 use crate::domain::licence::LicenceNumber;
 use crate::domain::photo_rules::RejectReason;
 use crate::domain::registry_event::SupersedeReason;
+use crate::domain::submission::{PhotoSource, SubmissionPurpose};
 use crate::i18n::Lang;
 use crate::storage::e_licences::ELicenceRow;
 use crate::storage::notifications::NotificationRow;
@@ -37,10 +38,8 @@ pub struct PrecheckDoc {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QueueItem {
     pub id: String,
-    /// first_application | photo_change
-    pub purpose: String,
-    /// camera | album
-    pub source: String,
+    pub purpose: SubmissionPurpose,
+    pub source: PhotoSource,
     pub submitted_at: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
     pub overdue: bool,
@@ -132,8 +131,8 @@ impl ReasonCodeView {
 pub struct ApplicationView {
     /// The submission's id; null for `apply_again`.
     pub id: Option<String>,
-    pub purpose: Option<String>,
-    pub source: Option<String>,
+    pub purpose: Option<SubmissionPurpose>,
+    pub source: Option<PhotoSource>,
     /// pending_review | approved | rejected | superseded | apply_again
     pub state: String,
     pub submitted_at: Option<DateTime<Utc>>,
@@ -163,10 +162,7 @@ pub struct SupersededView {
 impl ApplicationView {
     /// The holder must apply again: `e` was superseded and no e-licence stands.
     pub fn apply_again(e: ELicenceRow, lang: Lang) -> Self {
-        let reason = e
-            .superseded_reason
-            .as_deref()
-            .and_then(SupersedeReason::parse);
+        let reason = e.superseded_reason;
         ApplicationView {
             id: None,
             purpose: None,
@@ -205,7 +201,7 @@ impl ApplicationView {
             id: Some(row.id),
             purpose: Some(row.purpose),
             source: Some(row.source),
-            state: row.state,
+            state: row.state.code().to_owned(),
             submitted_at: Some(row.submitted_at.and_utc()),
             deadline: Some(row.deadline.and_utc()),
             decided_at: row.decided_at.map(|d| d.and_utc()),

@@ -13,22 +13,7 @@ pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 /// The `source` field is a short word.
 const MAX_SOURCE_BYTES: usize = 16;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhotoSource {
-    /// 手机拍照
-    Camera,
-    /// 相册选择
-    Album,
-}
-
-impl PhotoSource {
-    pub fn code(self) -> &'static str {
-        match self {
-            PhotoSource::Camera => "camera",
-            PhotoSource::Album => "album",
-        }
-    }
-}
+pub use crate::domain::submission::PhotoSource;
 
 /// The two fields of an upload.
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! What the API answers with: the licence as its two pages, its live status, and the admin
 //! view of a registry record. Built from domain values; no logic beyond presentation.
 
+use crate::domain::e_licence::{ELicencePhotoSource, ELicenceState};
 use crate::domain::eligibility::{evaluate, Eligibility, Reason};
 use crate::domain::licence::{Licence, POINTS_LIMIT};
 use crate::domain::licence_class::LicenceClass;
@@ -321,12 +322,11 @@ impl From<crate::service::codes::DisplayCode> for DisplayCodeView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ELicenceView {
     pub e_licence_id: String,
-    /// "current" or "superseded".
-    pub state: String,
+    pub state: ELicenceState,
     /// When the e-licence was generated (shown on the front page).
     pub generated_at: DateTime<Utc>,
     pub photo_url: String,
-    pub photo_source: String,
+    pub photo_source: ELicencePhotoSource,
     #[serde(flatten)]
     pub document: LicenceDocument,
     pub display: DisplayCodeView,

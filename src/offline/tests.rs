@@ -1,7 +1,7 @@
 //! The offline verifier against codes signed by a real key ring in a temporary folder.
 
 use super::*;
-use crate::domain::code::{example_claims, status_bits};
+use crate::domain::code::{example_claims, StatusBit};
 use crate::signing::KeyRing;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -111,7 +111,7 @@ fn expiry_follows_the_injected_clock() {
 fn a_licence_barred_at_signing_is_invalid_with_each_reason() {
     let f = fixture();
     let mut barred = claims(7);
-    barred.status = status_bits(["suspended", "points_limit"]);
+    barred.status = StatusBit::Suspended.value() | StatusBit::PointsLimit.value();
     let code = f.sign(&barred);
     assert_eq!(f.reasons(&code, now()), ["suspended", "points_limit"]);
     assert_eq!(
@@ -245,7 +245,7 @@ fn a_batch_mixing_every_kind_of_code_matches_one_by_one() {
     let good = f.sign(&claims(1));
     let (h, p, s) = segments(&good);
     let mut barred = claims(2);
-    barred.status = status_bits(["revoked"]);
+    barred.status = StatusBit::Revoked.value();
     let mut codes = vec![
         good.clone(),
         f.sign(&barred),
@@ -422,7 +422,7 @@ fn suspended_at_signing_and_in_the_list_is_said_once() {
     let f = fixture();
     let verifier = with_status_list(&f);
     let mut barred = claims(9);
-    barred.status = status_bits(["suspended", "points_limit"]);
+    barred.status = StatusBit::Suspended.value() | StatusBit::PointsLimit.value();
     let v = verifier.verify(&f.sign(&barred), now());
     let codes: Vec<&str> = v.reasons.iter().map(Invalid::code).collect();
     assert_eq!(codes, ["suspended", "points_limit"]);

@@ -32,12 +32,7 @@ pub struct DisplayCode {
 
 /// The status claim: the bits of the reasons that stand at signing, 0 when none does.
 pub fn status_at(stored: &StoredLicence, today: NaiveDate) -> u32 {
-    status_bits(
-        evaluate(&stored.licence, today)
-            .reasons()
-            .iter()
-            .map(|r| r.code()),
-    )
+    status_bits(evaluate(&stored.licence, today).reasons())
 }
 
 fn barcode_token() -> String {
@@ -177,7 +172,7 @@ pub fn issue_for(
                 e_licence_id: &e_licence.id,
                 code: &code,
                 expires_at,
-                purpose: purpose.code(),
+                purpose,
             },
         )?;
         if stored {
@@ -218,7 +213,7 @@ pub fn current_or_issue_for(
     stored: &StoredLicence,
     at: Moment,
 ) -> Result<DisplayCode, StorageError> {
-    match barcodes::latest_live(conn, &e_licence.id, purpose.code(), at.now)? {
+    match barcodes::latest_live(conn, &e_licence.id, purpose, at.now)? {
         Some((barcode, code, expires_at)) => Ok(DisplayCode {
             code,
             barcode,

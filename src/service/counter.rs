@@ -9,8 +9,10 @@
 //! audited too (committed with nothing else).
 
 use crate::auth::{AuthError, Principal};
+use crate::domain::e_licence::{ELicencePhotoSource, IssuedVia};
 use crate::domain::eligibility::{evaluate, Reason};
 use crate::domain::licence::LicenceNumber;
+use crate::domain::submission::SubmissionState;
 use crate::service::issuance::{self, IssueError};
 use crate::storage::counter_audit::{self, NewCounterAudit};
 use crate::storage::e_licences::{self, ELicenceRow};
@@ -27,9 +29,6 @@ pub const PHOTO_CHANGE: &str = "photo_change";
 
 /// The `outcome` of an action that went through.
 pub const OK: &str = "ok";
-
-/// `photo_source` of an e-licence whose photo was taken at the counter.
-pub const COUNTER_SOURCE: &str = "counter";
 
 /// A clerk: a token id and the issuing authority it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,7 +237,7 @@ fn audited<T>(
 pub struct CurrentELicence {
     pub row: ELicenceRow,
     /// app | counter
-    pub issued_via: String,
+    pub issued_via: IssuedVia,
     /// The clerk's token id when issued at the counter.
     pub issued_by: Option<String>,
 }
@@ -246,7 +245,7 @@ pub struct CurrentELicence {
 impl From<ELicenceRow> for CurrentELicence {
     fn from(row: ELicenceRow) -> Self {
         CurrentELicence {
-            issued_via: row.issued_via.clone(),
+            issued_via: row.issued_via,
             issued_by: row.issued_by.clone(),
             row,
         }
@@ -322,7 +321,7 @@ pub fn look_up(
         let photo_on_file = photo_on_file(conn, &licence)?;
         let e_licence = current(conn, number)?;
         let pending_submission = submissions::latest_for(conn, number.as_str())?
-            .filter(|s| s.state == submissions::PENDING);
+            .filter(|s| s.state == SubmissionState::PendingReview);
         let detail = json!({
             "e_licence_id": e_licence.as_ref().map(|e| e.row.id.clone()),
             "pending_submission": pending_submission.as_ref().map(|s| s.id.clone()),
@@ -462,15 +461,21 @@ fn issue_in_transaction(
                 Some(Err(refusal)) => return Err(refusal.again()),
                 None => return Err(CounterError::PhotoRequired),
             };
-            let row =
-                issuance::create_at_counter(conn, number, "on_file", jpeg, &clerk.token_id, now)?;
+            let row = issuance::create_at_counter(
+                conn,
+                number,
+                ELicencePhotoSource::OnFile,
+                jpeg,
+                &clerk.token_id,
+                now,
+            )?;
             (row, true, ISSUE)
         }
         (CounterPhoto::Taken { jpeg }, None) => {
             let row = issuance::create_at_counter(
                 conn,
                 number,
-                COUNTER_SOURCE,
+                ELicencePhotoSource::Counter,
                 jpeg,
                 &clerk.token_id,
                 now,
@@ -482,7 +487,7 @@ fn issue_in_transaction(
             e_licences::replace_photo(
                 conn,
                 &current.row.id,
-                COUNTER_SOURCE,
+                ELicencePhotoSource::Counter,
                 jpeg,
                 "image/jpeg",
                 &sha256,

@@ -41,11 +41,7 @@ pub fn with_licence(
 /// Why a licence has no current e-licence: its newest was superseded, or there never was one.
 fn why_none(conn: &mut DbConn, number: &LicenceNumber) -> Result<CurrentError, StorageError> {
     Ok(match e_licences::latest_for(conn, number.as_str())? {
-        Some(e) if !e.is_current() => CurrentError::Superseded(
-            e.superseded_reason
-                .as_deref()
-                .and_then(SupersedeReason::parse),
-        ),
+        Some(e) if !e.is_current() => CurrentError::Superseded(e.superseded_reason),
         _ => CurrentError::NeverIssued,
     })
 }

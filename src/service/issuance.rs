@@ -1,6 +1,7 @@
 //! Issuing an e-licence with the photo on file (已留存照片): generated at once when the
 //! licence is eligible. One current e-licence per licence; asking again returns it.
 
+use crate::domain::e_licence::{ELicencePhotoSource, IssuedVia};
 use crate::domain::eligibility::{evaluate, Reason};
 use crate::domain::licence::LicenceNumber;
 use crate::service::status_list;
@@ -51,11 +52,15 @@ pub enum Channel<'a> {
 }
 
 impl Channel<'_> {
-    pub fn code(self) -> &'static str {
+    pub fn via(self) -> IssuedVia {
         match self {
-            Channel::App => "app",
-            Channel::Counter { .. } => "counter",
+            Channel::App => IssuedVia::App,
+            Channel::Counter { .. } => IssuedVia::Counter,
         }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.via().code()
     }
 }
 
@@ -65,7 +70,7 @@ impl Channel<'_> {
 pub(crate) fn create(
     conn: &mut DbConn,
     number: &LicenceNumber,
-    photo_source: &str,
+    photo_source: ELicencePhotoSource,
     photo: &[u8],
     media_type: &str,
     channel: Channel<'_>,
@@ -88,7 +93,7 @@ pub(crate) fn create(
             photo_media_type: media_type,
             photo_sha256: &photo_sha256,
             generated_at: now,
-            issued_via: channel.code(),
+            issued_via: channel.via(),
             issued_by: match channel {
                 Channel::App => None,
                 Channel::Counter { clerk_token_id } => Some(clerk_token_id),
@@ -134,7 +139,7 @@ pub(crate) fn create(
 pub(crate) fn create_at_counter(
     conn: &mut DbConn,
     number: &LicenceNumber,
-    photo_source: &str,
+    photo_source: ELicencePhotoSource,
     jpeg: &[u8],
     clerk_token_id: &str,
     now: DateTime<Utc>,
@@ -189,7 +194,7 @@ fn issue_in_app(
         return Ok(issued);
     }
     let (photo_source, photo) = match usable_photo(conn, number) {
-        Ok(photo) => ("on_file".to_owned(), photo),
+        Ok(photo) => (ELicencePhotoSource::OnFile, photo),
         Err(e @ (IssueError::PhotoRequired | IssueError::PhotoOnFileUnusable(_))) => {
             superseded_photo(conn, number)?.ok_or(e)?
         }
@@ -204,7 +209,7 @@ fn issue_in_app(
         let created = create(
             conn,
             number,
-            &photo_source,
+            photo_source,
             &photo,
             "image/jpeg",
             Channel::App,
@@ -256,7 +261,7 @@ fn existing_or_refusal(
 fn superseded_photo(
     conn: &mut DbConn,
     number: &LicenceNumber,
-) -> Result<Option<(String, Vec<u8>)>, IssueError> {
+) -> Result<Option<(ELicencePhotoSource, Vec<u8>)>, IssueError> {
     let Some(latest) = e_licences::latest_for(conn, number.as_str())? else {
         return Ok(None);
     };

@@ -152,7 +152,7 @@ fn record_effects(
     };
     let mut superseded = None;
     if let Some(reason) = supersedes(event) {
-        if let Some(e) = e_licences::supersede_current(conn, number, reason.code(), now)? {
+        if let Some(e) = e_licences::supersede_current(conn, number, reason, now)? {
             let withdrawn = submissions::supersede_pending(conn, number)?;
             notify(
                 conn,

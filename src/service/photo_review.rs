@@ -7,6 +7,7 @@ use crate::auth::Principal;
 use crate::domain::eligibility::{evaluate, Reason};
 use crate::domain::licence::LicenceNumber;
 use crate::domain::photo_rules::RejectReason;
+use crate::domain::submission::{PhotoSource, ReviewAction, SubmissionState};
 use crate::storage::submissions::{self, Decision, NewSubmission, SubmissionRow};
 use crate::storage::{barcodes, e_licences, licences, notifications, photos};
 use crate::storage::{DbConn, StorageError};
@@ -15,22 +16,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 /// How long a claim holds an item for one reviewer before it returns to the queue.
 pub const DEFAULT_LEASE: Duration = Duration::minutes(10);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// No e-licence yet: approval generates it.
-    FirstApplication,
-    /// 更换照片: approval puts the photo on the current e-licence.
-    PhotoChange,
-}
-
-impl Purpose {
-    pub fn code(self) -> &'static str {
-        match self {
-            Purpose::FirstApplication => "first_application",
-            Purpose::PhotoChange => "photo_change",
-        }
-    }
-}
+pub use crate::domain::submission::SubmissionPurpose as Purpose;
 
 /// A photo that passed intake, ready to wait for review.
 pub struct Intake<'a> {
@@ -38,8 +24,7 @@ pub struct Intake<'a> {
     pub jpeg: &'a [u8],
     /// The automatic pre-check results, as JSON, shown to the reviewer.
     pub prechecks_json: &'a str,
-    /// camera | album
-    pub source: &'a str,
+    pub source: PhotoSource,
     pub purpose: Purpose,
 }
 
@@ -56,7 +41,7 @@ pub enum ReviewError {
     #[error("no such submission")]
     SubmissionNotFound,
     #[error("the submission is {0}, no longer waiting for review")]
-    NotPending(String),
+    NotPending(SubmissionState),
     #[error("another reviewer holds this item until {0}")]
     ClaimedByOther(DateTime<Utc>),
     #[error("claim the item before deciding it (or the claim lapsed)")]
@@ -101,7 +86,7 @@ pub fn submit(
             &NewSubmission {
                 id: &id,
                 licence_number: number.as_str(),
-                purpose: intake.purpose.code(),
+                purpose: intake.purpose,
                 source: intake.source,
                 photo_sha256: &sha256,
                 prechecks: intake.prechecks_json,
@@ -161,7 +146,7 @@ fn explain(
     let Some(row) = submissions::find(conn, id)? else {
         return Ok(ReviewError::SubmissionNotFound);
     };
-    if row.state != submissions::PENDING {
+    if row.state != SubmissionState::PendingReview {
         return Ok(ReviewError::NotPending(row.state));
     }
     match (row.live_claim(now), row.claim_expires_at) {
@@ -188,7 +173,15 @@ pub fn claim(
         if !submissions::claim(conn, id, &reviewer.token_id, now, now + lease)? {
             return Err(explain(conn, id, &reviewer.token_id, now)?);
         }
-        submissions::audit(conn, now, &reviewer.token_id, id, "claim", None, None)?;
+        submissions::audit(
+            conn,
+            now,
+            &reviewer.token_id,
+            id,
+            ReviewAction::Claim,
+            None,
+            None,
+        )?;
         submissions::find(conn, id)?.ok_or(ReviewError::SubmissionNotFound)
     })
 }
@@ -204,7 +197,15 @@ pub fn release(
         if !submissions::release(conn, id, &reviewer.token_id)? {
             return Err(explain(conn, id, &reviewer.token_id, now)?);
         }
-        submissions::audit(conn, now, &reviewer.token_id, id, "release", None, None)?;
+        submissions::audit(
+            conn,
+            now,
+            &reviewer.token_id,
+            id,
+            ReviewAction::Release,
+            None,
+            None,
+        )?;
         Ok(())
     })
 }
@@ -230,16 +231,13 @@ pub fn release_unfinished(
             now,
             reviewer_token_id,
             id,
-            RELEASE_UNFINISHED,
+            ReviewAction::ReleaseUnfinished,
             None,
             None,
         )?;
         Ok(true)
     })
 }
-
-/// The review audit's action for [`release_unfinished`].
-pub const RELEASE_UNFINISHED: &str = "release_unfinished";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -291,9 +289,19 @@ fn decide_in_transaction(
     now: DateTime<Utc>,
 ) -> Result<Decided, ReviewError> {
     conn.write_transaction(|conn| {
-        let (state, reason, note) = match verdict {
-            Verdict::Approve => ("approved", None, None),
-            Verdict::Reject { reason, note } => ("rejected", Some(reason.code()), note.as_deref()),
+        let (state, action, reason, note) = match verdict {
+            Verdict::Approve => (
+                SubmissionState::Approved,
+                ReviewAction::Approved,
+                None,
+                None,
+            ),
+            Verdict::Reject { reason, note } => (
+                SubmissionState::Rejected,
+                ReviewAction::Rejected,
+                Some(reason.code()),
+                note.as_deref(),
+            ),
         };
         let decision = Decision {
             state,
@@ -303,7 +311,7 @@ fn decide_in_transaction(
         if !submissions::decide(conn, id, &reviewer.token_id, now, &decision)? {
             return Err(explain(conn, id, &reviewer.token_id, now)?);
         }
-        submissions::audit(conn, now, &reviewer.token_id, id, state, reason, note)?;
+        submissions::audit(conn, now, &reviewer.token_id, id, action, reason, note)?;
         let submission = submissions::find(conn, id)?.ok_or(ReviewError::SubmissionNotFound)?;
         let mut decided = Decided {
             submission,
@@ -354,7 +362,7 @@ fn apply_approval(
         e_licences::replace_photo(
             conn,
             &current.id,
-            &s.source,
+            s.source.into(),
             &photo,
             &media_type,
             &s.photo_sha256,
@@ -366,7 +374,7 @@ fn apply_approval(
         let created = super::issuance::create(
             conn,
             &number,
-            &s.source,
+            s.source.into(),
             &photo,
             &media_type,
             super::issuance::Channel::App,

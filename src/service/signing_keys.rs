@@ -24,28 +24,13 @@ pub enum KeysError {
     Storage(#[from] StorageError),
 }
 
-fn state_name(state: KeyState) -> &'static str {
-    match state {
-        KeyState::Next => "next",
-        KeyState::Active => "active",
-        KeyState::Rotated => "rotated",
-        KeyState::Retired => "retired",
-    }
-}
-
 fn to_summary(row: SigningKeyRow) -> Result<KeySummary, StorageError> {
-    let state = match row.state.as_str() {
-        "next" => KeyState::Next,
-        "active" => KeyState::Active,
-        "rotated" => KeyState::Rotated,
-        "retired" => KeyState::Retired,
-        other => {
-            return Err(StorageError::Corrupt(format!(
-                "signing key {}: unknown state {other:?}",
-                row.kid
-            )))
-        }
-    };
+    let state: KeyState = row.state.parse().map_err(|_| {
+        StorageError::Corrupt(format!(
+            "signing key {}: unknown state {:?}",
+            row.kid, row.state
+        ))
+    })?;
     Ok(KeySummary {
         kid: row.kid,
         state,
@@ -59,7 +44,7 @@ fn to_summary(row: SigningKeyRow) -> Result<KeySummary, StorageError> {
 fn to_row(key: &KeySummary) -> SigningKeyRow {
     SigningKeyRow {
         kid: key.kid.clone(),
-        state: state_name(key.state).to_owned(),
+        state: key.state.code().to_owned(),
         created_at: key.created_at.naive_utc(),
         activated_at: key.activated_at.map(|t| t.naive_utc()),
         rotated_at: key.rotated_at.map(|t| t.naive_utc()),

@@ -7,11 +7,12 @@
 
 use crate::auth::{self, AuthError, Principal};
 use crate::domain::code::{is_barcode_token, scanned, CodeClaims, CODE_TYP};
-use crate::domain::eligibility::{evaluate, Eligibility};
+use crate::domain::eligibility::{evaluate, Eligibility, Reason};
 use crate::domain::licence::LicenceNumber;
 use crate::domain::minimal::MINIMAL_PREFIX;
 use crate::domain::purpose::Purpose;
 use crate::domain::role::Role;
+use crate::domain::scan::{ScanKind, ScanMethod};
 use crate::offline::{minimal, Invalid};
 use crate::signing::{jws, JwsError, KeyRing};
 use crate::status_list::Position;
@@ -42,17 +43,12 @@ impl Scan {
     }
 
     /// The audit's `method`: what was scanned and, for a partner, the purpose expected.
-    fn method(&self, purpose: Purpose) -> &'static str {
-        match (self, purpose) {
-            (Scan::Code(_), Purpose::Roadside) => "code",
-            (Scan::Barcode(_), Purpose::Roadside) => "barcode",
-            (Scan::Code(_), Purpose::Rental) => "code:rental",
-            (Scan::Barcode(_), Purpose::Rental) => "barcode:rental",
-            (Scan::Code(_), Purpose::Insurance) => "code:insurance",
-            (Scan::Barcode(_), Purpose::Insurance) => "barcode:insurance",
-            (Scan::Code(_), Purpose::Employment) => "code:employment",
-            (Scan::Barcode(_), Purpose::Employment) => "barcode:employment",
-        }
+    fn method(&self, purpose: Purpose) -> ScanMethod {
+        let kind = match self {
+            Scan::Code(_) => ScanKind::Code,
+            Scan::Barcode(_) => ScanKind::Barcode,
+        };
+        ScanMethod::new(kind, purpose)
     }
 }
 
@@ -91,18 +87,65 @@ pub struct Outcome {
     pub jti: Option<String>,
     pub licence: Option<StoredLicence>,
     pub live: Option<Eligibility>,
-    /// Every reason code that made the scan invalid; empty when valid. The registry's
-    /// reasons (`live`) come last.
-    pub reasons: Vec<String>,
+    /// Every reason that made the scan invalid; empty when valid. The registry's reasons
+    /// (`live`) come last.
+    pub reasons: Vec<ScanReason>,
     /// When the scanned minimal code, or the code a scanned barcode came with, expires.
     pub code_expires_at: Option<DateTime<Utc>>,
 }
 
-/// The one reason a partner learns about the licence itself, whatever the registry says.
-pub const NOT_VALID_NOW: &str = "not_valid_now";
+/// Why a scan is invalid. [`ScanReason::code`] is what the verifier is told and the audit
+/// keeps (comma-joined); the codes are the documented ones (docs/code-format.md, "Online").
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum ScanReason {
+    /// The code itself, named as the offline verifier names it: its form, key or signature
+    /// (`bad_signature`, `unknown_kid`, …), its claims (`malformed`), its purpose
+    /// (`purpose_mismatch`) or its expiry (`expired`; a barcode lapses with its code).
+    Code(Invalid),
+    /// Not the digits of a barcode of ours.
+    #[strum(serialize = "malformed")]
+    MalformedBarcode,
+    BarcodeUnknown,
+    /// A barcode scanned before: it works once.
+    BarcodeUsed,
+    /// The code names no e-licence of ours.
+    ELicenceUnknown,
+    /// The code's licence number is not its e-licence's.
+    LicenceMismatch,
+    /// The e-licence is no longer its licence's current one.
+    Superseded,
+    /// The e-licence's licence is not in the registry copy.
+    LicenceUnknown,
+    /// What stands in the licence's way today, as the registry copy says.
+    Registry(Reason),
+    /// The one reason a partner learns about the licence itself, whatever the registry says.
+    NotValidNow,
+}
+
+impl ScanReason {
+    pub fn code(&self) -> &str {
+        match self {
+            ScanReason::Code(why) => why.code(),
+            ScanReason::Registry(why) => why.code(),
+            other => other.into(),
+        }
+    }
+
+    /// The reasons' codes as the audit stores them: comma-joined, empty when none.
+    pub fn joined(reasons: &[ScanReason]) -> String {
+        reasons
+            .iter()
+            .map(ScanReason::code)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
 
 impl Outcome {
-    fn refused(signature: Check, expiry: Check, reason: &str) -> Outcome {
+    /// A scan whose signature and expiry checks are decided and whose status is not checked
+    /// (yet): these reasons, nothing about the holder.
+    fn stopped(signature: Check, expiry: Check, reasons: Vec<ScanReason>) -> Outcome {
         Outcome {
             valid: false,
             signature,
@@ -113,21 +156,24 @@ impl Outcome {
             jti: None,
             licence: None,
             live: None,
-            reasons: vec![reason.to_owned()],
+            reasons,
             code_expires_at: None,
         }
     }
 
+    fn refused(signature: Check, expiry: Check, reason: ScanReason) -> Outcome {
+        Outcome::stopped(signature, expiry, vec![reason])
+    }
+
     fn checked(signature: Check, expired: bool, jti: Option<String>) -> Outcome {
+        let (expiry, reasons) = if expired {
+            (Check::Fail, vec![ScanReason::Code(Invalid::Expired)])
+        } else {
+            (Check::Pass, vec![])
+        };
         Outcome {
-            expiry: if expired { Check::Fail } else { Check::Pass },
             jti,
-            reasons: if expired {
-                vec!["expired".to_owned()]
-            } else {
-                vec![]
-            },
-            ..Outcome::refused(signature, Check::Skipped, "")
+            ..Outcome::stopped(signature, expiry, reasons)
         }
     }
 
@@ -139,25 +185,25 @@ impl Outcome {
         // The code's own expiry, not the reason `expired`, which a licence past its validity
         // has too. A lapsed barcode fails its expiry check as well; a replayed one names no
         // licence at all.
-        self.expiry != Check::Fail && !self.reasons.iter().any(|r| r == "superseded")
+        self.expiry != Check::Fail && !self.reasons.contains(&ScanReason::Superseded)
     }
 
     /// The reasons a partner is told: those about the code or barcode as they are, and for
     /// the licence only `not_valid_now` (never suspended, points, revoked and the like), and
     /// that only while the scan [speaks for the licence](Outcome::speaks_for_the_licence_now).
-    pub fn partner_reasons(&self) -> Vec<String> {
+    pub fn partner_reasons(&self) -> Vec<ScanReason> {
         // `live_status` appends the registry's reasons last, or `licence_unknown`.
         let standing = self.live.as_ref().map_or(0, |l| l.reasons().len());
         let (own, registry) = self
             .reasons
             .split_at(self.reasons.len().saturating_sub(standing));
-        let mut out: Vec<String> = own
+        let mut out: Vec<ScanReason> = own
             .iter()
-            .filter(|r| *r != "licence_unknown")
+            .filter(|r| **r != ScanReason::LicenceUnknown)
             .cloned()
             .collect();
         if (!registry.is_empty() || own.len() != out.len()) && self.speaks_for_the_licence_now() {
-            out.push(NOT_VALID_NOW.to_owned());
+            out.push(ScanReason::NotValidNow);
         }
         out
     }
@@ -173,16 +219,16 @@ fn live_status(
     today: NaiveDate,
 ) -> Result<Outcome, StorageError> {
     let Some(e) = e_licence else {
-        outcome.reasons.push("e_licence_unknown".into());
+        outcome.reasons.push(ScanReason::ELicenceUnknown);
         outcome.status = Check::Fail;
         return Ok(outcome);
     };
     outcome.e_licence_id = Some(e.id.clone());
     if expected_number.is_some_and(|n| n != e.licence_number) {
-        outcome.reasons.push("licence_mismatch".into());
+        outcome.reasons.push(ScanReason::LicenceMismatch);
     }
     if !e.is_current() {
-        outcome.reasons.push("superseded".into());
+        outcome.reasons.push(ScanReason::Superseded);
     }
     let number = LicenceNumber::parse(&e.licence_number)
         .map_err(|_| StorageError::Corrupt(format!("e-licence {}: number", e.id)))?;
@@ -190,11 +236,11 @@ fn live_status(
         let live = evaluate(&stored.licence, today);
         outcome
             .reasons
-            .extend(live.reasons().iter().map(|r| r.code().to_owned()));
+            .extend(live.reasons().iter().copied().map(ScanReason::Registry));
         outcome.live = Some(live);
         outcome.licence = Some(stored);
     } else {
-        outcome.reasons.push("licence_unknown".into());
+        outcome.reasons.push(ScanReason::LicenceUnknown);
     }
     outcome.status = if outcome.reasons.is_empty() {
         Check::Pass
@@ -213,11 +259,11 @@ fn check_code(
 ) -> Result<Outcome, StorageError> {
     let verified = match verified {
         Ok(v) => v,
-        Err(e) => return Ok(Outcome::refused(Check::Fail, Check::Skipped, e.code())),
+        Err(e) => return Ok(refused_code(e.into())),
     };
     let claims: CodeClaims = match serde_json::from_slice(&verified.payload) {
         Ok(c) => c,
-        Err(_) => return Ok(Outcome::refused(Check::Fail, Check::Skipped, "malformed")),
+        Err(_) => return Ok(refused_code(Invalid::Claims)),
     };
     let outcome = Outcome::checked(
         Check::Pass,
@@ -239,7 +285,7 @@ fn refused_code(why: Invalid) -> Outcome {
         Invalid::PurposeMismatch => Check::Pass,
         _ => Check::Fail,
     };
-    Outcome::refused(signature, Check::Skipped, why.code())
+    Outcome::refused(signature, Check::Skipped, ScanReason::Code(why))
 }
 
 /// A minimal code for `purpose`: the signature and claims (`offline::minimal`, as partners
@@ -260,7 +306,7 @@ fn check_minimal(
     let mut outcome = Outcome::checked(Check::Pass, claims.is_expired(now), Some(jti.clone()));
     outcome.code_expires_at = claims.expires_at();
     let e_licence = match barcodes::by_jti(conn, &jti)? {
-        Some((id, made_for)) if made_for == purpose.code() => e_licences::find(conn, &id)?,
+        Some((id, made_for)) if made_for == purpose => e_licences::find(conn, &id)?,
         _ => None,
     };
     live_status(conn, outcome, e_licence, None, today)
@@ -277,30 +323,32 @@ fn check_barcode(
         return Ok(Outcome::refused(
             Check::NotApplicable,
             Check::Skipped,
-            "malformed",
+            ScanReason::MalformedBarcode,
         ));
     }
     let refused = |reason| Outcome::refused(Check::NotApplicable, Check::Skipped, reason);
-    let (issued, expiry, reason) = match barcodes::redeem(conn, digits, purpose.code(), now)? {
-        Redeemed::Unknown => return Ok(refused("barcode_unknown")),
-        Redeemed::OtherPurpose => return Ok(refused("purpose_mismatch")),
+    let (issued, expiry, reasons) = match barcodes::redeem(conn, digits, purpose, now)? {
+        Redeemed::Unknown => return Ok(refused(ScanReason::BarcodeUnknown)),
+        Redeemed::OtherPurpose => return Ok(refused(ScanReason::Code(Invalid::PurposeMismatch))),
         // A replay is answered as an unknown barcode is: neither the expiry nor the status
         // was checked (neither failed), and nothing about the holder is said. The audit
         // keeps whose barcode it was.
         Redeemed::AlreadyUsed(issued) => {
             return Ok(Outcome {
                 replay_of: Some(issued.e_licence_id),
-                ..refused("barcode_used")
+                ..refused(ScanReason::BarcodeUsed)
             })
         }
-        Redeemed::Fresh(issued) => (issued, Check::Pass, None),
-        Redeemed::Expired(issued) => (issued, Check::Fail, Some("expired")),
+        Redeemed::Fresh(issued) => (issued, Check::Pass, vec![]),
+        Redeemed::Expired(issued) => (
+            issued,
+            Check::Fail,
+            vec![ScanReason::Code(Invalid::Expired)],
+        ),
     };
     let outcome = Outcome {
-        expiry,
-        reasons: reason.map(|r| vec![r.to_owned()]).unwrap_or_default(),
         code_expires_at: Some(issued.expires_at),
-        ..refused("")
+        ..Outcome::stopped(Check::NotApplicable, expiry, reasons)
     };
     let e_licence = e_licences::find(conn, &issued.e_licence_id)?;
     live_status(conn, outcome, e_licence, None, today)
@@ -544,7 +592,39 @@ fn audit_row(
             .clone()
             .or_else(|| outcome.replay_of.clone()),
         valid: outcome.valid,
-        reasons: outcome.reasons.join(","),
+        reasons: ScanReason::joined(&outcome.reasons),
         jti: outcome.jti.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::registry_state::RegistryState;
+
+    #[test]
+    fn reasons_are_named_by_their_documented_codes() {
+        let reasons = [
+            ScanReason::Code(Invalid::Jws(JwsError::BadSignature)),
+            ScanReason::Code(Invalid::Claims),
+            ScanReason::Code(Invalid::PurposeMismatch),
+            ScanReason::Code(Invalid::Expired),
+            ScanReason::MalformedBarcode,
+            ScanReason::BarcodeUnknown,
+            ScanReason::BarcodeUsed,
+            ScanReason::ELicenceUnknown,
+            ScanReason::LicenceMismatch,
+            ScanReason::Superseded,
+            ScanReason::LicenceUnknown,
+            ScanReason::Registry(Reason::Registry(RegistryState::Suspended)),
+            ScanReason::NotValidNow,
+        ];
+        assert_eq!(
+            ScanReason::joined(&reasons),
+            "bad_signature,malformed,purpose_mismatch,expired,malformed,barcode_unknown,\
+             barcode_used,e_licence_unknown,licence_mismatch,superseded,licence_unknown,\
+             suspended,not_valid_now"
+        );
+        assert_eq!(ScanReason::joined(&[]), "");
     }
 }

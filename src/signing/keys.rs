@@ -30,14 +30,16 @@ use std::path::{Path, PathBuf};
 
 const MANIFEST: &str = "keyring.json";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyState {
-    /// Prepared: published, not signing yet. `rotate` makes it active.
-    Next,
-    Active,
-    Rotated,
-    Retired,
+crate::domain::code_enum! {
+    /// A key's state, as the database's `signing_keys.state` and the old manifest spell it.
+    #[derive(Deserialize)]
+    pub enum KeyState {
+        /// Prepared: published, not signing yet. `rotate` makes it active.
+        Next,
+        Active,
+        Rotated,
+        Retired,
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 
 use super::schema::verification_audit;
 use super::{with_conn, DbConn, StorageError};
+use crate::domain::scan::ScanMethod;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -25,7 +26,7 @@ pub struct NewAudit {
     pub verified_at: DateTime<Utc>,
     pub officer_token_id: String,
     pub terminal_label: Option<String>,
-    pub method: &'static str,
+    pub method: ScanMethod,
     pub e_licence_id: Option<String>,
     pub valid: bool,
     pub reasons: String,
@@ -40,7 +41,7 @@ struct AuditValues<'a> {
     verified_at: NaiveDateTime,
     officer_token_id: &'a str,
     terminal_label: Option<&'a str>,
-    method: &'a str,
+    method: &'static str,
     e_licence_id: Option<&'a str>,
     valid: bool,
     reasons: &'a str,
@@ -53,7 +54,7 @@ impl<'a> From<&'a NewAudit> for AuditValues<'a> {
             verified_at: a.verified_at.naive_utc(),
             officer_token_id: &a.officer_token_id,
             terminal_label: a.terminal_label.as_deref(),
-            method: a.method,
+            method: a.method.code(),
             e_licence_id: a.e_licence_id.as_deref(),
             valid: a.valid,
             reasons: &a.reasons,

@@ -2,6 +2,7 @@
 
 use super::schema::barcode_tokens;
 use super::{with_conn, DbConn, StorageError};
+use crate::domain::purpose::Purpose;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -13,7 +14,7 @@ pub struct NewDisplayCode<'a> {
     pub e_licence_id: &'a str,
     pub code: &'a str,
     pub expires_at: DateTime<Utc>,
-    pub purpose: &'a str,
+    pub purpose: Purpose,
 }
 
 /// Stores a display code. False when its token or `jti` is taken already (a random
@@ -60,10 +61,10 @@ pub enum Redeemed {
 pub fn redeem(
     conn: &mut DbConn,
     token: &str,
-    purpose: &str,
+    purpose: Purpose,
     now: DateTime<Utc>,
 ) -> Result<Redeemed, StorageError> {
-    let row: Option<(String, NaiveDateTime, Option<NaiveDateTime>, String)> =
+    let row: Option<(String, NaiveDateTime, Option<NaiveDateTime>, Purpose)> =
         with_conn!(conn, |c| barcode_tokens::table
             .find(token)
             .select((
@@ -103,7 +104,7 @@ pub fn redeem(
 
 /// The e-licence a display code was issued for, by the code's `jti` (unique), and the
 /// purpose it was made for.
-pub fn by_jti(conn: &mut DbConn, jti: &str) -> Result<Option<(String, String)>, StorageError> {
+pub fn by_jti(conn: &mut DbConn, jti: &str) -> Result<Option<(String, Purpose)>, StorageError> {
     // `get_result`, not `first`: SQLite prepares a statement with a bound LIMIT again every
     // time it is run (the planner reads the bound value), and the jti is unique anyway.
     Ok(with_conn!(conn, |c| barcode_tokens::table
@@ -118,7 +119,7 @@ pub fn by_jti(conn: &mut DbConn, jti: &str) -> Result<Option<(String, String)>, 
 pub fn latest_live(
     conn: &mut DbConn,
     e_licence_id: &str,
-    purpose: &str,
+    purpose: Purpose,
     now: DateTime<Utc>,
 ) -> Result<Option<(String, String, DateTime<Utc>)>, StorageError> {
     // The few live codes are read whole and the newest picked here: with `ORDER BY … LIMIT

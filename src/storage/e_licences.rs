@@ -2,6 +2,8 @@
 
 use super::schema::{e_licences, photo_store};
 use super::{photos, with_conn, DbConn, StorageError};
+use crate::domain::e_licence::{ELicencePhotoSource, ELicenceState, IssuedVia};
+use crate::domain::registry_event::SupersedeReason;
 use crate::status_list::Position;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -11,8 +13,8 @@ use diesel::prelude::*;
 pub struct ELicenceRow {
     pub id: String,
     pub licence_number: String,
-    pub state: String,
-    pub photo_source: String,
+    pub state: ELicenceState,
+    pub photo_source: ELicencePhotoSource,
     pub photo_media_type: String,
     pub photo_sha256: String,
     pub generated_at: NaiveDateTime,
@@ -20,10 +22,10 @@ pub struct ELicenceRow {
     /// Serial number, in order of issue (assigned by the database on insert): pages the
     /// history. Before status lists were sharded it was also the `e` claim.
     pub serial: i64,
-    /// Why it stopped standing: a `SupersedeReason` code (class_changed, renewed, …).
-    pub superseded_reason: Option<String>,
+    /// Why it stopped standing.
+    pub superseded_reason: Option<SupersedeReason>,
     /// `app`, or `counter` when a clerk issued it.
-    pub issued_via: String,
+    pub issued_via: IssuedVia,
     pub issued_by: Option<String>,
     /// Its status list and its index there: together the `e` claim of its codes.
     pub status_list: i32,
@@ -42,7 +44,7 @@ impl ELicenceRow {
     }
 
     pub fn is_current(&self) -> bool {
-        self.state == "current"
+        self.state == ELicenceState::Current
     }
 
     pub fn generated_at_utc(&self) -> DateTime<Utc> {
@@ -53,13 +55,13 @@ impl ELicenceRow {
 pub struct NewELicence<'a> {
     pub id: &'a str,
     pub licence_number: &'a str,
-    pub photo_source: &'a str,
+    pub photo_source: ELicencePhotoSource,
     pub photo: &'a [u8],
     pub photo_media_type: &'a str,
     pub photo_sha256: &'a str,
     pub generated_at: DateTime<Utc>,
-    /// `app`, or `counter` when a clerk issued it (`issued_by`: the clerk's token id).
-    pub issued_via: &'a str,
+    /// `issued_by`: the clerk's token id when a clerk issued it.
+    pub issued_via: IssuedVia,
     pub issued_by: Option<&'a str>,
     /// A free position (`service::status_list::allocate` draws one); VALID until its status
     /// is written.
@@ -78,7 +80,7 @@ pub fn insert_current(conn: &mut DbConn, e: &NewELicence<'_>) -> Result<(), Stor
     let values = (
         e_licences::id.eq(e.id),
         e_licences::licence_number.eq(e.licence_number),
-        e_licences::state.eq("current"),
+        e_licences::state.eq(ELicenceState::Current),
         e_licences::photo_source.eq(e.photo_source),
         e_licences::photo_media_type.eq(e.photo_media_type),
         e_licences::photo_sha256.eq(e.photo_sha256),
@@ -124,7 +126,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ELicenceRow>, StorageE
 pub fn supersede_current(
     conn: &mut DbConn,
     licence_number: &str,
-    reason: &str,
+    reason: SupersedeReason,
     now: DateTime<Utc>,
 ) -> Result<Option<ELicenceRow>, StorageError> {
     // One conditional UPDATE, safe whatever locks the caller holds (a bound state makes SQLite
@@ -132,10 +134,10 @@ pub fn supersede_current(
     Ok(with_conn!(conn, |c| diesel::update(
         e_licences::table
             .filter(e_licences::licence_number.eq(licence_number))
-            .filter(e_licences::state.eq("current"))
+            .filter(e_licences::state.eq(ELicenceState::Current))
     )
     .set((
-        e_licences::state.eq("superseded"),
+        e_licences::state.eq(ELicenceState::Superseded),
         e_licences::superseded_at.eq(now.naive_utc()),
         e_licences::superseded_reason.eq(reason),
     ))
@@ -199,7 +201,7 @@ pub fn photo(conn: &mut DbConn, id: &str) -> Result<Option<(Vec<u8>, String)>, S
 pub fn replace_photo(
     conn: &mut DbConn,
     id: &str,
-    photo_source: &str,
+    photo_source: ELicencePhotoSource,
     photo: &[u8],
     media_type: &str,
     sha256: &str,
@@ -222,8 +224,7 @@ pub struct EntryRow {
     pub id: String,
     pub licence_number: String,
     pub status_list: i32,
-    /// `current` or `superseded`.
-    pub state: String,
+    pub state: ELicenceState,
     /// The entry as stored now (0 VALID, 1 INVALID, 2 SUSPENDED), and when time alone may
     /// change it next.
     pub list_status: i16,
@@ -245,7 +246,7 @@ pub struct LicenceRulesRow {
 }
 
 type EntryColumns = (
-    (String, String, i32, String, i16, Option<NaiveDate>),
+    (String, String, i32, ELicenceState, i16, Option<NaiveDate>),
     (
         Option<NaiveDate>,
         Option<NaiveDate>,

@@ -199,9 +199,24 @@ impl From<DieselError> for StorageError {
                 Some(fault) => StorageError::unavailable(fault, info.message()),
                 None => StorageError::Database(e),
             },
+            // A stored value the row's type refuses (a code no enum variant has).
+            DieselError::DeserializationError(e) => StorageError::Corrupt(with_causes(e.as_ref())),
             other => StorageError::Database(other),
         }
     }
+}
+
+/// An error with its causes, `outer: inner: …` (diesel says which field it could not read,
+/// its cause says what the field held).
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// The pool says only "timed out waiting for connection", followed by the last error of a

@@ -29,6 +29,7 @@ mod pool;
 pub mod registry_events;
 pub mod schema;
 pub mod signing_keys;
+mod sql_enums;
 pub mod status_lists;
 pub mod submissions;
 pub mod tokens;

@@ -5,22 +5,20 @@
 
 use super::schema::{photo_submissions as ps, review_audit};
 use super::{with_conn, DbConn, StorageError};
+use crate::domain::submission::{PhotoSource, ReviewAction, SubmissionPurpose, SubmissionState};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-pub const PENDING: &str = "pending_review";
+const PENDING: SubmissionState = SubmissionState::PendingReview;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = ps)]
 pub struct SubmissionRow {
     pub id: String,
     pub licence_number: String,
-    /// first_application | photo_change
-    pub purpose: String,
-    /// camera | album
-    pub source: String,
-    /// pending_review | approved | rejected | superseded
-    pub state: String,
+    pub purpose: SubmissionPurpose,
+    pub source: PhotoSource,
+    pub state: SubmissionState,
     pub photo_sha256: String,
     /// JSON array of the automatic pre-check results.
     pub prechecks: String,
@@ -48,8 +46,8 @@ impl SubmissionRow {
 pub struct NewSubmission<'a> {
     pub id: &'a str,
     pub licence_number: &'a str,
-    pub purpose: &'a str,
-    pub source: &'a str,
+    pub purpose: SubmissionPurpose,
+    pub source: PhotoSource,
     pub photo_sha256: &'a str,
     pub prechecks: &'a str,
     pub submitted_at: DateTime<Utc>,
@@ -70,7 +68,7 @@ pub fn supersede_pending(
     if let Some(id) = &pending {
         with_conn!(conn, |c| diesel::update(ps::table.find(id))
             .filter(ps::state.eq(PENDING))
-            .set(ps::state.eq("superseded"))
+            .set(ps::state.eq(SubmissionState::Superseded))
             .execute(c))?;
     }
     Ok(pending)
@@ -215,8 +213,8 @@ pub fn release_lease(
 }
 
 pub struct Decision<'a> {
-    /// approved | rejected
-    pub state: &'a str,
+    /// Approved or rejected.
+    pub state: SubmissionState,
     pub reason: Option<&'a str>,
     pub note: Option<&'a str>,
 }
@@ -295,8 +293,8 @@ pub fn lapsed_leases(conn: &mut DbConn, now: DateTime<Utc>) -> Result<i64, Stora
 pub fn decisions_by_reviewer(
     conn: &mut DbConn,
     since: DateTime<Utc>,
-) -> Result<Vec<(String, String, i64)>, StorageError> {
-    let rows: Vec<(Option<String>, String, i64)> = with_conn!(conn, |c| ps::table
+) -> Result<Vec<(String, SubmissionState, i64)>, StorageError> {
+    let rows: Vec<(Option<String>, SubmissionState, i64)> = with_conn!(conn, |c| ps::table
         .filter(ps::decided_at.ge(since.naive_utc()))
         .group_by((ps::decided_by, ps::state))
         .select((ps::decided_by, ps::state, diesel::dsl::count_star()))
@@ -314,7 +312,7 @@ pub fn audit(
     at: DateTime<Utc>,
     reviewer_token_id: &str,
     submission_id: &str,
-    action: &str,
+    action: ReviewAction,
     reason: Option<&str>,
     note: Option<&str>,
 ) -> Result<(), StorageError> {
@@ -339,8 +337,7 @@ pub struct ReviewAuditRow {
     pub at: NaiveDateTime,
     pub reviewer_token_id: String,
     pub submission_id: String,
-    /// claim | release | release_unfinished | approved | rejected
-    pub action: String,
+    pub action: ReviewAction,
     pub reason: Option<String>,
     pub note: Option<String>,
 }
@@ -349,8 +346,7 @@ pub struct ReviewAuditRow {
 pub struct ReviewAuditFilter {
     pub reviewer_token_id: Option<String>,
     pub submission_id: Option<String>,
-    /// claim | release | release_unfinished | approved | rejected
-    pub action: Option<String>,
+    pub action: Option<ReviewAction>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     /// Rows with an id greater than this (keyset paging).
@@ -373,8 +369,8 @@ pub fn audit_page(
         if let Some(s) = &f.submission_id {
             q = q.filter(review_audit::submission_id.eq(s.clone()));
         }
-        if let Some(a) = &f.action {
-            q = q.filter(review_audit::action.eq(a.clone()));
+        if let Some(a) = f.action {
+            q = q.filter(review_audit::action.eq(a));
         }
         if let Some(from) = f.from {
             q = q.filter(review_audit::at.ge(from.naive_utc()));

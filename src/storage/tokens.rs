@@ -2,6 +2,7 @@
 
 use super::schema::api_tokens;
 use super::{with_conn, DbConn, StorageError};
+use crate::domain::role::Role;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -9,7 +10,7 @@ use diesel::prelude::*;
 #[diesel(table_name = api_tokens)]
 pub struct TokenRow {
     pub id: String,
-    pub role: String,
+    pub role: Role,
     pub licence_number: Option<String>,
     pub label: Option<String>,
     pub created_at: NaiveDateTime,

@@ -4,7 +4,7 @@
 
 use super::metrics::*;
 use crate::clock::Clock;
-use crate::signing::LiveKeys;
+use crate::signing::{KeyState, LiveKeys};
 use crate::storage::{signing_keys, status_lists, submissions, Database, StorageError};
 use ::metrics::gauge;
 use std::sync::Arc;
@@ -36,7 +36,7 @@ impl GaugeSources {
         // active): its age since it became active.
         if let Some(active) = signing_keys::list(&mut conn)?
             .into_iter()
-            .find(|k| k.state == "active")
+            .find(|k| k.state == KeyState::Active.code())
         {
             let since = active.activated_at.unwrap_or(active.created_at).and_utc();
             gauge!(KEY_AGE).set(seconds(now - since));

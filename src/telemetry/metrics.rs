@@ -233,7 +233,11 @@ pub fn scans_verified<'a>(
             Ok(Some(Ok(v))) if v.outcome.valid => ("valid", "none".to_owned()),
             Ok(Some(Ok(v))) => (
                 "invalid",
-                v.outcome.reasons.first().cloned().unwrap_or_default(),
+                v.outcome
+                    .reasons
+                    .first()
+                    .map(|r| r.code().to_owned())
+                    .unwrap_or_default(),
             ),
             Ok(Some(Err(ScanError::Auth(_)))) => ("refused", "unauthorized".to_owned()),
             Ok(Some(Err(ScanError::Storage(e)))) | Err(e) => ("error", storage_reason(e)),

@@ -16,6 +16,7 @@ use crate::processes::Cluster;
 use chrono::{DateTime, Utc};
 use elicence::domain::licence::LicenceNumber;
 use elicence::domain::role::Role;
+use elicence::domain::submission::PhotoSource;
 use elicence::service::photo_review::{self, Intake, Purpose};
 use elicence::service::verification_queue::Drained;
 use elicence::storage::{audit, submissions, Database};
@@ -311,7 +312,7 @@ fn pending_submission(db: &Database, now: DateTime<Utc>) -> submissions::Submiss
         &Intake {
             jpeg: b"a normalised photo",
             prechecks_json: "[]",
-            source: "camera",
+            source: PhotoSource::Camera,
             purpose: Purpose::FirstApplication,
         },
         now.date_naive(),
@@ -322,7 +323,7 @@ fn pending_submission(db: &Database, now: DateTime<Utc>) -> submissions::Submiss
 }
 
 /// The actions of the review audit on `submission_id`, oldest first.
-fn review_actions(db: &Database, submission_id: &str) -> Vec<String> {
+fn review_actions(db: &Database, submission_id: &str) -> Vec<&'static str> {
     submissions::audit_page(
         &mut db.get().unwrap(),
         &submissions::ReviewAuditFilter {
@@ -333,7 +334,7 @@ fn review_actions(db: &Database, submission_id: &str) -> Vec<String> {
     )
     .unwrap()
     .into_iter()
-    .map(|r| r.action)
+    .map(|r| r.action.code())
     .collect()
 }
 

@@ -252,7 +252,7 @@ async fn a_known_token_passes_the_gate_and_the_handler_still_decides(backend: Ba
     let officer_id = tokens::list(&mut conn)
         .unwrap()
         .into_iter()
-        .find(|t| t.role == "officer")
+        .find(|t| t.role == elicence::domain::role::Role::Officer)
         .unwrap()
         .id;
     assert!(tokens::revoke(&mut conn, &officer_id, test_now()).unwrap());

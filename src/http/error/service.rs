@@ -18,7 +18,7 @@ impl From<ReviewError> for ApiError {
             ReviewError::ELicenceExists => ApiError::ELicenceExists,
             ReviewError::ELicenceNotFound => ApiError::ELicenceNotFound,
             ReviewError::SubmissionNotFound => ApiError::SubmissionNotFound,
-            ReviewError::NotPending(state) => ApiError::AlreadyDecided(state),
+            ReviewError::NotPending(state) => ApiError::AlreadyDecided(state.to_string()),
             ReviewError::ClaimedByOther(until) => ApiError::ClaimedByOther(until),
             ReviewError::ClaimRequired => ApiError::ClaimRequired,
             ReviewError::Storage(s) => s.into(),

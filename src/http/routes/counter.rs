@@ -4,6 +4,8 @@
 //! admins page at `/api/v1/admin/audit/counter`.
 
 use super::DEFAULT_JSON_LIMIT;
+use crate::domain::e_licence::{ELicencePhotoSource, ELicenceState, IssuedVia};
+use crate::domain::submission::{PhotoSource, SubmissionPurpose};
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::licence_path::{LicencePath, NumberPath};
@@ -75,14 +77,12 @@ impl PhotoOnFileView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CounterELicenceView {
     pub e_licence_id: String,
-    pub state: String,
+    pub state: ELicenceState,
     pub generated_at: DateTime<Utc>,
-    /// `app` or `counter`.
-    pub issued_via: String,
+    pub issued_via: IssuedVia,
     /// The clerk's token id when issued at the counter.
     pub issued_by: Option<String>,
-    /// on_file | camera | album | counter
-    pub photo_source: String,
+    pub photo_source: ELicencePhotoSource,
 }
 
 impl From<CurrentELicence> for CounterELicenceView {
@@ -102,10 +102,8 @@ impl From<CurrentELicence> for CounterELicenceView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PendingSubmissionView {
     pub id: String,
-    /// first_application | photo_change
-    pub purpose: String,
-    /// camera | album
-    pub source: String,
+    pub purpose: SubmissionPurpose,
+    pub source: PhotoSource,
     pub submitted_at: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
 }

@@ -4,6 +4,7 @@
 use crate::auth::Principal;
 use crate::domain::photo_rules::RejectReason;
 use crate::domain::role::Role;
+use crate::domain::submission::SubmissionState;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
 use crate::http::photo_work::on_photo_pool;
@@ -401,10 +402,10 @@ pub async fn stats(
                     });
                 }
                 if let Some(d) = decisions.last_mut() {
-                    match decided.as_str() {
-                        "approved" => d.approved += n,
-                        "rejected" => d.rejected += n,
-                        _ => {}
+                    match decided {
+                        SubmissionState::Approved => d.approved += n,
+                        SubmissionState::Rejected => d.rejected += n,
+                        SubmissionState::PendingReview | SubmissionState::Superseded => {}
                     }
                 }
             }

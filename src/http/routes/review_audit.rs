@@ -10,29 +10,7 @@ use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// What a reviewer did, as the audit spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewAction {
-    Claim,
-    Release,
-    /// A claim given back at shutdown because its request was never answered.
-    ReleaseUnfinished,
-    Approved,
-    Rejected,
-}
-
-impl ReviewAction {
-    fn code(self) -> &'static str {
-        match self {
-            ReviewAction::Claim => "claim",
-            ReviewAction::Release => "release",
-            ReviewAction::ReleaseUnfinished => "release_unfinished",
-            ReviewAction::Approved => "approved",
-            ReviewAction::Rejected => "rejected",
-        }
-    }
-}
+pub use crate::domain::submission::ReviewAction;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -60,8 +38,7 @@ pub struct ReviewAuditEntry {
     pub at: DateTime<Utc>,
     pub reviewer_token_id: String,
     pub submission_id: String,
-    /// claim | release | release_unfinished | approved | rejected
-    pub action: String,
+    pub action: ReviewAction,
     /// The rejection reason code.
     pub reason: Option<String>,
     /// The note the holder was shown with a rejection.
@@ -109,7 +86,7 @@ pub async fn reviews(
                 &ReviewAuditFilter {
                     reviewer_token_id: q.reviewer,
                     submission_id: q.submission,
-                    action: q.action.map(|a| a.code().to_owned()),
+                    action: q.action,
                     from: q.from,
                     to: q.to,
                     after_id: q.after,

@@ -13,7 +13,7 @@ use crate::http::views::{
     QualificationView, VerificationView, VerifyAnswer,
 };
 use crate::i18n::Lang;
-use crate::service::verification::{Outcome, Scan, ScanRequest};
+use crate::service::verification::{Outcome, Scan, ScanReason, ScanRequest};
 use crate::storage::e_licences;
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
@@ -51,7 +51,7 @@ fn to_partner_view(o: Outcome, purpose: Purpose) -> PartnerVerificationView {
         holder: licence.map(|s| QualificationView::new(&s.licence)),
         valid_now: licence.and(o.live.as_ref()).map(|l| l.is_eligible()),
         code_expires_at: o.code_expires_at,
-        reasons: o.partner_reasons(),
+        reasons: codes(&o.partner_reasons()),
     }
 }
 
@@ -77,8 +77,13 @@ fn to_view(o: Outcome, lang: Lang) -> VerificationView {
             }),
             _ => None,
         },
-        reasons: o.reasons,
+        reasons: codes(&o.reasons),
     }
+}
+
+/// The reasons as the answer names them.
+fn codes(reasons: &[ScanReason]) -> Vec<String> {
+    reasons.iter().map(|r| r.code().to_owned()).collect()
 }
 
 /// Verify a scanned code online: signature (our keys only), expiry, purpose, and the

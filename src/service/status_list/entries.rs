@@ -3,6 +3,7 @@
 //! superseded, and re-evaluated by the sweep on the day time alone can change it.
 
 use crate::clock::china_date;
+use crate::domain::e_licence::ELicenceState;
 use crate::domain::eligibility::{evaluate_inputs, next_change_after, Inputs};
 use crate::domain::registry_state::states_from_codes;
 use crate::status_list::standing::{status_of, Standing};
@@ -49,7 +50,7 @@ pub fn allocate(conn: &mut DbConn, now: DateTime<Utc>) -> Result<Position, Stora
 
 /// An e-licence's entry today and the next day time alone may change it.
 fn entry_of(row: &EntryRow, today: NaiveDate) -> (Status, Option<NaiveDate>) {
-    if row.state != "current" {
+    if row.state != ELicenceState::Current {
         // Never valid again, whatever happens to its licence: nothing to recheck.
         return (status_of(Standing::Superseded), None);
     }

@@ -68,10 +68,8 @@ macro_rules! text_enum {
             String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
         {
             fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-                let code = <String as diesel::deserialize::FromSql<
-                                                                            diesel::sql_types::Text,
-                                                                            DB,
-                                                                        >>::from_sql(bytes)?;
+                type Text = diesel::sql_types::Text;
+                let code = <String as diesel::deserialize::FromSql<Text, DB>>::from_sql(bytes)?;
                 code.parse()
                     .map_err(|_| format!("{:?} is not a {}", code, stringify!($ty)).into())
             }

@@ -5,6 +5,8 @@
 use crate::domain::licence::LicenceNumber;
 use crate::domain::purpose::Purpose;
 use crate::domain::role::{Binding, Role};
+use crate::storage::licences::StoredLicence;
+use crate::storage::tokens::TokenRow;
 use crate::storage::{licences, tokens, DbConn, StorageError};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -156,6 +158,25 @@ pub fn authenticate(conn: &mut DbConn, secret: &str) -> Result<Principal, AuthEr
         return Err(AuthError::InvalidToken);
     }
     let row = tokens::find_by_hash(conn, &hash_secret(secret))?.ok_or(AuthError::InvalidToken)?;
+    principal_of(row)
+}
+
+/// [`authenticate`], and the licence the token names when it names one that is stored: one
+/// statement (the holder routes' reads of their own licence).
+pub fn authenticate_with_licence(
+    conn: &mut DbConn,
+    secret: &str,
+) -> Result<(Principal, Option<StoredLicence>), AuthError> {
+    if !may_be_secret(secret) {
+        return Err(AuthError::InvalidToken);
+    }
+    let (row, licence) = tokens::find_by_hash_with_licence(conn, &hash_secret(secret))?
+        .ok_or(AuthError::InvalidToken)?;
+    Ok((principal_of(row)?, licence))
+}
+
+/// Who a stored token speaks for, unless it is revoked.
+fn principal_of(row: TokenRow) -> Result<Principal, AuthError> {
     if row.revoked_at.is_some() {
         return Err(AuthError::InvalidToken);
     }

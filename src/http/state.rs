@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::service::status_list::StatusLists;
 use crate::service::verification_queue::VerificationQueue;
 use crate::signing::LiveKeys;
+use crate::storage::licences::StoredLicence;
 use crate::storage::{Database, DbConn};
 use std::sync::Arc;
 
@@ -59,6 +60,24 @@ impl AppState {
             .run(move |conn| {
                 let principal = auth::authenticate(conn, &token.0)?;
                 work(conn, principal)
+            })
+            .await
+    }
+
+    /// For a holder's reads of their own licence: the token and the licence it names are read
+    /// in one statement (one round trip to PostgreSQL), then `work` has them. Only a holder's
+    /// token passes; a holder whose licence is not stored gets `licence_not_found`.
+    pub async fn holder_licence<T, F>(&self, token: BearerToken, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn, Principal, StoredLicence) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db
+            .run(move |conn| {
+                let (principal, licence) = auth::authenticate_with_licence(conn, &token.0)?;
+                principal.holder_licence()?;
+                let licence = licence.ok_or(ApiError::LicenceNotFound)?;
+                work(conn, principal, licence)
             })
             .await
     }

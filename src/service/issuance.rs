@@ -6,6 +6,7 @@ use crate::domain::eligibility::{evaluate, Reason};
 use crate::domain::licence::LicenceNumber;
 use crate::service::status_list;
 use crate::storage::e_licences::{self, ELicenceRow, NewELicence};
+use crate::storage::licences::StoredLicence;
 use crate::storage::{licences, photos, DbConn, StorageError};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -34,6 +35,8 @@ pub enum IssueError {
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub e_licence: ELicenceRow,
+    /// The licence, as read in the transaction that decided (for the answer's document).
+    pub licence: StoredLicence,
     /// False when the licence already had a current e-licence.
     pub created: bool,
 }
@@ -66,7 +69,11 @@ impl Channel<'_> {
 
 /// Generates the current e-licence of `number` with this photo, and tells the holder
 /// (`e_licence_issued`, in the same transaction). The caller has checked that the licence may
-/// have one and has none; the partial unique index refuses a second one.
+/// have one and has none; the partial unique index refuses a second one. The caller holds
+/// the licence's row lock in this transaction (`licences::find_for_update`, the first
+/// statement of every writer of a licence's e-licences on PostgreSQL): a concurrent registry
+/// write waits for this issuance, or this one for it, so the entry written below is computed
+/// from the licence as committed, never from a version a concurrent import is replacing.
 pub(crate) fn create(
     conn: &mut DbConn,
     number: &LicenceNumber,
@@ -76,14 +83,10 @@ pub(crate) fn create(
     channel: Channel<'_>,
     now: DateTime<Utc>,
 ) -> Result<ELicenceRow, StorageError> {
-    // The licence row locked first (PostgreSQL): a concurrent registry write waits for this
-    // issuance, or this one for it, so the entry written below is computed from the licence
-    // as committed, never from a version a concurrent import is replacing.
-    licences::find_for_update(conn, number)?;
     let id = super::random_id("el_", 12);
     let photo_sha256 = photo_digest(photo);
     let mut attempts = 0;
-    let position = loop {
+    let row = loop {
         let position = status_list::allocate(conn, now)?;
         let new = NewELicence {
             id: &id,
@@ -100,22 +103,21 @@ pub(crate) fn create(
             },
             position,
         };
-        // Under a savepoint: on PostgreSQL a concurrent issuance may have drawn the same
-        // index (one chance in hundreds of thousands) and committed first.
-        match conn.savepoint(|conn| e_licences::insert_current(conn, &new)) {
-            Ok(()) => break position,
-            Err(StorageError::Constraint(why)) => {
-                attempts += 1;
-                // The licence's own current e-licence came first: the caller handles that.
-                if attempts >= 3 || e_licences::current_for(conn, number.as_str())?.is_some() {
-                    return Err(StorageError::Constraint(why));
-                }
-            }
-            Err(e) => return Err(e),
+        if let Some(row) = e_licences::insert_current(conn, &new)? {
+            break row;
+        }
+        // Refused by a unique index. The licence's own current e-licence came first: the
+        // caller handles that. Otherwise, on PostgreSQL, a concurrent issuance drew the same
+        // index (one chance in hundreds of thousands) and committed first: draw again.
+        attempts += 1;
+        if attempts >= 3 || e_licences::current_for(conn, number.as_str())?.is_some() {
+            return Err(StorageError::Constraint(format!(
+                "licence {}: a current e-licence exists, or no free position in {attempts} draws",
+                number.masked()
+            )));
         }
     };
-    let row = e_licences::find(conn, &id)?
-        .ok_or_else(|| StorageError::Corrupt(format!("{id} vanished")))?;
+    let position = row.position()?;
     crate::storage::notifications::push(
         conn,
         number.as_str(),
@@ -135,7 +137,8 @@ pub(crate) fn create(
 }
 
 /// Generates the current e-licence at the counter (车辆管理所): as [`create`], with a
-/// normalised JPEG, recorded as issued there by the clerk's token `clerk_token_id`.
+/// normalised JPEG, recorded as issued there by the clerk's token `clerk_token_id`. The caller
+/// holds the licence's row lock.
 pub(crate) fn create_at_counter(
     conn: &mut DbConn,
     number: &LicenceNumber,
@@ -145,6 +148,7 @@ pub(crate) fn create_at_counter(
     now: DateTime<Utc>,
 ) -> Result<ELicenceRow, StorageError> {
     let channel = Channel::Counter { clerk_token_id };
+    // The counter locked the licence's row already (`served_locked`).
     create(conn, number, photo_source, jpeg, "image/jpeg", channel, now)
 }
 
@@ -190,7 +194,8 @@ fn issue_in_app(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Issued, IssueError> {
-    if let Some(issued) = existing_or_refusal(conn, number, today)? {
+    let stored = licences::find(conn, number)?.ok_or(IssueError::LicenceNotFound)?;
+    if let Some(issued) = existing_or_refusal(conn, &stored, today)? {
         return Ok(issued);
     }
     let (photo_source, photo) = match usable_photo(conn, number) {
@@ -201,9 +206,10 @@ fn issue_in_app(
         Err(e) => return Err(e),
     };
     let attempt = conn.write_transaction(|conn| {
-        // Checked again under the write lock: the licence or a concurrent request may have
-        // changed things since the reads above.
-        if let Some(issued) = existing_or_refusal(conn, number, today)? {
+        // Checked again under the write lock, the licence's row locked first: the licence or
+        // a concurrent request may have changed things since the reads above.
+        let locked = licences::find_for_update(conn, number)?.ok_or(IssueError::LicenceNotFound)?;
+        if let Some(issued) = existing_or_refusal(conn, &locked, today)? {
             return Ok(issued);
         }
         let created = create(
@@ -217,6 +223,7 @@ fn issue_in_app(
         )?;
         Ok(Issued {
             e_licence: created,
+            licence: locked,
             created: true,
         })
     });
@@ -228,6 +235,7 @@ fn issue_in_app(
             })?;
             Ok(Issued {
                 e_licence: current,
+                licence: stored,
                 created: false,
             })
         }
@@ -239,17 +247,17 @@ fn issue_in_app(
 /// it may not have one, or `None`: go ahead.
 fn existing_or_refusal(
     conn: &mut DbConn,
-    number: &LicenceNumber,
+    stored: &StoredLicence,
     today: NaiveDate,
 ) -> Result<Option<Issued>, IssueError> {
-    let stored = licences::find(conn, number)?.ok_or(IssueError::LicenceNotFound)?;
     let eligibility = evaluate(&stored.licence, today);
     if !eligibility.is_eligible() {
         return Err(IssueError::NotEligible(eligibility.reasons().to_vec()));
     }
     Ok(
-        e_licences::current_for(conn, number.as_str())?.map(|current| Issued {
+        e_licences::current_for(conn, stored.licence.number.as_str())?.map(|current| Issued {
             e_licence: current,
+            licence: stored.clone(),
             created: false,
         }),
     )

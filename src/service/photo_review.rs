@@ -371,6 +371,9 @@ fn apply_approval(
         barcodes::expire_live(conn, &current.id, now)?;
         Some(current.id)
     } else {
+        // The licence's row locked before its e-licence is written, as every writer of a
+        // licence's e-licences does.
+        licences::find_for_update(conn, &number)?;
         let created = super::issuance::create(
             conn,
             &number,

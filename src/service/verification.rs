@@ -22,6 +22,7 @@ use crate::storage::e_licences::{self, ELicenceRow};
 use crate::storage::licences::StoredLicence;
 use crate::storage::{licences, DbConn, StorageError};
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub enum Scan {
@@ -210,18 +211,40 @@ impl Outcome {
 }
 
 /// Live status of the e-licence the scan named: the registry's verdict today, and whether
-/// the e-licence is still the current one.
+/// the e-licence is still the current one. Reads the e-licence's licence.
 fn live_status(
     conn: &mut DbConn,
-    mut outcome: Outcome,
+    outcome: Outcome,
     e_licence: Option<ELicenceRow>,
     expected_number: Option<&str>,
     today: NaiveDate,
 ) -> Result<Outcome, StorageError> {
-    let Some(e) = e_licence else {
+    let found = match e_licence {
+        None => None,
+        Some(e) => {
+            let number = LicenceNumber::parse(&e.licence_number)
+                .map_err(|_| StorageError::Corrupt(format!("e-licence {}: number", e.id)))?;
+            let licence = licences::find(conn, &number)?;
+            Some((e, licence))
+        }
+    };
+    Ok(judged(outcome, found, expected_number, today))
+}
+
+/// An e-licence a scan named, with its licence when that is stored.
+type Found = (ELicenceRow, Option<StoredLicence>);
+
+/// [`live_status`] of an e-licence and licence already read.
+fn judged(
+    mut outcome: Outcome,
+    found: Option<Found>,
+    expected_number: Option<&str>,
+    today: NaiveDate,
+) -> Outcome {
+    let Some((e, licence)) = found else {
         outcome.reasons.push(ScanReason::ELicenceUnknown);
         outcome.status = Check::Fail;
-        return Ok(outcome);
+        return outcome;
     };
     outcome.e_licence_id = Some(e.id.clone());
     if expected_number.is_some_and(|n| n != e.licence_number) {
@@ -230,9 +253,7 @@ fn live_status(
     if !e.is_current() {
         outcome.reasons.push(ScanReason::Superseded);
     }
-    let number = LicenceNumber::parse(&e.licence_number)
-        .map_err(|_| StorageError::Corrupt(format!("e-licence {}: number", e.id)))?;
-    if let Some(stored) = licences::find(conn, &number)? {
+    if let Some(stored) = licence {
         let live = evaluate(&stored.licence, today);
         outcome
             .reasons
@@ -247,35 +268,30 @@ fn live_status(
     } else {
         Check::Fail
     };
-    Ok(outcome)
+    outcome
 }
 
-/// A roadside code, its signature already checked by [`jws::verify_all`] (or [`jws::verify`]).
+/// The claims of a roadside code whose signature [`jws::verify_all`] checked, or why it is
+/// refused.
+fn roadside_claims(verified: Result<jws::Verified, JwsError>) -> Result<CodeClaims, Invalid> {
+    let verified = verified.map_err(Invalid::from)?;
+    serde_json::from_slice(&verified.payload).map_err(|_| Invalid::Claims)
+}
+
+/// A roadside code with good claims, judged against its e-licence and licence (read for the
+/// whole batch by [`e_licences::at_positions_with_licences`]).
 fn check_code(
-    conn: &mut DbConn,
-    verified: Result<jws::Verified, JwsError>,
+    claims: CodeClaims,
+    found: Option<Found>,
     today: NaiveDate,
     now: DateTime<Utc>,
-) -> Result<Outcome, StorageError> {
-    let verified = match verified {
-        Ok(v) => v,
-        Err(e) => return Ok(refused_code(e.into())),
-    };
-    let claims: CodeClaims = match serde_json::from_slice(&verified.payload) {
-        Ok(c) => c,
-        Err(_) => return Ok(refused_code(Invalid::Claims)),
-    };
+) -> Outcome {
     let outcome = Outcome::checked(
         Check::Pass,
         claims.is_expired(now),
         Some(claims.jti.clone()),
     );
-    // `e` names a list and an index in it (docs/code-format.md, "Claims").
-    let e_licence = match Position::from_e(claims.e_licence) {
-        Some(position) => e_licences::find_by_position(conn, position)?,
-        None => None,
-    };
-    live_status(conn, outcome, e_licence, Some(&claims.sub), today)
+    judged(outcome, found, Some(&claims.sub), today)
 }
 
 /// A refused code: `purpose_mismatch` is a signature that checked out (on a code of ours for
@@ -541,16 +557,38 @@ fn check_codes<'r>(
             _ => None,
         })
         .collect();
-    let mut signatures = jws::verify_all(ring, &roadside, CODE_TYP).into_iter();
+    let claims: Vec<Result<CodeClaims, Invalid>> = jws::verify_all(ring, &roadside, CODE_TYP)
+        .into_iter()
+        .map(roadside_claims)
+        .collect();
+    // `e` names a list and an index in it (docs/code-format.md, "Claims"): every e-licence
+    // and licence the batch's roadside codes name, in one statement.
+    let positions: Vec<Position> = claims
+        .iter()
+        .filter_map(|c| Position::from_e(c.as_ref().ok()?.e_licence))
+        .collect();
+    let mut found = match e_licences::at_positions_with_licences(conn, &positions) {
+        Ok(rows) => Ok(rows
+            .into_iter()
+            .filter_map(|(e, licence)| Some((e.position().ok()?, (e, licence))))
+            .collect::<HashMap<Position, Found>>()),
+        Err(e) => Err(e),
+    };
+    let mut claims = claims.into_iter();
     let mut kept = Vec::with_capacity(admitted.len());
     for (mut a, scan) in admitted.into_iter().zip(scans) {
         let outcome = match scan {
             None => None, // a barcode: redeemed in the write transaction
-            Some(CodeScan::Roadside(_)) => Some(match signatures.next() {
-                Some(verified) => check_code(conn, verified, today, now),
-                None => Err(StorageError::Corrupt(
+            Some(CodeScan::Roadside(_)) => Some(match (claims.next(), &mut found) {
+                (None, _) => Err(StorageError::Corrupt(
                     "a roadside scan lost its signature".into(),
                 )),
+                (Some(Err(why)), _) => Ok(refused_code(why)),
+                (Some(Ok(_)), Err(e)) => Err(e.copy()),
+                (Some(Ok(claims)), Ok(found)) => {
+                    let at = Position::from_e(claims.e_licence).and_then(|p| found.get(&p));
+                    Ok(check_code(claims, at.cloned(), today, now))
+                }
             }),
             Some(CodeScan::MinimalShownToOfficer(text)) => {
                 Some(Ok(refused_code(minimal::for_roadside(text, |kid| {

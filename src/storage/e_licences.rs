@@ -1,6 +1,7 @@
 //! Issued e-licences. At most one is `current` per licence (a partial unique index).
 
-use super::schema::{e_licences, photo_store};
+use super::licences::{LicenceRow, StoredLicence};
+use super::schema::{e_licences, licences, photo_store};
 use super::{photos, with_conn, DbConn, StorageError};
 use crate::domain::e_licence::{ELicencePhotoSource, ELicenceState, IssuedVia};
 use crate::domain::registry_event::SupersedeReason;
@@ -68,8 +69,15 @@ pub struct NewELicence<'a> {
     pub position: Position,
 }
 
-/// Inserts the licence's current e-licence; its photo goes to `photo_store` by its digest.
-pub fn insert_current(conn: &mut DbConn, e: &NewELicence<'_>) -> Result<(), StorageError> {
+/// Inserts the licence's current e-licence and returns it as stored; its photo goes to
+/// `photo_store` by its digest. `None`, with nothing written but the photo, when a unique
+/// index refuses the row: the licence has a current e-licence already, or a concurrent
+/// issuance drew the same position and committed first. (`ON CONFLICT DO NOTHING`, not a
+/// savepoint around a failing insert: two statements fewer on PostgreSQL.)
+pub fn insert_current(
+    conn: &mut DbConn,
+    e: &NewELicence<'_>,
+) -> Result<Option<ELicenceRow>, StorageError> {
     photos::put(
         conn,
         e.photo_sha256,
@@ -90,10 +98,24 @@ pub fn insert_current(conn: &mut DbConn, e: &NewELicence<'_>) -> Result<(), Stor
         e_licences::status_list.eq(e.position.list() as i32),
         e_licences::status_index.eq(e.position.index() as i32),
     );
-    with_conn!(conn, |c| diesel::insert_into(e_licences::table)
+    let insert = diesel::insert_into(e_licences::table)
         .values(values)
-        .execute(c))?;
-    Ok(())
+        .on_conflict_do_nothing();
+    let inserted = match conn {
+        DbConn::Pg(c) => {
+            return Ok(insert
+                .returning(ELicenceRow::as_returning())
+                .get_result(&mut **c)
+                .optional()?)
+        }
+        DbConn::Sqlite(c) => insert.execute(&mut **c)?,
+    };
+    // SQLite: a trigger gives the serial after the insert, and RETURNING shows the row as
+    // it was before its AFTER triggers; read it back (in-process, no round trip).
+    if inserted == 0 {
+        return Ok(None);
+    }
+    find(conn, e.id)
 }
 
 /// The licence's current e-licence, if it has one. Found among the licence's e-licences (a
@@ -184,6 +206,37 @@ pub fn find_by_position(
         .select(ELicenceRow::as_select())
         .get_result(c)
         .optional())?)
+}
+
+/// The e-licences at these positions, each with its licence when that is stored, in one
+/// statement: a verifier's batch reads all its roadside codes' e-licences in one round trip.
+/// Positions that name no e-licence are absent from the answer.
+pub fn at_positions_with_licences(
+    conn: &mut DbConn,
+    positions: &[Position],
+) -> Result<Vec<(ELicenceRow, Option<StoredLicence>)>, StorageError> {
+    if positions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut lists: Vec<i32> = positions.iter().map(|p| p.list() as i32).collect();
+    lists.sort_unstable();
+    lists.dedup();
+    let indexes: Vec<i32> = positions.iter().map(|p| p.index() as i32).collect();
+    let rows = with_conn!(conn, |c| e_licences::table
+        .left_join(licences::table.on(licences::number.eq(e_licences::licence_number)))
+        .filter(e_licences::status_list.eq_any(&lists))
+        .filter(e_licences::status_index.eq_any(&indexes))
+        .select((ELicenceRow::as_select(), Option::<LicenceRow>::as_select()))
+        .load::<(ELicenceRow, Option<LicenceRow>)>(c))?;
+    // `list IN … AND index IN …` may also match another list's entry at one of the indexes.
+    rows.into_iter()
+        .filter(|(e, _)| {
+            positions
+                .iter()
+                .any(|p| Position::from_columns(e.status_list, e.status_index) == Some(*p))
+        })
+        .map(|(e, licence)| Ok((e, licence.map(StoredLicence::try_from).transpose()?)))
+        .collect()
 }
 
 /// The photo bytes of an e-licence and their media type. The bytes live in `photo_store`

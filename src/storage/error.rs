@@ -177,32 +177,44 @@ pub(crate) fn fault_in_message(message: &str) -> Option<Fault> {
 
 impl From<DieselError> for StorageError {
     fn from(e: DieselError) -> Self {
-        match e {
-            DieselError::DatabaseError(
-                DatabaseErrorKind::UniqueViolation
-                | DatabaseErrorKind::ForeignKeyViolation
-                | DatabaseErrorKind::CheckViolation,
-                ref info,
-            ) => StorageError::Constraint(info.message().to_owned()),
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, ref info) => {
-                StorageError::unavailable(Fault::ConnectionLost, info.message())
-            }
-            // SQLSTATE 40001.
-            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info) => {
-                StorageError::unavailable(Fault::Conflict, info.message())
-            }
-            // SQLSTATE 25006: a standby, or `default_transaction_read_only`.
-            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, ref info) => {
-                StorageError::unavailable(Fault::ReadOnly, info.message())
-            }
-            DieselError::DatabaseError(_, ref info) => match fault_in_message(info.message()) {
-                Some(fault) => StorageError::unavailable(fault, info.message()),
-                None => StorageError::Database(e),
-            },
-            // A stored value the row's type refuses (a code no enum variant has).
-            DieselError::DeserializationError(e) => StorageError::Corrupt(with_causes(e.as_ref())),
-            other => StorageError::Database(other),
+        let error = classify(e);
+        if matches!(
+            error.fault(),
+            Some(Fault::ConnectionLost | Fault::CannotConnect)
+        ) {
+            super::lost_connections::note();
         }
+        error
+    }
+}
+
+/// What a diesel error means for the caller: a constraint, a fault of the database, or a bug.
+fn classify(e: DieselError) -> StorageError {
+    match e {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation
+            | DatabaseErrorKind::ForeignKeyViolation
+            | DatabaseErrorKind::CheckViolation,
+            ref info,
+        ) => StorageError::Constraint(info.message().to_owned()),
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, ref info) => {
+            StorageError::unavailable(Fault::ConnectionLost, info.message())
+        }
+        // SQLSTATE 40001.
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info) => {
+            StorageError::unavailable(Fault::Conflict, info.message())
+        }
+        // SQLSTATE 25006: a standby, or `default_transaction_read_only`.
+        DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, ref info) => {
+            StorageError::unavailable(Fault::ReadOnly, info.message())
+        }
+        DieselError::DatabaseError(_, ref info) => match fault_in_message(info.message()) {
+            Some(fault) => StorageError::unavailable(fault, info.message()),
+            None => StorageError::Database(e),
+        },
+        // A stored value the row's type refuses (a code no enum variant has).
+        DieselError::DeserializationError(e) => StorageError::Corrupt(with_causes(e.as_ref())),
+        other => StorageError::Database(other),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod counter_audit;
 pub mod e_licences;
 mod error;
 pub mod licences;
+mod lost_connections;
 mod migrations;
 pub mod notifications;
 pub mod photos;

@@ -85,6 +85,18 @@ pub enum DbConn {
     Pg(PooledConnection<ConnectionManager<PgConnection>>),
 }
 
+/// A PostgreSQL connection that failed as lost on this thread goes back to the pool marked
+/// broken, and is closed instead of being handed out again (`storage::lost_connections`).
+impl Drop for DbConn {
+    fn drop(&mut self) {
+        if super::lost_connections::take() {
+            if let DbConn::Pg(c) = self {
+                super::lost_connections::mark_broken(c);
+            }
+        }
+    }
+}
+
 /// Set on every new SQLite connection (the file is in WAL mode already, see
 /// `set_wal_mode`: readers run beside the writer): the busy timeout makes a writer wait for
 /// the lock instead of failing at once, and foreign keys are off by default in SQLite. The
@@ -173,6 +185,9 @@ impl Database {
                 let pool = r2d2::Pool::builder()
                     .max_size(settings.max_size)
                     .connection_timeout(settings.checkout_timeout)
+                    // No `SELECT 1` a checkout: a lost connection is discarded once it has
+                    // failed instead (`storage::lost_connections`).
+                    .test_on_check_out(false)
                     .error_handler(Box::new(ConnectErrors))
                     .build(manager)?;
                 Database::Pg(pool)
@@ -273,7 +288,11 @@ impl Database {
     pub fn get(&self) -> Result<DbConn, StorageError> {
         match self {
             Database::Sqlite(p) => checkout(&p.pool).map(DbConn::Sqlite),
-            Database::Pg(p) => checkout(p).map(DbConn::Pg),
+            Database::Pg(p) => {
+                // What a connection given back earlier on this thread met is not this one's.
+                super::lost_connections::take();
+                checkout(p).map(DbConn::Pg)
+            }
         }
     }
 

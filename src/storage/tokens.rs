@@ -1,6 +1,7 @@
 //! API tokens. Only a hash of each token is stored; the secret is shown once, at creation.
 
-use super::schema::api_tokens;
+use super::licences::{LicenceRow, StoredLicence};
+use super::schema::{api_tokens, licences};
 use super::{with_conn, DbConn, StorageError};
 use crate::domain::role::Role;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -45,6 +46,23 @@ pub fn find_by_hash(conn: &mut DbConn, token_hash: &str) -> Result<Option<TokenR
         .select(TokenRow::as_select())
         .get_result(c)
         .optional())?)
+}
+
+/// [`find_by_hash`] and the licence the token names, in one statement: a holder's read of
+/// their own licence is then one round trip to PostgreSQL, not two.
+pub fn find_by_hash_with_licence(
+    conn: &mut DbConn,
+    token_hash: &str,
+) -> Result<Option<(TokenRow, Option<StoredLicence>)>, StorageError> {
+    let found = with_conn!(conn, |c| api_tokens::table
+        .left_join(licences::table.on(licences::number.nullable().eq(api_tokens::licence_number)))
+        .filter(api_tokens::token_hash.eq(token_hash))
+        .select((TokenRow::as_select(), Option::<LicenceRow>::as_select()))
+        .get_result::<(TokenRow, Option<LicenceRow>)>(c)
+        .optional())?;
+    found
+        .map(|(token, licence)| Ok((token, licence.map(StoredLicence::try_from).transpose()?)))
+        .transpose()
 }
 
 pub fn list(conn: &mut DbConn) -> Result<Vec<TokenRow>, StorageError> {

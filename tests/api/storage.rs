@@ -201,6 +201,55 @@ fn append_only_tables_refuse_truncate_on_postgres() {
     }
 }
 
+/// The pool does not test connections as it hands them out (no `SELECT 1` a request): a
+/// connection whose server process died fails once, as lost, and is then closed instead of
+/// going back to the pool. Every connection the pool hands out afterwards works.
+#[cfg_attr(
+    not(elicence_pg),
+    ignore = "PostgreSQL tests did not run: set ELICENCE_TEST_POSTGRES_URL (see README)"
+)]
+#[test]
+fn a_postgres_connection_that_was_lost_is_closed_not_handed_out_again() {
+    use diesel::RunQueryDsl;
+    use elicence::config::PoolSettings;
+    use elicence::storage::Fault;
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    fn pid_of(conn: &mut DbConn) -> Result<i32, elicence::storage::StorageError> {
+        let DbConn::Pg(c) = conn else { unreachable!() };
+        let row: Pid = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result(&mut **c)?;
+        Ok(row.pid)
+    }
+    let t = TestDb::new(Backend::Postgres);
+    let max = PoolSettings::default().max_size as usize;
+    // Every connection of the pool open, then all back in it.
+    let all: Vec<DbConn> = (0..max).map(|_| t.db.get().unwrap()).collect();
+    drop(all);
+    let mut doomed = t.db.get().unwrap();
+    let pid = pid_of(&mut doomed).unwrap();
+    let mut killer = t.db.get().unwrap();
+    let DbConn::Pg(k) = &mut killer else {
+        unreachable!()
+    };
+    diesel::sql_query(format!("SELECT pg_terminate_backend({pid})"))
+        .execute(&mut **k)
+        .unwrap();
+    drop(killer);
+    let lost = pid_of(&mut doomed).expect_err("its server process is gone");
+    assert_eq!(lost.fault(), Some(Fault::ConnectionLost), "{lost:?}");
+    drop(doomed);
+
+    // Were it back in the pool, one of these would draw it.
+    let mut again: Vec<DbConn> = (0..max).map(|_| t.db.get().unwrap()).collect();
+    for conn in &mut again {
+        let other = pid_of(conn).expect("every connection handed out works");
+        assert_ne!(other, pid);
+    }
+}
+
 /// Two transactions that lock two rows in opposite orders: PostgreSQL aborts one with
 /// 40P01, which is a transient conflict (503 `storage_unavailable`, Retry-After 1), not a
 /// 500. The other commits.

@@ -16,7 +16,7 @@ use crate::service::current_e_licence;
 use crate::service::issuance::{self, IssueError};
 use crate::service::photo_review::Purpose as PhotoPurpose;
 use crate::storage::e_licences::{self, ELicenceRow};
-use crate::storage::licences::{self, StoredLicence};
+use crate::storage::licences::StoredLicence;
 use crate::storage::{registry_events, DbConn};
 use actix_web::{get, post, web, FromRequest, HttpRequest, HttpResponse};
 
@@ -116,8 +116,7 @@ async fn issue_on_file(
                 if issued.created {
                     tracing::info!(licence = %number.masked(), e_licence = %issued.e_licence.id, "e-licence generated");
                 }
-                let stored = licences::find(conn, &number)?.ok_or(ApiError::LicenceNotFound)?;
-                Ok(Ok((issued.created, view(&app, conn, issued.e_licence, &stored, lang)?)))
+                Ok(Ok((issued.created, view(&app, conn, issued.e_licence, &issued.licence, lang)?)))
             })
             .await?;
         match issued {

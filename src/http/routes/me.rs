@@ -1,7 +1,6 @@
 //! The holder's own licence. No route here takes a licence number: the holder's token names
 //! the one licence it may see, so another holder's data is unreachable by construction.
 
-use crate::auth::Principal;
 use crate::domain::eligibility::evaluate;
 use crate::http::error::{ApiError, ErrorEnvelopeDoc};
 use crate::http::extract::BearerToken;
@@ -9,16 +8,8 @@ use crate::http::review_views::{ApplicationView, NotificationPage};
 use crate::http::state::AppState;
 use crate::http::views::{EligibilityView, LicenceDocument};
 use crate::i18n::Lang;
-use crate::storage::licences::StoredLicence;
-use crate::storage::{
-    e_licences, licences, notifications as outbox, registry_events, submissions, DbConn,
-};
+use crate::storage::{e_licences, notifications as outbox, registry_events, submissions};
 use actix_web::{get, web};
-
-fn own_licence(conn: &mut DbConn, principal: &Principal) -> Result<StoredLicence, ApiError> {
-    let number = principal.holder_licence()?;
-    licences::find(conn, number)?.ok_or(ApiError::LicenceNotFound)
-}
 
 /// The holder's licence: front page, secondary page, live status and class explanations.
 #[utoipa::path(tag = "holder", operation_id = "getMyLicence", security(("bearer" = [])), responses(
@@ -32,8 +23,7 @@ pub async fn get_licence(
 ) -> Result<web::Json<LicenceDocument>, ApiError> {
     let today = state.clock.today();
     let (stored, record) = state
-        .authorized(token, move |conn, p| {
-            let stored = own_licence(conn, &p)?;
+        .holder_licence(token, move |conn, _, stored| {
             let record = registry_events::driving_record(conn, &stored.licence)?;
             Ok((stored, record))
         })
@@ -55,7 +45,7 @@ pub async fn get_eligibility(
 ) -> Result<web::Json<EligibilityView>, ApiError> {
     let today = state.clock.today();
     let stored = state
-        .authorized(token, move |conn, p| own_licence(conn, &p))
+        .holder_licence(token, |_, _, stored| Ok(stored))
         .await?;
     let eligibility = evaluate(&stored.licence, today);
     Ok(web::Json(EligibilityView::new(

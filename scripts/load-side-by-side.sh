@@ -19,44 +19,15 @@ licences="${3:-20000}"
 source scripts/lib/load-common.sh
 pg_url="$(postgres_url_from_env)"
 sqlite_url="$url"
-routes="issuance eligibility verify events healthz"
+routes="$measured_routes"
 
-# measure BACKEND ROUTE LUA [PATH]: one wrk run; req/s and p99 into $work/result-BACKEND-ROUTE.
-measure() {
-    local out="$work/wrk-$1-$2.txt"
-    wrk -t 2 -c "$connections" -d "${duration}s" --timeout 10s -s "$3" "http://127.0.0.1:$port${4:-}" > "$out"
-    echo "-- $1 $2"; grep -E '^(Requests/sec|non-2xx|p50|p99 |created|events applied)' "$out" || true
-    # Issuance counts e-licences created (201s), not answers: a holder who has one already
-    # gets a cheaper 200.
-    local rps
-    rps=$(awk '/^e-licences created per second/ {print $5}' "$out")
-    [ -n "$rps" ] || rps=$(awk '/^Requests\/sec/ {print $2}' "$out")
-    printf '%s %s\n' "$rps" "$(awk '/^p99 latency/ {print $3 " ms"}' "$out")" > "$work/result-$1-$2"
-}
-
-# backend NAME: the whole sequence on the database at $url.
+# backend NAME: the whole sequence on the database at $url (measure_routes: load-common.sh).
 backend() {
-    local name="$1"
     load_registry "$licences" --with-photo
     holder_tokens "$licences"
-    local officer admin
-    officer=$(RUST_LOG=warn "$bin" --database-url "$url" token create --role officer --label load 2>/dev/null)
-    admin=$(RUST_LOG=warn "$bin" --database-url "$url" token create --role admin 2>/dev/null)
     start_server --code-ttl-secs 86400
     machine_line
-    issuance_lua "$work/tokens.txt" > "$work/issuance.lua"
-    measure "$name" issuance "$work/issuance.lua"
-    # Codes for verify: the first 2,000 holders' (issued now if the run above did not reach them).
-    head -n 2000 "$work/tokens.txt" > "$work/verify-tokens.txt"
-    python3 scripts/lib/issue_e_licences.py "http://127.0.0.1:$port" "$work/verify-tokens.txt" "$work/codes.txt"
-    eligibility_lua "$work/tokens.txt" > "$work/eligibility.lua"
-    measure "$name" eligibility "$work/eligibility.lua"
-    verify_lua "$work/codes.txt" "$officer" > "$work/verify.lua"
-    measure "$name" verify "$work/verify.lua"
-    events_lua "$work/numbers.txt" "$admin" > "$work/events.lua"
-    measure "$name" events "$work/events.lua"
-    healthz_lua > "$work/healthz.lua"
-    measure "$name" healthz "$work/healthz.lua" /healthz
+    measure_routes "$1"
     stop_server
 }
 

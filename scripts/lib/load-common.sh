@@ -21,12 +21,18 @@ load_registry() {
 }
 
 # holder_tokens COUNT: one holder token for each of the first COUNT licences, in
-# $work/tokens.txt (the token alone on each line).
+# $work/tokens.txt (the token alone on each line); their numbers in $work/numbers.txt.
 holder_tokens() {
     head -n "$1" "$work/registry.ndjson" |
         python3 -c 'import sys, json; [print(json.loads(l)["number"]) for l in sys.stdin]' > "$work/numbers.txt"
+    holder_tokens_of "$work/numbers.txt"
+}
+
+# holder_tokens_of NUMBERS: one holder token for each licence number of the file NUMBERS, in
+# $work/tokens.txt, in the same order.
+holder_tokens_of() {
     RUST_LOG=warn "$bin" --database-url "$url" token create --role holder \
-        --licence-file "$work/numbers.txt" 2>/dev/null | cut -d' ' -f2 > "$work/tokens.txt"
+        --licence-file "$1" 2>/dev/null | cut -d' ' -f2 > "$work/tokens.txt"
 }
 
 # start_server [serve flags…]: serves in the background and waits until it answers. The
@@ -83,6 +89,85 @@ setup = function(thread) counter = counter + 1; thread:set("offset", counter) en
 init = function() n = 0 end
 next_item = function() n = n + 1; return items[((n * 7 + offset) % #items) + 1] end
 LUA
+}
+
+# cpu_ticks PID [DATABASE]: the CPU time (user + system, in clock ticks) used so far by
+# process PID, all its threads, and with a PostgreSQL DATABASE by every PostgreSQL process on
+# this machine but the backends of other databases (its backends, the WAL writer, the
+# checkpointer, autovacuum…): what serving requests costs wherever it runs. The difference
+# over a run, divided by the requests served, is the cost per request, which says more than
+# req/s on a machine that wrk and PostgreSQL share.
+cpu_ticks() {
+    local p title pids="$1"
+    [ -z "${2:-}" ] || pids="$pids $(pgrep '^postgres' | tr '\n' ' ')"
+    for p in $pids; do
+        # A backend's title: "postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE".
+        title=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null) || continue
+        if [ "$p" != "$1" ] &&
+            [[ $title =~ ^postgres:\ ([^\ ]+:\ )?[^\ ]+\ ([^\ ]+)\ (\[local\]|[^\ ]+\([0-9]+\)) ]] &&
+            [ "${BASH_REMATCH[2]}" != "$2" ]; then
+            continue
+        fi
+        # A process may end while it is read: then it is skipped.
+        cat "/proc/$p/stat" 2>/dev/null || true
+    done | awk '{
+        # After "pid (comm) ": f[1] is field 3 (state), utime field 14, stime field 15.
+        rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " "); ticks += f[12] + f[13]
+    } END { print ticks + 0 }'
+}
+
+# cpu_database: the PostgreSQL database at $url, nothing for SQLite (what cpu_ticks counts).
+cpu_database() {
+    case "$url" in
+        postgres://* | postgresql://*) local db="${url##*/}"; echo "${db%%\?*}" ;;
+    esac
+}
+
+# measure BACKEND ROUTE LUA [PATH]: one wrk run of $duration seconds with $connections on the
+# server started last. Into $work/result-BACKEND-ROUTE: req/s and p99; into
+# $work/cpu-BACKEND-ROUTE: CPU ms a request served, requests served, CPU seconds (cpu_ticks).
+measure() {
+    local out="$work/wrk-$1-$2.txt" before after
+    before=$(cpu_ticks "$server" "$(cpu_database)")
+    wrk -t 2 -c "$connections" -d "${duration}s" --timeout 10s -s "$3" "http://127.0.0.1:$port${4:-}" > "$out"
+    after=$(cpu_ticks "$server" "$(cpu_database)")
+    echo "-- $1 $2"; grep -E '^(Requests/sec|non-2xx|p50|p99 |created|events applied)' "$out" || true
+    # Issuance counts e-licences created (201s), not answers: a holder who has one already
+    # gets a cheaper 200.
+    local rps served
+    rps=$(awk '/^e-licences created per second/ {print $5}' "$out")
+    [ -n "$rps" ] || rps=$(awk '/^Requests\/sec/ {print $2}' "$out")
+    printf '%s %s\n' "$rps" "$(awk '/^p99 latency/ {print $3 " ms"}' "$out")" > "$work/result-$1-$2"
+    served=$(awk '/^created \(201\)/ {sub(",", "", $3); print $3}' "$out")
+    [ -n "$served" ] || served=$(awk '/^requests:/ {print $2}' "$out")
+    echo "$((after - before)) $served" | awk -v hz="$(getconf CLK_TCK)" \
+        '{ printf "%.4f %d %.2f\n", ($2 > 0 ? 1000 * $1 / hz / $2 : 0), $2, $1 / hz }' > "$work/cpu-$1-$2"
+    echo "CPU (the server, and PostgreSQL on a PostgreSQL database): $(cut -d' ' -f3 "$work/cpu-$1-$2") s, $(cut -d' ' -f1 "$work/cpu-$1-$2") ms a request"
+}
+
+# The routes measure_routes measures, in its order.
+measured_routes="issuance eligibility verify events healthz"
+
+# measure_routes BACKEND: an officer and an admin token, then measure on each route of
+# $measured_routes against the server started last, as the holders of $work/tokens.txt
+# (issuance: each applies once) and on the licences of $work/numbers.txt (events).
+measure_routes() {
+    local name="$1" officer admin
+    officer=$(RUST_LOG=warn "$bin" --database-url "$url" token create --role officer --label load 2>/dev/null)
+    admin=$(RUST_LOG=warn "$bin" --database-url "$url" token create --role admin 2>/dev/null)
+    issuance_lua "$work/tokens.txt" > "$work/issuance.lua"
+    measure "$name" issuance "$work/issuance.lua"
+    # Codes for verify: the first 2,000 holders' (issued now if the run above did not reach them).
+    head -n 2000 "$work/tokens.txt" > "$work/verify-tokens.txt"
+    python3 scripts/lib/issue_e_licences.py "http://127.0.0.1:$port" "$work/verify-tokens.txt" "$work/codes.txt"
+    eligibility_lua "$work/tokens.txt" > "$work/eligibility.lua"
+    measure "$name" eligibility "$work/eligibility.lua"
+    verify_lua "$work/codes.txt" "$officer" > "$work/verify.lua"
+    measure "$name" verify "$work/verify.lua"
+    events_lua "$work/numbers.txt" "$admin" > "$work/events.lua"
+    measure "$name" events "$work/events.lua"
+    healthz_lua > "$work/healthz.lua"
+    measure "$name" healthz "$work/healthz.lua" /healthz
 }
 
 source "$(dirname "${BASH_SOURCE[0]}")/load-lua.sh"

@@ -114,10 +114,11 @@ FROM filler_holders h JOIN slots s ON s.n = :superseded + h.n
 ORDER BY h.n;
 
 -- A holder token each (the app's), bound to the licence; its hash is of no secret. The id,
--- "tok_" and 12 hex digits as auth::create_bound_token makes it, is n scrambled by an odd
--- multiplier modulo 2^48: unique, and random to the index.
+-- "tok_" and 24 hex digits as auth::create_bound_token makes it, is n scrambled by an odd
+-- multiplier modulo 2^48 (unique, and random to the index), then n scrambled another way.
 INSERT INTO api_tokens (id, token_hash, role, licence_number, created_at)
-SELECT 'tok_' || lpad(to_hex((h.n * 25214903917) % 281474976710656), 12, '0'),
+SELECT 'tok_' || lpad(to_hex((h.n * 25214903917) % 281474976710656), 12, '0')
+              || lpad(to_hex((h.n * 1103515245 + 12345) % 281474976710656), 12, '0'),
        encode(sha256(('at-size holder token ' || h.n)::BYTEA), 'hex'),
        'holder', h.number, :'now_utc'::TIMESTAMP - (:current - h.n + 2) * INTERVAL '30 seconds'
 FROM filler_holders h

@@ -129,7 +129,9 @@ pub fn create_bound_token(
         "{TOKEN_PREFIX}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
     );
-    let id = format!("tok_{}", hex(&random_bytes::<6>()));
+    // 96 bits, as the other ids: with one token for each of 530 M holders, 48 bits would
+    // make a collision (a failed creation on the primary key) all but certain.
+    let id = format!("tok_{}", hex(&random_bytes::<12>()));
     tokens::insert(
         conn,
         &tokens::NewToken {

@@ -122,6 +122,12 @@ async fn token_commands_create_list_and_revoke(backend: Backend) {
         .next()
         .unwrap()
         .to_owned();
+    // 96 random bits: ids stay unique at one token for each of 530 M holders.
+    assert!(
+        id.strip_prefix("tok_")
+            .is_some_and(|hex| hex.len() == 24 && hex.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{id}"
+    );
 
     let out = elicence(&url, &["token", "revoke", &id], None);
     assert!(out.status.success());

@@ -222,14 +222,21 @@ cp "$work/numbers.txt" "$work/numbers-small.txt"; cp "$work/tokens.txt" "$work/t
 fill "$large_url" large "$large" "$large_e"
 cp "$work/numbers.txt" "$work/numbers-large.txt"; cp "$work/tokens.txt" "$work/tokens-large.txt"
 
-# Small first, then large, each on its own server (the same flags).
-cp "$work/numbers-small.txt" "$work/numbers.txt"; cp "$work/tokens-small.txt" "$work/tokens.txt"
-keys_for small "$work/keys-small"
-run small "$small_url"
-cp "$work/numbers-large.txt" "$work/numbers.txt"; cp "$work/tokens-large.txt" "$work/tokens.txt"
-large_db="${large_url##*/}"; large_db="${large_db%%\?*}"
-keys_for large "${AT_SIZE_KEYS_DIR:-/var/tmp/elicence-at-size-keys}/$large_db"
-run large "$large_url"
+# Small first, then large, each on its own server (the same flags); AT_SIZE_LARGE_FIRST=1
+# the other way round, to see what the order does (the first run follows the fills, the second
+# the first run's writes).
+run_small() {
+    cp "$work/numbers-small.txt" "$work/numbers.txt"; cp "$work/tokens-small.txt" "$work/tokens.txt"
+    keys_for small "$work/keys-small"
+    run small "$small_url"
+}
+run_large() {
+    cp "$work/numbers-large.txt" "$work/numbers.txt"; cp "$work/tokens-large.txt" "$work/tokens.txt"
+    local large_db="${large_url##*/}"; large_db="${large_db%%\?*}"
+    keys_for large "${AT_SIZE_KEYS_DIR:-/var/tmp/elicence-at-size-keys}/$large_db"
+    run large "$large_url"
+}
+if [ "${AT_SIZE_LARGE_FIRST:-0}" = 1 ]; then run_large; run_small; else run_small; run_large; fi
 
 echo
 echo "== at size: $L licences, $(label "$large_e") filler e-licences; against $S licences, $small_e filler e-licences"

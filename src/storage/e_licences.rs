@@ -195,19 +195,6 @@ pub fn latest_for(
     Ok(history(conn, licence_number, None, 1)?.pop())
 }
 
-/// The e-licence a code names by its `e`: its list and index.
-pub fn find_by_position(
-    conn: &mut DbConn,
-    position: Position,
-) -> Result<Option<ELicenceRow>, StorageError> {
-    Ok(with_conn!(conn, |c| e_licences::table
-        .filter(e_licences::status_list.eq(position.list() as i32))
-        .filter(e_licences::status_index.eq(position.index() as i32))
-        .select(ELicenceRow::as_select())
-        .get_result(c)
-        .optional())?)
-}
-
 /// The e-licences at these positions, each with its licence when that is stored, in one
 /// statement: a verifier's batch reads all its roadside codes' e-licences in one round trip.
 /// Positions that name no e-licence are absent from the answer.

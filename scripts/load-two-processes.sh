@@ -23,7 +23,6 @@ duration="${1:-5}"
 connections="${2:-64}"
 licences="${3:-20000}"
 source scripts/lib/load-common.sh
-source scripts/lib/cpu-sample.sh
 url="$(postgres_url_from_env)"
 [ -n "$url" ] || { echo "DATABASE_URL=postgres://… (an empty, throwaway database) is needed" >&2; exit 2; }
 # load-common.sh stops the server started last; the first of the two must stop too.

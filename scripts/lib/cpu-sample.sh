@@ -1,7 +1,7 @@
 # CPU time spent by processes between two moments, read from /proc: what the load scripts divide
 # by the requests served to get CPU per request, a figure that holds when the machine is full
-# (its throughput cannot grow, its cost per request can still be compared). Source it; Linux
-# only. Every function is named cpu_sample_*.
+# (its throughput cannot grow, its cost per request can still be compared). load-common.sh
+# sources it; Linux only. Every function is named cpu_sample_*.
 
 # cpu_sample_postgres_pids [DB_URL]: the PostgreSQL processes, those whose comm starts with
 # "postgres" (the postmaster, every backend, the WAL writer, checkpointer…). With DB_URL, the

@@ -78,59 +78,49 @@ report_latency = function(summary, latency)
 end
 '
 
+# wrk Lua: each thread gets its number in `offset` (1, 2, …), and `threads` keeps them, for a
+# done() that sums their counts.
+THREAD_OFFSETS_LUA='
+local threads = {}
+local counter = 0
+setup = function(thread)
+    counter = counter + 1
+    thread:set("offset", counter)
+    threads[#threads + 1] = thread
+end
+'
+
 # rotating_items_lua FILE: wrk Lua that loads FILE's lines into `items`; `next_item()` walks
 # them on a stride, each wrk thread from its own offset.
 rotating_items_lua() {
     cat <<LUA
 local items = {}
 for line in io.lines("$1") do items[#items + 1] = line end
-local counter = 0
-setup = function(thread) counter = counter + 1; thread:set("offset", counter) end
+$THREAD_OFFSETS_LUA
 init = function() n = 0 end
 next_item = function() n = n + 1; return items[((n * 7 + offset) % #items) + 1] end
 LUA
 }
 
-# cpu_ticks PID [DATABASE]: the CPU time (user + system, in clock ticks) used so far by
-# process PID, all its threads, and with a PostgreSQL DATABASE by every PostgreSQL process on
-# this machine but the backends of other databases (its backends, the WAL writer, the
-# checkpointer, autovacuum…): what serving requests costs wherever it runs. The difference
-# over a run, divided by the requests served, is the cost per request, which says more than
-# req/s on a machine that wrk and PostgreSQL share.
-cpu_ticks() {
-    local p title pids="$1"
-    [ -z "${2:-}" ] || pids="$pids $(pgrep '^postgres' | tr '\n' ' ')"
-    for p in $pids; do
-        # A backend's title: "postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE".
-        title=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null) || continue
-        if [ "$p" != "$1" ] &&
-            [[ $title =~ ^postgres:\ ([^\ ]+:\ )?[^\ ]+\ ([^\ ]+)\ (\[local\]|[^\ ]+\([0-9]+\)) ]] &&
-            [ "${BASH_REMATCH[2]}" != "$2" ]; then
-            continue
-        fi
-        # A process may end while it is read: then it is skipped.
-        cat "/proc/$p/stat" 2>/dev/null || true
-    done | awk '{
-        # After "pid (comm) ": f[1] is field 3 (state), utime field 14, stime field 15.
-        rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " "); ticks += f[12] + f[13]
-    } END { print ticks + 0 }'
-}
-
-# cpu_database: the PostgreSQL database at $url, nothing for SQLite (what cpu_ticks counts).
-cpu_database() {
-    case "$url" in
-        postgres://* | postgresql://*) local db="${url##*/}"; echo "${db%%\?*}" ;;
-    esac
+# cpu_pg_pids: the PostgreSQL processes that serve the database at $url (cpu_sample_postgres_pids),
+# nothing for SQLite.
+cpu_pg_pids() {
+    case "$url" in postgres://* | postgresql://*) cpu_sample_postgres_pids "$url" ;; esac
 }
 
 # measure BACKEND ROUTE LUA [PATH]: one wrk run of $duration seconds with $connections on the
 # server started last. Into $work/result-BACKEND-ROUTE: req/s and p99; into
-# $work/cpu-BACKEND-ROUTE: CPU ms a request served, requests served, CPU seconds (cpu_ticks).
+# $work/cpu-BACKEND-ROUTE: CPU ms a request served, requests served, CPU seconds (the server
+# and, on PostgreSQL, its processes: scripts/lib/cpu-sample.sh).
 measure() {
-    local out="$work/wrk-$1-$2.txt" before after
-    before=$(cpu_ticks "$server" "$(cpu_database)")
+    local out="$work/wrk-$1-$2.txt" seconds
+    # The processes are listed at each end: a backend opened during the run counts from zero.
+    # shellcheck disable=SC2046 # one pid a word
+    cpu_sample_snapshot "$work/cpu-before" "$server" $(cpu_pg_pids)
     wrk -t 2 -c "$connections" -d "${duration}s" --timeout 10s -s "$3" "http://127.0.0.1:$port${4:-}" > "$out"
-    after=$(cpu_ticks "$server" "$(cpu_database)")
+    # shellcheck disable=SC2046
+    cpu_sample_snapshot "$work/cpu-after" "$server" $(cpu_pg_pids)
+    seconds=$(cpu_sample_seconds "$work/cpu-before" "$work/cpu-after")
     echo "-- $1 $2"; grep -E '^(Requests/sec|non-2xx|p50|p99 |created|events applied)' "$out" || true
     # Issuance counts e-licences created (201s), not answers: a holder who has one already
     # gets a cheaper 200.
@@ -140,8 +130,8 @@ measure() {
     printf '%s %s\n' "$rps" "$(awk '/^p99 latency/ {print $3 " ms"}' "$out")" > "$work/result-$1-$2"
     served=$(awk '/^created \(201\)/ {sub(",", "", $3); print $3}' "$out")
     [ -n "$served" ] || served=$(awk '/^requests:/ {print $2}' "$out")
-    echo "$((after - before)) $served" | awk -v hz="$(getconf CLK_TCK)" \
-        '{ printf "%.4f %d %.2f\n", ($2 > 0 ? 1000 * $1 / hz / $2 : 0), $2, $1 / hz }' > "$work/cpu-$1-$2"
+    echo "$seconds $served" |
+        awk '{ printf "%.4f %d %.2f\n", ($2 > 0 ? 1000 * $1 / $2 : 0), $2, $1 }' > "$work/cpu-$1-$2"
     echo "CPU (the server, and PostgreSQL on a PostgreSQL database): $(cut -d' ' -f3 "$work/cpu-$1-$2") s, $(cut -d' ' -f1 "$work/cpu-$1-$2") ms a request"
 }
 
@@ -171,3 +161,4 @@ measure_routes() {
 }
 
 source "$(dirname "${BASH_SOURCE[0]}")/load-lua.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/cpu-sample.sh"

@@ -23,13 +23,7 @@ issuance_lua() {
 $WRK_LATENCY_LUA
 local tokens = {}
 for line in io.lines("$1") do tokens[#tokens + 1] = line end
-local threads = {}
-local counter = 0
-setup = function(thread)
-    counter = counter + 1
-    thread:set("offset", counter)
-    threads[#threads + 1] = thread
-end
+$THREAD_OFFSETS_LUA
 init = function() n = 0; created = 0; other = 0 end
 request = function()
     local t = tokens[((n * 2 + offset - 1) % #tokens) + 1]
@@ -81,13 +75,7 @@ local cycle = {
     '{"type":"status_cleared","status":"suspended"}',
     '{"type":"points_changed","points":0}',
 }
-local threads = {}
-local counter = 0
-setup = function(thread)
-    counter = counter + 1
-    thread:set("offset", counter)
-    threads[#threads + 1] = thread
-end
+$THREAD_OFFSETS_LUA
 init = function() n = 0; ok = 0; changed = 0; superseded = 0 end
 request = function()
     -- Thread k takes visits k, k + 2, k + 4, …: licence = visit mod N, pass = visit div N.

@@ -22,7 +22,6 @@ use crate::storage::e_licences::{self, ELicenceRow};
 use crate::storage::licences::StoredLicence;
 use crate::storage::{licences, DbConn, StorageError};
 use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub enum Scan {
@@ -578,19 +577,13 @@ fn check_codes<'r>(
         .iter()
         .filter_map(|c| Position::from_e(c.as_ref().ok()?.e_licence))
         .collect();
-    let mut found = match e_licences::at_positions_with_licences(conn, &positions) {
-        Ok(rows) => Ok(rows
-            .into_iter()
-            .filter_map(|(e, licence)| Some((e.position().ok()?, (e, licence))))
-            .collect::<HashMap<Position, Found>>()),
-        Err(e) => Err(e),
-    };
+    let found = e_licences::at_positions_with_licences(conn, &positions);
     let mut claims = claims.into_iter();
     let mut kept = Vec::with_capacity(admitted.len());
     for (mut a, scan) in admitted.into_iter().zip(scans) {
         let outcome = match scan {
             None => None, // a barcode: redeemed in the write transaction
-            Some(CodeScan::Roadside(_)) => Some(match (claims.next(), &mut found) {
+            Some(CodeScan::Roadside(_)) => Some(match (claims.next(), &found) {
                 (None, _) => Err(StorageError::Corrupt(
                     "a roadside scan lost its signature".into(),
                 )),

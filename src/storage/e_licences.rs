@@ -8,6 +8,7 @@ use crate::domain::registry_event::SupersedeReason;
 use crate::status_list::Position;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = e_licences)]
@@ -201,9 +202,9 @@ pub fn latest_for(
 pub fn at_positions_with_licences(
     conn: &mut DbConn,
     positions: &[Position],
-) -> Result<Vec<(ELicenceRow, Option<StoredLicence>)>, StorageError> {
+) -> Result<HashMap<Position, (ELicenceRow, Option<StoredLicence>)>, StorageError> {
     if positions.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
     let mut lists: Vec<i32> = positions.iter().map(|p| p.list() as i32).collect();
     lists.sort_unstable();
@@ -215,15 +216,17 @@ pub fn at_positions_with_licences(
         .filter(e_licences::status_index.eq_any(&indexes))
         .select((ELicenceRow::as_select(), Option::<LicenceRow>::as_select()))
         .load::<(ELicenceRow, Option<LicenceRow>)>(c))?;
-    // `list IN … AND index IN …` may also match another list's entry at one of the indexes.
-    rows.into_iter()
-        .filter(|(e, _)| {
-            positions
-                .iter()
-                .any(|p| Position::from_columns(e.status_list, e.status_index) == Some(*p))
-        })
-        .map(|(e, licence)| Ok((e, licence.map(StoredLicence::try_from).transpose()?)))
-        .collect()
+    let mut found = HashMap::with_capacity(rows.len());
+    for (e, licence) in rows {
+        // `list IN … AND index IN …` may also match another list's entry at one of the indexes.
+        let Some(at) = Position::from_columns(e.status_list, e.status_index)
+            .filter(|at| positions.contains(at))
+        else {
+            continue;
+        };
+        found.insert(at, (e, licence.map(StoredLicence::try_from).transpose()?));
+    }
+    Ok(found)
 }
 
 /// The photo bytes of an e-licence and their media type. The bytes live in `photo_store`

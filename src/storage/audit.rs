@@ -1,10 +1,11 @@
 //! The append-only audit of roadside verifications (the database refuses UPDATE and DELETE).
 
 use super::schema::verification_audit;
-use super::{with_conn, DbConn, StorageError};
+use super::{DbConn, StorageError};
 use crate::domain::scan::ScanMethod;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::SqliteConnection;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = verification_audit)]
@@ -98,12 +99,19 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-/// Oldest first, from `after_id`, at most `limit` rows.
-pub fn page(conn: &mut DbConn, f: &AuditFilter) -> Result<Vec<AuditRow>, StorageError> {
-    Ok(with_conn!(conn, |c| {
-        let mut q = verification_audit::table
-            .select(AuditRow::as_select())
-            .into_boxed();
+/// Audit rows that the SQLite audit index file does not have yet (`storage::audit_index`);
+/// 0 on PostgreSQL, which indexes the table itself.
+pub fn unindexed_rows(conn: &mut DbConn) -> Result<i64, StorageError> {
+    match conn {
+        DbConn::Sqlite(c) => super::audit_index::unindexed_rows(c),
+        DbConn::Pg(_) => Ok(0),
+    }
+}
+
+/// Applies the filters of `f` on the audit row's own columns to a boxed query.
+macro_rules! row_filters {
+    ($q:expr, $f:expr) => {{
+        let (mut q, f) = ($q, $f);
         if let Some(o) = &f.officer_token_id {
             q = q.filter(verification_audit::officer_token_id.eq(o.clone()));
         }
@@ -119,9 +127,73 @@ pub fn page(conn: &mut DbConn, f: &AuditFilter) -> Result<Vec<AuditRow>, Storage
         if let Some(to) = f.to {
             q = q.filter(verification_audit::verified_at.lt(to.naive_utc()));
         }
-        if let Some(after) = f.after_id {
-            q = q.filter(verification_audit::id.gt(after));
-        }
-        q.order(verification_audit::id.asc()).limit(f.limit).load(c)
-    })?)
+        q
+    }};
 }
+
+/// Oldest first, from `after_id`, at most `limit` rows.
+pub fn page(conn: &mut DbConn, f: &AuditFilter) -> Result<Vec<AuditRow>, StorageError> {
+    match conn {
+        DbConn::Sqlite(c) => sqlite_page(c, f),
+        DbConn::Pg(c) => {
+            let q = verification_audit::table
+                .select(AuditRow::as_select())
+                .filter(verification_audit::id.gt(f.after_id.unwrap_or(0)))
+                .order(verification_audit::id.asc())
+                .limit(f.limit)
+                .into_boxed();
+            Ok(row_filters!(q, f).load(&mut **c)?)
+        }
+    }
+}
+
+/// On SQLite the audit has no index by officer or by e-licence: those lookups are in
+/// `verification_audit_lookup` up to `verification_audit_indexed.up_to`
+/// (`storage::audit_index`). A page filtered by either reads the rows up to there through
+/// the lookup, then, if it is not full, the rows after it by id: every id in the first part
+/// is below every id in the second, so the page stays in id order. Both parts are bounded by
+/// the `up_to` read first, and the lookup only grows: no row is missed or read twice though
+/// rows are indexed between the reads.
+fn sqlite_page(c: &mut SqliteConnection, f: &AuditFilter) -> Result<Vec<AuditRow>, StorageError> {
+    use super::schema::verification_audit_lookup as lookup;
+    let after = f.after_id.unwrap_or(0);
+    // An e-licence is scanned a few times a year, an officer all day: the narrower lookup.
+    let key = match (&f.e_licence_id, &f.officer_token_id) {
+        (Some(e), _) => Some(("e_licence", e)),
+        (None, Some(o)) => Some(("officer", o)),
+        (None, None) => None,
+    };
+    let indexed_up_to = match key {
+        // Without the index file (a read-only database), every row from the audit itself.
+        Some(_) => super::audit_index::indexed_up_to(c)?.unwrap_or(0),
+        None => after,
+    };
+    let mut rows = Vec::new();
+    if let Some((kind, subject)) = key.filter(|_| after < indexed_up_to) {
+        let q = verification_audit::table
+            .inner_join(lookup::table.on(lookup::audit_id.eq(verification_audit::id)))
+            .select(AuditRow::as_select())
+            .filter(lookup::kind.eq(kind))
+            .filter(lookup::subject.eq(subject.clone()))
+            .filter(lookup::audit_id.gt(after))
+            .filter(lookup::audit_id.le(indexed_up_to))
+            .order(lookup::audit_id.asc())
+            .limit(f.limit)
+            .into_boxed();
+        rows = row_filters!(q, f).load(c)?;
+    }
+    let room = f.limit - rows.len() as i64;
+    if room > 0 {
+        let q = verification_audit::table
+            .select(AuditRow::as_select())
+            .filter(verification_audit::id.gt(after.max(indexed_up_to)))
+            .order(verification_audit::id.asc())
+            .limit(room)
+            .into_boxed();
+        rows.extend(row_filters!(q, f).load(c)?);
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests;

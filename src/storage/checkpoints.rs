@@ -28,6 +28,10 @@
 //! verifier's slowest answers (p99 21-30 ms instead of 9-15 ms, at 12,000-15,000 scans/s),
 //! which a disk filling at 6 GB a minute would cost far more. A RESTART checkpoint, the first try,
 //! waited for readers in the busy handler and was worse (p99 30-180 ms).
+//!
+//! Each round first indexes the audit rows the verifier appended since the last one into the
+//! audit's index file (`storage::audit_index`): the verifier's commits only append, and the
+//! lookups by officer and by e-licence are written here, in bulk, to another file.
 
 use super::{Fault, StorageError};
 use diesel::connection::SimpleConnection;
@@ -68,14 +72,26 @@ impl Checkpointer {
     }
 }
 
-/// Starts checkpointing the database at `path` every `every`, on a connection of its own.
-pub(super) fn start(path: &Path, every: Duration) -> Result<Checkpointer, StorageError> {
+/// Starts checkpointing the database at `path` every `every`, on a connection of its own, and,
+/// with `audit_index`, filling and checkpointing the audit's index file.
+pub(super) fn start(
+    path: &Path,
+    audit_index: bool,
+    every: Duration,
+) -> Result<Checkpointer, StorageError> {
     let mut conn = SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| {
         StorageError::unavailable(Fault::CannotConnect, format!("checkpoint connection: {e}"))
     })?;
+    // This connection checkpoints on its own schedule, never in a commit.
     conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = 5000; PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES};"
+        "PRAGMA busy_timeout = 5000; PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES};
+         PRAGMA wal_autocheckpoint = 0;"
     ))?;
+    if audit_index {
+        conn.batch_execute(&super::audit_index::attach_sql(path))?;
+        // The lookup's pages that the next rows land on stay in memory.
+        conn.batch_execute("PRAGMA audit_index.cache_size = -32768;")?;
+    }
     let (stop, stopped) = mpsc::channel::<()>();
     let gate = Arc::new(RwLock::new(()));
     let restart_gate = gate.clone();
@@ -84,17 +100,31 @@ pub(super) fn start(path: &Path, every: Duration) -> Result<Checkpointer, Storag
         .spawn(move || {
             // Only a timeout runs a checkpoint: the sender dropped means the database is gone.
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                if let Err(e) = checkpoint(&mut conn, RESTART_AT_FRAMES, &restart_gate) {
+                let indexed = match audit_index {
+                    true => index_audit(&mut conn).err(),
+                    false => None,
+                };
+                let checkpointed = checkpoint(&mut conn, RESTART_AT_FRAMES, &restart_gate).err();
+                let failures = [("audit indexing", indexed), ("WAL checkpoint", checkpointed)];
+                for (what, e) in failures {
+                    let Some(e) = e else { continue };
                     // Four a second while the disk is full: once per interval instead.
                     let repeats = &crate::telemetry::repeats::STORAGE;
-                    if let Some(repeated) = repeats.admit(&format!("checkpoint: {e}")) {
-                        tracing::warn!(error = %e, repeated, "WAL checkpoint failed; the next one retries");
+                    if let Some(repeated) = repeats.admit(&format!("{what}: {e}")) {
+                        tracing::warn!(error = %e, repeated, "{what} failed; the next round retries");
                     }
                 }
             }
         })
         .map_err(|e| StorageError::Thread(format!("checkpoints: {e}")))?;
     Ok(Checkpointer { _stop: stop, gate })
+}
+
+/// Indexes the audit rows the verifier appended since the last round (`storage::audit_index`)
+/// and checkpoints the index file. It writes that file only: no batch waits for it.
+fn index_audit(conn: &mut SqliteConnection) -> Result<(), StorageError> {
+    super::audit_index::catch_up(conn)?;
+    super::audit_index::checkpoint(conn)
 }
 
 /// What `PRAGMA wal_checkpoint` answers: whether it was kept from finishing, the frames in

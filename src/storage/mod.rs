@@ -14,6 +14,7 @@
 //! admin pages and the review queue keep them (measured: a re-prepare costs tens of µs).
 
 pub mod audit;
+mod audit_index;
 pub mod barcodes;
 pub mod bulk_import;
 mod checkpoints;

@@ -30,8 +30,9 @@ pub struct SqlitePool {
 /// WAL is a property of the file, kept once set: it is set here, once, before a pool opens
 /// its connections side by side. (Each of them setting it on a new file raced for the lock
 /// the change takes, and r2d2 logged "database is locked" for the losers.) Returns the
-/// file's page size.
-fn set_wal_mode(path: &Path) -> Result<u64, StorageError> {
+/// file's page size. With `audit_index`, the same for the audit's index file
+/// (`storage::audit_index`).
+fn set_wal_mode(path: &Path, audit_index: bool) -> Result<u64, StorageError> {
     use diesel::{Connection, RunQueryDsl};
     #[derive(diesel::QueryableByName)]
     struct PageSize {
@@ -44,6 +45,10 @@ fn set_wal_mode(path: &Path) -> Result<u64, StorageError> {
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
     ))?;
+    if audit_index {
+        conn.batch_execute(&super::audit_index::attach_sql(path))?;
+        super::audit_index::set_wal_mode(&mut conn)?;
+    }
     let size: PageSize = diesel::sql_query("PRAGMA page_size").get_result(&mut conn)?;
     Ok(size.page_size.max(512) as u64)
 }
@@ -102,7 +107,7 @@ impl Drop for DbConn {
 /// the lock instead of failing at once, and foreign keys are off by default in SQLite. The
 /// connections of [`Database::without_commit_checkpoints`] never checkpoint when they commit,
 /// and sync each commit when the audit asks for it (see `AuditSync`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct SqlitePragmas {
     checkpoint_on_commit: bool,
     /// `PRAGMA synchronous`. NORMAL in WAL mode syncs the log at checkpoints only: a power
@@ -111,11 +116,15 @@ struct SqlitePragmas {
     /// `--sqlite-max-size-mb` in pages of the file; 0: no cap.
     max_page_count: u64,
     query_only: bool,
+    /// The database whose audit index file each connection attaches
+    /// (`storage::audit_index`); none on a read-only database, or where no query reads it.
+    audit_index_of: Option<Arc<Path>>,
 }
 
 impl SqlitePragmas {
-    fn new(settings: &SqliteSettings, page_size: u64) -> SqlitePragmas {
+    fn new(settings: &SqliteSettings, page_size: u64, path: &Path) -> SqlitePragmas {
         SqlitePragmas {
+            audit_index_of: (!settings.read_only).then(|| Arc::from(path)),
             checkpoint_on_commit: true,
             synchronous: "NORMAL",
             max_page_count: settings.max_bytes.map_or(0, |b| (b / page_size).max(1)),
@@ -150,7 +159,13 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
             autocheckpoint = if self.checkpoint_on_commit { 1000 } else { 0 },
             query_only = u8::from(self.query_only),
         ))
-        .map_err(diesel::r2d2::Error::QueryError)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        match &self.audit_index_of {
+            Some(database) => conn
+                .batch_execute(&super::audit_index::attach_sql(database))
+                .map_err(diesel::r2d2::Error::QueryError),
+            None => Ok(()),
+        }
     }
 }
 
@@ -168,10 +183,14 @@ impl Database {
                         )
                     })?;
                 }
-                let page_size = set_wal_mode(path)?;
-                let pragmas = SqlitePragmas::new(&settings.sqlite, page_size);
-                let pool =
-                    sqlite_pool(path, settings.max_size, settings.checkout_timeout, pragmas)?;
+                let page_size = set_wal_mode(path, !settings.sqlite.read_only)?;
+                let pragmas = SqlitePragmas::new(&settings.sqlite, page_size, path);
+                let pool = sqlite_pool(
+                    path,
+                    settings.max_size,
+                    settings.checkout_timeout,
+                    pragmas.clone(),
+                )?;
                 Database::Sqlite(SqlitePool {
                     pool,
                     path: path.clone(),
@@ -194,6 +213,19 @@ impl Database {
             }
         };
         db.migrate()?;
+        if let Database::Sqlite(SqlitePool {
+            pragmas:
+                SqlitePragmas {
+                    audit_index_of: Some(_),
+                    ..
+                },
+            ..
+        }) = &db
+        {
+            if let DbConn::Sqlite(c) = &mut db.get()? {
+                super::audit_index::prepare(c)?;
+            }
+        }
         Ok(db)
     }
 
@@ -217,14 +249,20 @@ impl Database {
                         AuditSync::Full => "FULL",
                         AuditSync::Normal => "NORMAL",
                     },
-                    ..p.pragmas
+                    // The verifier only appends to the audit; its index is the checkpoints'.
+                    audit_index_of: None,
+                    ..p.pragmas.clone()
                 };
                 Database::Sqlite(SqlitePool {
-                    pool: sqlite_pool(&p.path, max_size, p.checkout_timeout, pragmas)?,
+                    pool: sqlite_pool(&p.path, max_size, p.checkout_timeout, pragmas.clone())?,
                     path: p.path.clone(),
                     checkout_timeout: p.checkout_timeout,
                     pragmas,
-                    checkpointer: Some(Arc::new(checkpoints::start(&p.path, checkpoints::EVERY)?)),
+                    checkpointer: Some(Arc::new(checkpoints::start(
+                        &p.path,
+                        p.pragmas.audit_index_of.is_some(),
+                        checkpoints::EVERY,
+                    )?)),
                 })
             }
             Database::Pg(_) => self.clone(),

@@ -107,6 +107,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// SQLite only, in the attached file `audit_index`: the audit's lookups by officer and by
+    /// e-licence, filled in bulk (`storage::audit_index`). PostgreSQL indexes the audit itself.
+    audit_index.verification_audit_lookup (kind, subject, audit_id) {
+        kind -> Text,
+        subject -> Text,
+        audit_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// SQLite only, in the attached file `audit_index`: the last audit id that
+    /// `verification_audit_lookup` has, and what that row was, to know the file belongs to
+    /// this database (`storage::audit_index`).
+    audit_index.verification_audit_indexed (id) {
+        id -> Integer,
+        up_to -> BigInt,
+        up_to_row -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     photo_store (sha256) {
         sha256 -> Text,
         media_type -> Text,
@@ -168,6 +189,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     e_licences,
     barcode_tokens,
     verification_audit,
+    verification_audit_lookup,
+    verification_audit_indexed,
     photo_store,
     photo_submissions,
     review_audit,

@@ -1,11 +1,11 @@
 //! The gauges read from the database and the keys folder, refreshed at each scrape (a
 //! scrape every 15 s costs four small queries): the review queue against its deadlines, the
-//! status lists, the signing keys, the pool and the SQLite log.
+//! status lists, the signing keys, the pool, the SQLite log and the audit index.
 
 use super::metrics::*;
 use crate::clock::Clock;
 use crate::signing::{KeyState, LiveKeys};
-use crate::storage::{signing_keys, status_lists, submissions, Database, StorageError};
+use crate::storage::{audit, signing_keys, status_lists, submissions, Database, StorageError};
 use ::metrics::gauge;
 use std::sync::Arc;
 
@@ -51,6 +51,7 @@ impl GaugeSources {
                     .set(seconds(now - at.and_utc()));
             }
         }
+        gauge!(AUDIT_UNINDEXED).set(audit::unindexed_rows(&mut conn)? as f64);
         let valid = (allocated - invalid - suspended).max(0);
         for (status, n) in [
             ("valid", valid),

@@ -39,6 +39,7 @@ pub const POOL_WAITING: &str = "elicence_db_pool_waiting";
 pub const CHECKOUT_TIMEOUTS: &str = "elicence_db_checkout_timeouts_total";
 pub const STORAGE_UNAVAILABLE: &str = "elicence_storage_unavailable_total";
 pub const SQLITE_WAL: &str = "elicence_sqlite_wal_bytes";
+pub const AUDIT_UNINDEXED: &str = "elicence_verify_audit_unindexed_rows";
 pub const CODE_TTL: &str = "elicence_code_ttl_seconds";
 pub const IMPORT_ROWS: &str = "elicence_import_rows_total";
 pub const IMPORT_REJECTS: &str = "elicence_import_rejects_total";
@@ -178,6 +179,10 @@ fn describe() {
         SQLITE_WAL,
         ::metrics::Unit::Bytes,
         "Size of the SQLite write-ahead log file (0 on PostgreSQL)"
+    );
+    describe_gauge!(
+        AUDIT_UNINDEXED,
+        "Verification audit rows not yet in the SQLite audit index file (0 on PostgreSQL)"
     );
     describe_gauge!(
         CODE_TTL,

@@ -37,6 +37,7 @@ const FAMILIES: &[&str] = &[
     "elicence_db_checkout_timeouts_total",
     "elicence_storage_unavailable_total",
     "elicence_sqlite_wal_bytes",
+    "elicence_verify_audit_unindexed_rows",
     "elicence_code_ttl_seconds",
 ];
 
@@ -233,6 +234,12 @@ async fn counters_move_by_exactly_the_traffic_sent(backend: Backend) {
     match backend {
         Backend::Sqlite => assert!(wal > 0.0),
         Backend::Postgres => assert_eq!(wal, 0.0),
+    }
+    // The three scans above are indexed by the checkpoint thread, a few times a second.
+    let unindexed = after.value("elicence_verify_audit_unindexed_rows", &[]);
+    match backend {
+        Backend::Sqlite => assert!((0.0..=3.0).contains(&unindexed), "{unindexed}"),
+        Backend::Postgres => assert_eq!(unindexed, 0.0),
     }
     let missing: Vec<_> = FAMILIES.iter().filter(|f| !after.has_family(f)).collect();
     assert!(missing.is_empty(), "missing {missing:?}\n{}", after.text);

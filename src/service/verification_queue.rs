@@ -8,7 +8,11 @@
 //! costs falls with them: a batch of signatures takes less than half the time of checking
 //! each alone, the snapshot and the commit are paid once, and a request passes between
 //! threads twice instead of four times. A lone scan on an idle server is verified at once.
-//! No answer leaves before its scan's audit row is committed.
+//! No answer leaves before its scan's audit row is committed, and, on SQLite under the
+//! default `AuditSync::Full`, before that commit is on disk: a syncer thread syncs the log
+//! for every batch committed since its last sync, at once, and answers them, while the
+//! verifier goes on verifying (a sync that takes long, as one in a hundred does on a busy
+//! disk, holds the answers of the batches behind it, not their verification).
 //!
 //! At shutdown [`VerificationQueue::drain`] closes the queue behind the scans already in it:
 //! they are verified, audited and answered as the last batches, later ones are refused
@@ -68,6 +72,14 @@ struct Verifier {
     clock: Arc<dyn Clock>,
     waiting: Mutex<mpsc::Receiver<Work>>,
     answered: Arc<AtomicU64>,
+    /// To the syncer, when the pool's commits wait for `Database::sync_log`.
+    committed: Option<std::sync::mpsc::Sender<Committed>>,
+}
+
+/// A batch whose audit is committed, not yet synced: its answers wait for the syncer.
+struct Committed {
+    answers: Vec<oneshot::Sender<Answer>>,
+    verdicts: Vec<Answer>,
 }
 
 impl VerificationQueue {
@@ -87,14 +99,27 @@ impl VerificationQueue {
         let db = db.without_commit_checkpoints(threads as u32, sync)?;
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
         let answered = Arc::new(AtomicU64::new(0));
+        let mut handles = Vec::with_capacity(threads + 1);
+        let (committed, syncer) = match db.commits_synced_by_caller() {
+            true => {
+                let (committed, to_sync) = std::sync::mpsc::channel();
+                let (db, answered) = (db.clone(), answered.clone());
+                let syncer = std::thread::Builder::new()
+                    .name("audit-syncer".into())
+                    .spawn(move || sync_and_answer(&db, &to_sync, &answered))
+                    .map_err(|e| StorageError::Thread(format!("audit syncer: {e}")))?;
+                (Some(committed), Some(syncer))
+            }
+            false => (None, None),
+        };
         let verifier = Arc::new(Verifier {
             db,
             keys,
             clock,
             waiting: Mutex::new(waiting),
             answered: answered.clone(),
+            committed,
         });
-        let mut handles = Vec::with_capacity(threads);
         for n in 0..threads {
             let verifier = verifier.clone();
             let handle = std::thread::Builder::new()
@@ -103,6 +128,8 @@ impl VerificationQueue {
                 .map_err(|e| StorageError::Thread(format!("verifier: {e}")))?;
             handles.push(handle);
         }
+        // Last, for `drain`: it ends once every verifier has (and dropped its sender).
+        handles.extend(syncer);
         Ok(VerificationQueue {
             queue,
             threads: Arc::new(Mutex::new(handles)),
@@ -120,6 +147,7 @@ impl VerificationQueue {
         let threads =
             std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
         let mut stopped = true;
+        // The verifiers first; the syncer, last when there is one, ends after them.
         for thread in threads {
             while !thread.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
@@ -152,7 +180,6 @@ impl Verifier {
     fn run(&self) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while self.next_batch(&mut batch) {
-            let scans = batch.len() as u64;
             let (requests, answers): (Vec<ScanRequest>, Vec<_>) =
                 batch.drain(..).map(|p| (p.request, p.answer)).unzip();
             // Scanned text is the most hostile input here: should checking it ever panic,
@@ -164,22 +191,20 @@ impl Verifier {
                         "verifying a batch of scans panicked".into(),
                     ))
                 });
-            // Counted before the answers leave: a caller that has its answer sees the count
-            // that includes it (the drain reports what it answered after it began).
-            self.answered.fetch_add(scans, Ordering::SeqCst);
-            match verified {
-                Ok(verdicts) => {
-                    for (answer, verdict) in answers.into_iter().zip(verdicts) {
-                        // A requester that went away no longer waits; its scan stays audited.
-                        let _ = answer.send(verdict);
+            match (verified, &self.committed) {
+                (Ok(verdicts), Some(syncer)) => {
+                    if let Err(unsent) = syncer.send(Committed { answers, verdicts }) {
+                        // Gone only if it panicked: nothing may be answered unsynced.
+                        let stopped = StorageError::unavailable(
+                            Fault::Stopping,
+                            "the audit syncer has stopped",
+                        );
+                        answer_all(unsent.0.answers, &self.answered, &stopped);
                     }
                 }
-                Err(e) => {
-                    // Every scan of the batch fails alike; the answers log it (`http::error`).
-                    for answer in answers {
-                        let _ = answer.send(Err(e.copy().into()));
-                    }
-                }
+                (Ok(verdicts), None) => answer_each(answers, &self.answered, verdicts),
+                // Every scan of the batch fails alike; the answers log it (`http::error`).
+                (Err(e), _) => answer_all(answers, &self.answered, &e),
             }
         }
     }
@@ -220,5 +245,47 @@ impl Verifier {
         );
         crate::telemetry::metrics::scans_verified(requests.iter().map(|r| &r.scan), &verdicts);
         verdicts
+    }
+}
+
+/// The syncer: takes every batch committed since its last sync, syncs the log once for all
+/// of them and answers them, until every verifier has gone. A failed sync answers its
+/// batches with the error: their audit rows are committed, but not known to be on disk, and
+/// no scan may be answered as verified on them.
+fn sync_and_answer(
+    db: &Database,
+    committed: &std::sync::mpsc::Receiver<Committed>,
+    answered: &AtomicU64,
+) {
+    while let Ok(first) = committed.recv() {
+        let mut batches = vec![first];
+        batches.extend(committed.try_iter());
+        let started = Instant::now();
+        let synced = db.sync_log();
+        crate::telemetry::metrics::audit_synced(started.elapsed());
+        for Committed { answers, verdicts } in batches {
+            match &synced {
+                Ok(()) => answer_each(answers, answered, verdicts),
+                Err(e) => answer_all(answers, answered, e),
+            }
+        }
+    }
+}
+
+/// Counts the answers, then sends each its verdict: a caller that has its answer sees the
+/// count that includes it (the drain reports what it answered after it began).
+fn answer_each(answers: Vec<oneshot::Sender<Answer>>, answered: &AtomicU64, verdicts: Vec<Answer>) {
+    answered.fetch_add(answers.len() as u64, Ordering::SeqCst);
+    for (answer, verdict) in answers.into_iter().zip(verdicts) {
+        // A requester that went away no longer waits; its scan stays audited.
+        let _ = answer.send(verdict);
+    }
+}
+
+/// Counts the answers, then fails each with `error`.
+fn answer_all(answers: Vec<oneshot::Sender<Answer>>, answered: &AtomicU64, error: &StorageError) {
+    answered.fetch_add(answers.len() as u64, Ordering::SeqCst);
+    for answer in answers {
+        let _ = answer.send(Err(error.copy().into()));
     }
 }

@@ -25,6 +25,9 @@ pub struct SqlitePool {
     checkout_timeout: Duration,
     pragmas: SqlitePragmas,
     checkpointer: Option<Arc<Checkpointer>>,
+    /// Its commits are not synced by SQLite: whoever answers on them calls
+    /// [`Database::sync_log`] first (the verifier's pool under `AuditSync::Full`).
+    synced_by_caller: bool,
 }
 
 /// WAL is a property of the file, kept once set: it is set here, once, before a pool opens
@@ -105,8 +108,9 @@ impl Drop for DbConn {
 /// Set on every new SQLite connection (the file is in WAL mode already, see
 /// `set_wal_mode`: readers run beside the writer): the busy timeout makes a writer wait for
 /// the lock instead of failing at once, and foreign keys are off by default in SQLite. The
-/// connections of [`Database::without_commit_checkpoints`] never checkpoint when they commit,
-/// and sync each commit when the audit asks for it (see `AuditSync`).
+/// connections of [`Database::without_commit_checkpoints`] never checkpoint when they commit;
+/// what they commit is synced by [`Database::sync_log`] when the audit asks for it (see
+/// `AuditSync`).
 #[derive(Debug, Clone)]
 struct SqlitePragmas {
     checkpoint_on_commit: bool,
@@ -197,6 +201,7 @@ impl Database {
                     checkout_timeout: settings.checkout_timeout,
                     pragmas,
                     checkpointer: None,
+                    synced_by_caller: false,
                 })
             }
             DatabaseUrl::Postgres(u) => {
@@ -243,12 +248,12 @@ impl Database {
     ) -> Result<Database, StorageError> {
         Ok(match self {
             Database::Sqlite(p) => {
+                // Under `Full` the log is synced after the commit, by `sync_log`, on the
+                // thread that answers the scans, while the verifier goes on with the next
+                // batch: one sync covers every batch committed before it.
                 let pragmas = SqlitePragmas {
                     checkpoint_on_commit: false,
-                    synchronous: match sync {
-                        AuditSync::Full => "FULL",
-                        AuditSync::Normal => "NORMAL",
-                    },
+                    synchronous: "NORMAL",
                     // The verifier only appends to the audit; its index is the checkpoints'.
                     audit_index_of: None,
                     ..p.pragmas.clone()
@@ -263,6 +268,7 @@ impl Database {
                         p.pragmas.audit_index_of.is_some(),
                         checkpoints::EVERY,
                     )?)),
+                    synced_by_caller: sync == AuditSync::Full,
                 })
             }
             Database::Pg(_) => self.clone(),
@@ -308,6 +314,37 @@ impl Database {
             state.connections - state.idle_connections,
             state.idle_connections,
         )
+    }
+
+    /// Whether this pool's commits wait for [`Database::sync_log`] to be on disk.
+    pub fn commits_synced_by_caller(&self) -> bool {
+        matches!(self, Database::Sqlite(p) if p.synced_by_caller)
+    }
+
+    /// Makes every commit made so far on this SQLite database durable: syncs its log file,
+    /// as `PRAGMA synchronous = FULL` does at the end of each commit (in WAL mode a commit
+    /// is durable once its frames in the log are; the log's header is synced by SQLite
+    /// itself whenever it starts the log over, and a checkpoint syncs the log before it
+    /// copies it). Blocking. Nothing to do on PostgreSQL, whose commits are synced.
+    pub fn sync_log(&self) -> Result<(), StorageError> {
+        let Some(wal) = self.sqlite_wal_path() else {
+            return Ok(());
+        };
+        // Opened each time rather than kept: a log that SQLite deleted and made anew (the
+        // last connection closed) is a new file; one that is gone has been checkpointed.
+        match std::fs::File::open(&wal) {
+            Ok(file) => file.sync_data(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| {
+            let fault = match e.kind() {
+                std::io::ErrorKind::StorageFull => Fault::Full,
+                std::io::ErrorKind::ReadOnlyFilesystem => Fault::ReadOnly,
+                _ => Fault::Io,
+            };
+            StorageError::unavailable(fault, format!("syncing {}: {e}", wal.display()))
+        })
     }
 
     /// The SQLite log file (`…-wal`), whose size the metrics show; none on PostgreSQL.

@@ -19,6 +19,7 @@ pub const HTTP_DURATION: &str = "elicence_http_request_duration_seconds";
 pub const SCANS: &str = "elicence_verify_scans_total";
 pub const BATCH_SIZE: &str = "elicence_verify_batch_size";
 pub const AUDIT_COMMIT: &str = "elicence_verify_audit_commit_seconds";
+pub const AUDIT_SYNC: &str = "elicence_verify_audit_sync_seconds";
 pub const ISSUED: &str = "elicence_issuance_total";
 pub const ISSUE_REFUSED: &str = "elicence_issuance_refusals_total";
 pub const REVIEW_DECISIONS: &str = "elicence_review_decisions_total";
@@ -66,6 +67,7 @@ pub fn install() -> PrometheusHandle {
             let builder = [
                 (HTTP_DURATION, LATENCY_BUCKETS),
                 (AUDIT_COMMIT, LATENCY_BUCKETS),
+                (AUDIT_SYNC, LATENCY_BUCKETS),
                 (LIST_DELAY, DELAY_BUCKETS),
                 (BATCH_SIZE, BATCH_BUCKETS),
             ]
@@ -109,6 +111,11 @@ fn describe() {
         AUDIT_COMMIT,
         ::metrics::Unit::Seconds,
         "Time of the write transaction that audits one batch of scans"
+    );
+    describe_histogram!(
+        AUDIT_SYNC,
+        ::metrics::Unit::Seconds,
+        "Time to sync the SQLite log for the batches committed since the last sync, before their scans are answered"
     );
     describe_counter!(
         ISSUED,
@@ -269,6 +276,11 @@ fn channel(scan: &Scan) -> &'static str {
 /// The audit transaction of one batch committed after `took`.
 pub fn audit_committed(took: Duration) {
     histogram!(AUDIT_COMMIT).record(took.as_secs_f64());
+}
+
+/// The SQLite log synced for the audit commits since the last sync.
+pub fn audit_synced(took: Duration) {
+    histogram!(AUDIT_SYNC).record(took.as_secs_f64());
 }
 
 /// An e-licence issued: `channel` is app, review_approval or counter.

@@ -212,6 +212,14 @@ async fn counters_move_by_exactly_the_traffic_sent(backend: Backend) {
     let batches = after.observations("elicence_verify_batch_size", &[])
         - before.observations("elicence_verify_batch_size", &[]);
     assert!((1.0..=3.0).contains(&batches), "{batches} batches");
+    // On SQLite every answer waited for a sync of the log, one for the batches committed
+    // since the last; PostgreSQL's commits are synced by the server.
+    let syncs = after.observations("elicence_verify_audit_sync_seconds", &[])
+        - before.observations("elicence_verify_audit_sync_seconds", &[]);
+    match backend {
+        Backend::Sqlite => assert!((1.0..=batches).contains(&syncs), "{syncs} syncs"),
+        Backend::Postgres => assert_eq!(syncs, 0.0),
+    }
     let commits = after.observations("elicence_verify_audit_commit_seconds", &[])
         - before.observations("elicence_verify_audit_commit_seconds", &[]);
     assert_eq!(commits, batches, "one audit commit per batch");

@@ -150,8 +150,10 @@ fn background_checkpoints_copy_what_commits_that_never_checkpoint_wrote() {
 }
 
 /// The verifier's audit commits are synced before its scans are answered (a power cut
-/// loses no audit row of an answered scan) unless the operator asks otherwise; the other
-/// connections keep NORMAL, which in WAL mode syncs at checkpoints.
+/// loses no audit row of an answered scan) unless the operator asks otherwise: by the
+/// queue's syncer, which syncs the log after the commit (`Database::sync_log`), so SQLite's
+/// own commits stay NORMAL, as on the other connections, which in WAL mode sync at
+/// checkpoints.
 #[test]
 fn the_verifiers_audit_commits_are_synced_to_disk() {
     use elicence::config::AuditSync;
@@ -163,17 +165,30 @@ fn the_verifiers_audit_commits_are_synced_to_disk() {
     let synchronous =
         |db: &elicence::storage::Database| sqlite_pragma::<Sync>(db, "synchronous").synchronous;
     const NORMAL: i64 = 1;
-    const FULL: i64 = 2;
     let t = TestDb::new(Backend::Sqlite);
     assert_eq!(synchronous(&t.db), NORMAL);
+    assert!(!t.db.commits_synced_by_caller());
     let audit =
         t.db.without_commit_checkpoints(1, AuditSync::default())
             .unwrap();
-    assert_eq!(synchronous(&audit), FULL);
+    assert_eq!(synchronous(&audit), NORMAL);
+    assert!(audit.commits_synced_by_caller());
+    // A commit on the audit's pool leaves the log unsynced; `sync_log` syncs it.
+    let rec: elicence::domain::record::RegistryRecord =
+        serde_json::from_value(record(NUMBER)).unwrap();
+    let valid = rec.validate().unwrap();
+    licences::upsert(
+        &mut audit.get().unwrap(),
+        &valid,
+        crate::helpers::test_now(),
+    )
+    .unwrap();
+    audit.sync_log().unwrap();
     let measured =
         t.db.without_commit_checkpoints(1, AuditSync::Normal)
             .unwrap();
     assert_eq!(synchronous(&measured), NORMAL);
+    assert!(!measured.commits_synced_by_caller());
 }
 
 /// On PostgreSQL the append-only tables refuse TRUNCATE as well as UPDATE and DELETE.

@@ -107,16 +107,15 @@ impl Drop for DbConn {
 
 /// Set on every new SQLite connection (the file is in WAL mode already, see
 /// `set_wal_mode`: readers run beside the writer): the busy timeout makes a writer wait for
-/// the lock instead of failing at once, and foreign keys are off by default in SQLite. The
+/// the lock instead of failing at once, and foreign keys are off by default in SQLite.
+/// `synchronous = NORMAL`: in WAL mode the log is synced at checkpoints only, so a power cut
+/// can drop the last commits but never corrupts the file. The
 /// connections of [`Database::without_commit_checkpoints`] never checkpoint when they commit;
 /// what they commit is synced by [`Database::sync_log`] when the audit asks for it (see
 /// `AuditSync`).
 #[derive(Debug, Clone)]
 struct SqlitePragmas {
     checkpoint_on_commit: bool,
-    /// `PRAGMA synchronous`. NORMAL in WAL mode syncs the log at checkpoints only: a power
-    /// cut can drop the last commits, but never corrupts the file. FULL syncs every commit.
-    synchronous: &'static str,
     /// `--sqlite-max-size-mb` in pages of the file; 0: no cap.
     max_page_count: u64,
     query_only: bool,
@@ -130,7 +129,6 @@ impl SqlitePragmas {
         SqlitePragmas {
             audit_index_of: (!settings.read_only).then(|| Arc::from(path)),
             checkpoint_on_commit: true,
-            synchronous: "NORMAL",
             max_page_count: settings.max_bytes.map_or(0, |b| (b / page_size).max(1)),
             query_only: settings.read_only,
         }
@@ -152,14 +150,13 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         };
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
-             PRAGMA synchronous = {synchronous};
+             PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA cache_size = -{SQLITE_CACHE_KIB};
              PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES};
              PRAGMA wal_autocheckpoint = {autocheckpoint};
              PRAGMA query_only = {query_only};
              {max_page_count}",
-            synchronous = self.synchronous,
             autocheckpoint = if self.checkpoint_on_commit { 1000 } else { 0 },
             query_only = u8::from(self.query_only),
         ))
@@ -253,7 +250,6 @@ impl Database {
                 // batch: one sync covers every batch committed before it.
                 let pragmas = SqlitePragmas {
                     checkpoint_on_commit: false,
-                    synchronous: "NORMAL",
                     // The verifier only appends to the audit; its index is the checkpoints'.
                     audit_index_of: None,
                     ..p.pragmas.clone()

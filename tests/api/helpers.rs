@@ -114,9 +114,7 @@ impl TestDb {
     }
 
     pub fn seed(&self, record: &Value) {
-        let rec: RegistryRecord = serde_json::from_value(record.clone()).unwrap();
-        let valid = rec.validate().unwrap();
-        licences::upsert(&mut self.db.get().unwrap(), &valid, test_now()).unwrap();
+        seed_into(&self.db, record);
     }
 
     pub fn token(&self, role: Role, licence: Option<&str>) -> String {
@@ -160,6 +158,14 @@ pub struct TestApp {
 /// keep-alive (actix's 5 s) closes it: reusing a connection at the instant the server closes
 /// it fails the request with `IncompleteMessage` (hyper does not retry a POST), which the
 /// counter tests met whenever a busy machine stretched a pause between two requests to 5 s.
+/// Stores `record` (a registry record as JSON) through a connection of `db`, which may be a
+/// pool of its own over a test database.
+pub fn seed_into(db: &Database, record: &Value) {
+    let rec: RegistryRecord = serde_json::from_value(record.clone()).unwrap();
+    let valid = rec.validate().unwrap();
+    licences::upsert(&mut db.get().unwrap(), &valid, test_now()).unwrap();
+}
+
 pub fn test_client() -> reqwest::Client {
     reqwest::Client::builder()
         .pool_idle_timeout(std::time::Duration::from_secs(2))

@@ -1,4 +1,4 @@
-use crate::helpers::{issued, record, spawn_app, Backend, TestDb, NUMBER};
+use crate::helpers::{issued, record, seed_into, spawn_app, Backend, TestDb, NUMBER};
 use elicence::storage::{licences, DbConn};
 
 async fn every_migration_reverts_and_reapplies(backend: Backend) {
@@ -128,14 +128,7 @@ fn background_checkpoints_copy_what_commits_that_never_checkpoint_wrote() {
         let mut r = record(NUMBER);
         r["number"] = serde_json::json!(format!("1101011990010{:05}", i));
         r["address"] = serde_json::json!("北京市东城区东四十条12号".repeat(8));
-        let rec: elicence::domain::record::RegistryRecord = serde_json::from_value(r).unwrap();
-        let valid = rec.validate().unwrap();
-        licences::upsert(
-            &mut quiet.get().unwrap(),
-            &valid,
-            crate::helpers::test_now(),
-        )
-        .unwrap();
+        seed_into(&quiet, &r);
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::fs::metadata(path).unwrap().len() <= before {
@@ -174,15 +167,7 @@ fn the_verifiers_audit_commits_are_synced_to_disk() {
     assert_eq!(synchronous(&audit), NORMAL);
     assert!(audit.commits_synced_by_caller());
     // A commit on the audit's pool leaves the log unsynced; `sync_log` syncs it.
-    let rec: elicence::domain::record::RegistryRecord =
-        serde_json::from_value(record(NUMBER)).unwrap();
-    let valid = rec.validate().unwrap();
-    licences::upsert(
-        &mut audit.get().unwrap(),
-        &valid,
-        crate::helpers::test_now(),
-    )
-    .unwrap();
+    seed_into(&audit, &record(NUMBER));
     audit.sync_log().unwrap();
     let measured =
         t.db.without_commit_checkpoints(1, AuditSync::Normal)
